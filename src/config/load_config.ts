@@ -1,0 +1,144 @@
+/**
+ * The service's configuration: read once at start from environment variables,
+ * each overridable by a command-line flag, validated, and frozen. This is the
+ * only module that knows the setting names; nothing else reads the environment.
+ */
+import { ConfigError } from "./config_error.ts";
+import { type ListenAddress, parseAddress, parseBoolean, parseDuration, parseInteger } from "./parse.ts";
+import { isLogLevel, type LogLevel } from "../observability/logger.ts";
+import { isDns1123Label } from "../http/validation.ts";
+
+export interface Config {
+  readonly listen: ListenAddress;
+  readonly probe: ListenAddress;
+  readonly tlsCertFile: string;
+  readonly tlsKeyFile: string;
+  readonly tlsClientCaFile: string;
+  /** Path to a kubeconfig; undefined = in-cluster config when available, else the default locations. */
+  readonly kubeconfig?: string;
+  readonly kubeContext?: string;
+  /** Running in a Pod (KUBERNETES_SERVICE_HOST is set): use the ServiceAccount when no kubeconfig is given. */
+  readonly inCluster: boolean;
+  /** Empty = all namespaces. */
+  readonly watchNamespaces: readonly string[];
+  readonly maxReplicas: number;
+  readonly writeSyncTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+  /** No contact with the API server for this long makes the cache stale (readiness 503). */
+  readonly cacheStaleAfterMs: number;
+  /** Server-side watch timeout; each expiry is a reconnect, which doubles as a liveness check. */
+  readonly watchTimeoutMs: number;
+  readonly logLevel: LogLevel;
+  readonly accessLog: boolean;
+}
+
+/** Every setting: environment name, flag name (derived), default, and a one-line description for --help. */
+export const SETTINGS = {
+  LISTEN_ADDR: { default: "0.0.0.0:8443", help: "mTLS API listener (host:port)" },
+  PROBE_ADDR: { default: "0.0.0.0:8081", help: "plain-HTTP probe listener for /livez and /readyz" },
+  TLS_CERT_FILE: { default: undefined, help: "server certificate (PEM), required" },
+  TLS_KEY_FILE: { default: undefined, help: "server private key (PEM), required" },
+  TLS_CLIENT_CA_FILE: { default: undefined, help: "CA bundle that client certificates must chain to (PEM), required" },
+  KUBECONFIG: { default: undefined, help: "kubeconfig path; unset = in-cluster config, else ~/.kube/config" },
+  KUBE_CONTEXT: { default: undefined, help: "kubeconfig context to use; unset = current context" },
+  WATCH_NAMESPACES: { default: "", help: "comma-separated namespaces to serve; empty = all" },
+  MAX_REPLICAS: { default: "1000", help: "largest replica count a PUT may set" },
+  WRITE_SYNC_TIMEOUT: { default: "5s", help: "how long a PUT waits for the cache to observe its write before answering 202" },
+  SHUTDOWN_TIMEOUT: { default: "10s", help: "how long in-flight requests may run after SIGTERM" },
+  CACHE_STALE_AFTER: { default: "120s", help: "no contact with the API server for this long marks the cache stale" },
+  WATCH_TIMEOUT: { default: "60s", help: "server-side timeout of each watch request (periodic reconnect)" },
+  LOG_LEVEL: { default: "info", help: "debug, info, warn or error" },
+  ACCESS_LOG: { default: "true", help: "one log line per request (switch off for benchmarks)" },
+} as const satisfies Record<string, { default: string | undefined; help: string }>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** LISTEN_ADDR -> --listen-addr */
+export function flagName(setting: string): string {
+  return "--" + setting.toLowerCase().replaceAll("_", "-");
+}
+
+/** Flags override environment variables. Accepts `--name=value` and `--name value`. */
+function parseArgs(args: readonly string[]): Map<SettingName, string> {
+  const byFlag = new Map<string, SettingName>(
+    (Object.keys(SETTINGS) as SettingName[]).map((name) => [flagName(name), name]),
+  );
+  const out = new Map<SettingName, string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const eq = arg.indexOf("=");
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const setting = byFlag.get(flag);
+    if (!setting) throw new ConfigError(flag, `unknown flag (see --help)`);
+    let value: string | undefined = eq === -1 ? args[++i] : arg.slice(eq + 1);
+    // "--a --b=1" must not read "--b=1" as the value of --a; an empty value would silently mean "default".
+    if (value === undefined || (eq === -1 && value.startsWith("--"))) throw new ConfigError(setting, `${flag} needs a value`);
+    value = value.trim();
+    if (value === "") throw new ConfigError(setting, `${flag} needs a non-empty value`);
+    out.set(setting, value);
+  }
+  return out;
+}
+
+/**
+ * Builds the validated configuration. Pure: the environment and arguments are
+ * passed in. Throws ConfigError naming the first bad setting.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, args: readonly string[] = []): Config {
+  const flags = parseArgs(args);
+  const raw = (name: SettingName): string | undefined => {
+    const value = flags.get(name) ?? env[name];
+    if (value !== undefined && value.trim() !== "") return value.trim();
+    return SETTINGS[name].default;
+  };
+  const required = (name: SettingName): string => {
+    const value = raw(name);
+    if (value === undefined) throw new ConfigError(name, `is required (environment variable ${name} or flag ${flagName(name)})`);
+    return value;
+  };
+
+  const watchNamespaces = (raw("WATCH_NAMESPACES") ?? "")
+    .split(",").map((s) => s.trim()).filter((s) => s !== "");
+  for (const ns of watchNamespaces) {
+    if (!isDns1123Label(ns)) throw new ConfigError("WATCH_NAMESPACES", `"${ns}" is not a valid namespace name`);
+  }
+
+  const logLevel = raw("LOG_LEVEL")!.toLowerCase();
+  if (!isLogLevel(logLevel)) throw new ConfigError("LOG_LEVEL", `"${logLevel}" is not one of debug, info, warn, error`);
+
+  const listen = parseAddress("LISTEN_ADDR", raw("LISTEN_ADDR")!);
+  const probe = parseAddress("PROBE_ADDR", raw("PROBE_ADDR")!);
+  const wildcard = (host: string) => host === "0.0.0.0" || host === "::";
+  const overlap = listen.hostname === probe.hostname || wildcard(listen.hostname) || wildcard(probe.hostname);
+  if (listen.port !== 0 && listen.port === probe.port && overlap) {
+    throw new ConfigError("PROBE_ADDR", `must differ from LISTEN_ADDR (${listen.hostname}:${listen.port})`);
+  }
+
+  return Object.freeze({
+    listen,
+    probe,
+    tlsCertFile: required("TLS_CERT_FILE"),
+    tlsKeyFile: required("TLS_KEY_FILE"),
+    tlsClientCaFile: required("TLS_CLIENT_CA_FILE"),
+    kubeconfig: raw("KUBECONFIG"),
+    kubeContext: raw("KUBE_CONTEXT"),
+    inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
+    watchNamespaces: Object.freeze([...new Set(watchNamespaces)]),
+    maxReplicas: parseInteger("MAX_REPLICAS", raw("MAX_REPLICAS")!, 0, 1_000_000),
+    writeSyncTimeoutMs: parseDuration("WRITE_SYNC_TIMEOUT", raw("WRITE_SYNC_TIMEOUT")!, { maxMs: 60_000 }),
+    shutdownTimeoutMs: parseDuration("SHUTDOWN_TIMEOUT", raw("SHUTDOWN_TIMEOUT")!, { maxMs: 300_000 }),
+    cacheStaleAfterMs: parseDuration("CACHE_STALE_AFTER", raw("CACHE_STALE_AFTER")!, { minMs: 1_000, maxMs: 86_400_000 }),
+    watchTimeoutMs: parseDuration("WATCH_TIMEOUT", raw("WATCH_TIMEOUT")!, { minMs: 1_000, maxMs: 3_600_000 }),
+    logLevel,
+    accessLog: parseBoolean("ACCESS_LOG", raw("ACCESS_LOG")!),
+  });
+}
+
+/** Text for --help: every setting with its flag and default. */
+export function usage(): string {
+  const lines = ["replica-api: Kubernetes Deployment replicas over mTLS", "", "Settings (environment variable / flag, default):"];
+  for (const [name, s] of Object.entries(SETTINGS)) {
+    lines.push(`  ${name.padEnd(20)} ${flagName(name).padEnd(22)} ${s.help}${s.default !== undefined && s.default !== "" ? ` (default ${s.default})` : ""}`);
+  }
+  return lines.join("\n");
+}

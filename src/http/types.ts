@@ -1,0 +1,30 @@
+/**
+ * Shared request-handling types. Handlers are fetch-style: they receive a
+ * standard `Request` plus a context carrying what the transport verified.
+ */
+
+/** The identity proven by the client's TLS certificate (mTLS listener only). */
+export interface ClientIdentity {
+  /** Subject common name, e.g. "alice". Empty string when the subject has none. */
+  readonly cn: string;
+  /** Subject organisations (groups), possibly empty. */
+  readonly organizations: readonly string[];
+  /** SHA-256 fingerprint of the leaf certificate, colon-separated hex. */
+  readonly fingerprint256: string;
+}
+
+/** Per-request context passed next to the Request. */
+export interface RequestContext {
+  /** Verified client identity; undefined on the plain probe listener. */
+  readonly client?: ClientIdentity;
+  /** Remote address as seen by the listener. */
+  readonly remoteAddr: string;
+  /** Path parameters filled in by the router. */
+  readonly params: Readonly<Record<string, string>>;
+}
+
+/** A fetch-style handler. */
+export type Handler = (
+  request: Request,
+  context: RequestContext,
+) => Response | Promise<Response>;
