@@ -1,0 +1,87 @@
+/**
+ * The request pipeline around the router: request id, error-to-problem mapping,
+ * and the access log. Handlers are awaited inside `try`, so a thrown or
+ * rejected handler becomes a problem response and never escapes.
+ */
+import type { Handler, RequestContext } from "./types.ts";
+import type { Router } from "./router.ts";
+import type { Logger } from "../observability/logger.ts";
+import { problemResponse, toHttpError } from "./problem.ts";
+
+export interface RequestObservation {
+  readonly method: string;
+  /** Route name, or "unmatched" so metrics cardinality stays bounded. */
+  readonly route: string;
+  readonly status: number;
+  readonly durationMs: number;
+}
+
+export interface AppOptions {
+  router: Router;
+  log: Logger;
+  /** One info line per request. */
+  accessLog: boolean;
+  /** Called once per request, e.g. for metrics. */
+  observe?: (observation: RequestObservation) => void;
+  /** Monotonic milliseconds; injectable for tests. */
+  now?: () => number;
+  /** Request id source; injectable for tests. */
+  newRequestId?: () => string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function createApp(options: AppOptions): Handler {
+  const { router, log } = options;
+  const now = options.now ?? (() => performance.now());
+  const newRequestId = options.newRequestId ?? (() => crypto.randomUUID());
+
+  return async (request: Request, context: RequestContext): Promise<Response> => {
+    const started = now();
+    // Honour a caller's id (so a trace spans systems) only when it is harmless to log and echo.
+    const incoming = request.headers.get("x-request-id");
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId();
+    let routeName = "unmatched";
+    let response: Response;
+    const pathname = pathOf(request.url);
+    try {
+      const found = router.match(request.method, pathname);
+      routeName = found.route.name;
+      response = await router.handle(request, context, found);
+    } catch (error) {
+      const httpError = toHttpError(error);
+      if (httpError.status >= 500) {
+        log.error("request failed", { requestId, method: request.method, path: pathname, status: httpError.status, error: httpError.cause ?? httpError });
+      }
+      response = problemResponse(httpError, pathname);
+      // The request body may be unread (e.g. 404 on a PUT); release it so the connection is reusable.
+      await request.body?.cancel().catch(() => {});
+    }
+    response.headers.set("x-request-id", requestId);
+    const durationMs = now() - started;
+    if (options.accessLog) {
+      log.info("request", {
+        requestId,
+        method: request.method,
+        route: routeName,
+        path: pathname,
+        status: response.status,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        clientCN: context.client?.cn,
+        remoteAddr: context.remoteAddr,
+      });
+    }
+    options.observe?.({ method: request.method, route: routeName, status: response.status, durationMs });
+    return response;
+  };
+}
+
+function pathOf(url: string): string {
+  // Cheaper than new URL() on the hot path; the listener already built a well-formed URL.
+  const start = url.indexOf("/", url.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const q = url.indexOf("?", start);
+  const h = url.indexOf("#", start);
+  const end = q === -1 ? (h === -1 ? url.length : h) : q;
+  return url.slice(start, end);
+}

@@ -1,0 +1,70 @@
+/**
+ * Reads a JSON request body strictly: JSON content type only, a hard size cap
+ * enforced while streaming (a lying or absent Content-Length cannot get past
+ * it), valid UTF-8, and one JSON value with nothing after it.
+ */
+import { HttpError } from "./http_error.ts";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+function isJsonContentType(value: string | null): boolean {
+  if (!value) return false;
+  const type = value.split(";")[0].trim().toLowerCase();
+  return type === "application/json" || (type.startsWith("application/") && type.endsWith("+json"));
+}
+
+export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+  if (!isJsonContentType(request.headers.get("content-type"))) {
+    await request.body?.cancel().catch(() => {});
+    throw new HttpError(415, `the body must be sent with Content-Type: application/json`, {
+      headers: { "accept-put": "application/json" },
+    });
+  }
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    await request.body?.cancel().catch(() => {});
+    throw new HttpError(413, `the body is ${declared} bytes; the limit is ${maxBytes} bytes`);
+  }
+  const bytes = await readCapped(request, maxBytes);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "the body is not valid UTF-8");
+  }
+  if (text.trim() === "") throw new HttpError(400, `the body is empty; send {"replicas": N}`);
+  try {
+    // JSON.parse rejects trailing data ("{} {}", "{}x") as well as malformed JSON.
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => {});
+        throw new HttpError(413, `the body exceeds the limit of ${maxBytes} bytes`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}

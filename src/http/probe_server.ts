@@ -1,0 +1,31 @@
+/**
+ * The plain-HTTP probe listener (/livez, /readyz). Deno.serve is fine here: this
+ * port carries no client authentication by design and is never exposed by a
+ * Service; it must keep answering even when the mTLS side is saturated.
+ */
+import type { Handler } from "./types.ts";
+import type { Logger } from "../observability/logger.ts";
+
+export interface ProbeServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export function startProbeServer(options: { hostname: string; port: number; handler: Handler; log: Logger }): ProbeServer {
+  const server = Deno.serve({
+    hostname: options.hostname,
+    port: options.port,
+    onListen: () => {},
+    onError: (error) => {
+      options.log.error("probe request failed", { error });
+      return new Response("internal error", { status: 500 });
+    },
+  }, (request, info) => {
+    const addr = info.remoteAddr as Deno.NetAddr;
+    return options.handler(request, { remoteAddr: `${addr.hostname}:${addr.port}`, params: {} });
+  });
+  return {
+    port: (server.addr as Deno.NetAddr).port,
+    close: () => server.shutdown(),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * Routes are data: (method, URLPattern pathname, handler, name). The router
+ * decides 404 and 405-with-Allow once, for every route, so handlers never do.
+ * GET routes also answer HEAD.
+ */
+import type { Handler, RequestContext } from "./types.ts";
+import { HttpError } from "./http_error.ts";
+
+export type Method = "GET" | "PUT" | "POST" | "DELETE" | "PATCH";
+
+export interface Route {
+  readonly method: Method;
+  /** URLPattern pathname syntax, e.g. /api/v1/namespaces/:namespace/deployments */
+  readonly path: string;
+  /** A stable name for logs and metrics (cardinality stays bounded). */
+  readonly name: string;
+  readonly handler: Handler;
+}
+
+export interface RouteMatch {
+  readonly route: Route;
+  readonly params: Record<string, string>;
+}
+
+export interface Router {
+  readonly routes: readonly Route[];
+  /** Finds the route; throws HttpError 404 or 405 (with Allow). */
+  match(method: string, pathname: string): RouteMatch;
+  /** Matches and runs the handler with path params in the context. */
+  handle(request: Request, context: RequestContext, match?: RouteMatch): Promise<Response>;
+}
+
+export function createRouter(routes: readonly Route[]): Router {
+  // Group by path so one pattern test serves every method of a resource.
+  const byPath = new Map<string, { pattern: URLPattern; routes: Route[] }>();
+  for (const route of routes) {
+    let entry = byPath.get(route.path);
+    if (!entry) {
+      entry = { pattern: new URLPattern({ pathname: route.path }), routes: [] };
+      byPath.set(route.path, entry);
+    }
+    if (entry.routes.some((r) => r.method === route.method)) {
+      throw new Error(`duplicate route ${route.method} ${route.path}`);
+    }
+    entry.routes.push(route);
+  }
+  const groups = [...byPath.values()];
+
+  function match(method: string, pathname: string): RouteMatch {
+    const wanted = method === "HEAD" ? "GET" : method;
+    // A broader pattern (/x/:id) must not hide a narrower one (/x/search) that has the method: look at every
+    // matching path before deciding on 405, and offer the union of their methods in Allow.
+    let matchedRoutes: Route[] | undefined;
+    for (const group of groups) {
+      const result = group.pattern.exec({ pathname });
+      if (!result) continue;
+      const route = group.routes.find((r) => r.method === wanted);
+      if (!route) {
+        (matchedRoutes ??= []).push(...group.routes);
+        continue;
+      }
+      const params: Record<string, string> = {};
+      for (const [key, value] of Object.entries(result.pathname.groups)) {
+        if (value !== undefined) params[key] = safeDecode(value);
+      }
+      return { route, params };
+    }
+    if (matchedRoutes) {
+      const allow = allowed(matchedRoutes);
+      throw new HttpError(405, `${method} is not supported on ${pathname}; allowed: ${allow}`, { headers: { allow } });
+    }
+    throw new HttpError(404, `no such endpoint: ${pathname}`);
+  }
+
+  return {
+    routes,
+    match,
+    async handle(request, context, found) {
+      const { route, params } = found ?? match(request.method, new URL(request.url).pathname);
+      return await route.handler(request, { ...context, params });
+    },
+  };
+}
+
+function allowed(routes: readonly Route[]): string {
+  const methods = new Set<string>(routes.map((r) => r.method));
+  if (methods.has("GET")) methods.add("HEAD");
+  return [...methods].sort().join(", ");
+}
+
+/** Percent-decoding a malformed escape must be a 400, not a crash. */
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw new HttpError(400, `malformed percent-encoding in path segment "${value.slice(0, 80)}"`);
+  }
+}
