@@ -1,0 +1,35 @@
+/**
+ * Capped exponential backoff with jitter, so many replicas restarting their
+ * watches after an API server outage do not reconnect in lockstep.
+ */
+export interface Backoff {
+  /** Delay before the next attempt, growing with each call. */
+  next(): number;
+  /** Called after a success: the next failure starts from the base delay again. */
+  reset(): void;
+}
+
+export interface BackoffOptions {
+  baseMs?: number;
+  capMs?: number;
+  /** Injectable for deterministic tests. */
+  random?: () => number;
+}
+
+export function createBackoff(options: BackoffOptions = {}): Backoff {
+  const base = options.baseMs ?? 500;
+  const cap = options.capMs ?? 30_000;
+  const random = options.random ?? Math.random;
+  let attempt = 0;
+  return {
+    next() {
+      const ceiling = Math.min(cap, base * 2 ** Math.min(attempt, 30));
+      attempt++;
+      // "Equal jitter": never less than half the ceiling, so retries still slow down.
+      return Math.round(ceiling / 2 + random() * (ceiling / 2));
+    },
+    reset() {
+      attempt = 0;
+    },
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * The only module that talks to @kubernetes/client-node's API classes: it
+ * loads the kubeconfig and exposes the narrow seams the rest of the service
+ * uses (list functions, a watch, and the scale calls), normalising every
+ * failure into a KubeApiError.
+ */
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from "@kubernetes/client-node";
+import { KubeApiError } from "./kube_api_error.ts";
+import type { KubeSource } from "./informer_cache.ts";
+import type { ListResult } from "./reflector.ts";
+import type { ScaleApi, ScaleState } from "./scaler.ts";
+
+export interface KubeClientOptions {
+  kubeconfig?: string;
+  context?: string;
+  /** In-cluster ServiceAccount credentials are used when no kubeconfig is given and this is true. */
+  inCluster: boolean;
+  /** Client-side inactivity limit for a watch; must exceed the server-side watch timeout. */
+  watchIdleTimeoutMs: number;
+  /** Limit for a single write or read call to the API server. */
+  requestTimeoutMs: number;
+}
+
+export interface KubeClient {
+  readonly source: KubeSource;
+  readonly scaleApi: ScaleApi;
+  /** "https://host:port" of the API server, for logs. */
+  readonly server: string;
+}
+
+export function loadKubeConfig(options: Pick<KubeClientOptions, "kubeconfig" | "context" | "inCluster">): KubeConfig {
+  const kc = new KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else if (options.inCluster) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  if (options.context) {
+    if (!kc.getContextObject(options.context)) throw new Error(`kubeconfig has no context "${options.context}"`);
+    kc.setCurrentContext(options.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("kubeconfig has no current cluster");
+  if (cluster.skipTLSVerify) throw new Error(`kubeconfig cluster "${cluster.name}" sets insecure-skip-tls-verify; refusing to talk to the API server unverified`);
+  return kc;
+}
+
+export function createKubeClient(kc: KubeConfig, options: Pick<KubeClientOptions, "watchIdleTimeoutMs" | "requestTimeoutMs">): KubeClient {
+  const apps = kc.makeApiClient(AppsV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
+  const watch = new Watch(kc);
+  // Watch aborts a stream after this long without data (typed private, but it is the documented knob); it must
+  // outlast the server-side watch timeout or quiet clusters would reconnect needlessly.
+  (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.watchIdleTimeoutMs;
+  const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+  const timeout = options.requestTimeoutMs;
+
+  const source: KubeSource = {
+    listDeployments: (namespace) =>
+      call(() => namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(), timeout) as Promise<ListResult>,
+    listNamespaces: () => call(() => core.listNamespace(), timeout) as Promise<ListResult>,
+    watch,
+  };
+
+  const scaleApi: ScaleApi = {
+    async readScale(namespace, name) {
+      return toScaleState(await call(() => apps.readNamespacedDeploymentScale({ namespace, name }), timeout));
+    },
+    async patchScale(namespace, name, replicas, resourceVersion) {
+      const body = { metadata: { resourceVersion }, spec: { replicas } };
+      const scale = await call(
+        () => apps.patchNamespacedDeploymentScale({ namespace, name, body, fieldManager: "replica-api" }, mergePatch),
+        timeout,
+      );
+      return toScaleState(scale);
+    },
+  };
+
+  return { source, scaleApi, server: kc.getCurrentCluster()?.server ?? "" };
+}
+
+function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resourceVersion?: string } }): ScaleState {
+  return { replicas: scale.spec?.replicas ?? 0, resourceVersion: scale.metadata?.resourceVersion ?? "" };
+}
+
+/** Runs an API call with a deadline and turns every failure into a KubeApiError. */
+async function call<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new KubeApiError(504, `no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([fn(), deadline]);
+  } catch (error) {
+    throw toKubeApiError(error);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function toKubeApiError(error: unknown): KubeApiError {
+  if (error instanceof KubeApiError) return error;
+  if (error instanceof ApiException) {
+    const status = parseStatusBody(error.body);
+    const retryAfter = Number(error.headers?.["retry-after"]);
+    return new KubeApiError(
+      error.code,
+      status.message ?? `HTTP ${error.code}`,
+      status.reason,
+      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+      { cause: error },
+    );
+  }
+  // fetch/undici failures: connection refused, DNS, TLS verification, reset.
+  const e = error as { message?: string; cause?: { code?: string; message?: string } };
+  const detail = [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(": ");
+  return new KubeApiError(0, detail || String(error), undefined, undefined, { cause: error });
+}
+
+/** The API server answers errors with a Status object; client-node may hand it over parsed or as text. */
+function parseStatusBody(body: unknown): { message?: string; reason?: string } {
+  let value = body;
+  if (typeof value === "string") {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return { message: (value as string).slice(0, 300) || undefined };
+    }
+  }
+  if (value && typeof value === "object") {
+    const v = value as { message?: unknown; reason?: unknown };
+    return { message: typeof v.message === "string" ? v.message : undefined, reason: typeof v.reason === "string" ? v.reason : undefined };
+  }
+  return {};
+}

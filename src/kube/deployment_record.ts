@@ -1,0 +1,48 @@
+/**
+ * The few fields the API serves, copied out of a Deployment into a small
+ * frozen record. Objects from the informer are never handed out or mutated.
+ */
+export interface DeploymentRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  readonly availableReplicas: number;
+  readonly resourceVersion: string;
+}
+
+/** The shape we read from both list results (class instances) and watch events (plain JSON). */
+export interface DeploymentLike {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number; availableReplicas?: number };
+}
+
+export function toRecord(obj: DeploymentLike): DeploymentRecord | undefined {
+  const name = obj.metadata?.name;
+  const namespace = obj.metadata?.namespace;
+  if (!name || !namespace) return undefined;
+  return Object.freeze({
+    namespace,
+    name,
+    // The API server defaults spec.replicas to 1, so absence only happens in hand-made objects.
+    replicas: obj.spec?.replicas ?? 1,
+    readyReplicas: obj.status?.readyReplicas ?? 0,
+    availableReplicas: obj.status?.availableReplicas ?? 0,
+    resourceVersion: obj.metadata?.resourceVersion ?? "",
+  });
+}
+
+/**
+ * Whether `seen` is at least as new as `target`. Resource versions are opaque
+ * per the API conventions, but every etcd-backed API server issues increasing
+ * integers; we compare numerically when both are integers and fall back to
+ * equality otherwise, which is always safe (it can only make a write wait).
+ */
+export function isAtLeastVersion(seen: string, target: string): boolean {
+  if (seen === target) return true;
+  if (/^\d+$/.test(seen) && /^\d+$/.test(target)) {
+    return seen.length !== target.length ? seen.length > target.length : seen > target;
+  }
+  return false;
+}

@@ -1,0 +1,139 @@
+/**
+ * The production DeploymentCache: one reflector for Deployments (all
+ * namespaces, or one per watched namespace) plus, when serving all
+ * namespaces, one for Namespaces so unknown ones answer 404. Events update our
+ * own index of small records; the reflectors' stores are never read.
+ */
+import type { CacheStatus, DeploymentCache } from "./cache.ts";
+import { DeploymentIndex } from "./deployment_index.ts";
+import { type DeploymentLike, type DeploymentRecord, toRecord } from "./deployment_record.ts";
+import { type ListResult, Reflector, type ReflectorEvents, type WatchLike } from "./reflector.ts";
+import { type Backoff, createBackoff } from "./backoff.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { Logger } from "../observability/logger.ts";
+
+/** Where the data comes from: list functions and a watch, injected so tests can fake the API server. */
+export interface KubeSource {
+  listDeployments(namespace?: string): Promise<ListResult>;
+  listNamespaces(): Promise<ListResult>;
+  watch: WatchLike;
+}
+
+export interface InformerCacheOptions {
+  source: KubeSource;
+  /** Empty: all namespaces. */
+  namespaces: readonly string[];
+  watchTimeoutSeconds: number;
+  log: Logger;
+  clock?: Clock;
+  newBackoff?: () => Backoff;
+  events?: ReflectorEvents;
+}
+
+/** Keeps only what the index needs, so ListWatch's own store stays small. */
+function trimDeployment(obj: DeploymentLike): DeploymentLike {
+  return {
+    metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion },
+    spec: { replicas: obj.spec?.replicas },
+    status: { readyReplicas: obj.status?.readyReplicas, availableReplicas: obj.status?.availableReplicas },
+  };
+}
+
+function trimNamespace(obj: { metadata?: { name?: string; resourceVersion?: string } }) {
+  return { metadata: { name: obj.metadata?.name, resourceVersion: obj.metadata?.resourceVersion } };
+}
+
+export class InformerCache implements DeploymentCache {
+  #index = new DeploymentIndex();
+  #namespaces = new Set<string>();
+  #watched: ReadonlySet<string> | undefined;
+  #reflectors: Reflector[] = [];
+  #log: Logger;
+
+  constructor(options: InformerCacheOptions) {
+    const clock = options.clock ?? systemClock;
+    const newBackoff = options.newBackoff ?? (() => createBackoff());
+    this.#log = options.log;
+    const common = { watch: options.source.watch, watchTimeoutSeconds: options.watchTimeoutSeconds, clock, log: options.log, events: options.events };
+    const deploymentHandlers = {
+      trim: trimDeployment,
+      onUpsert: (obj: DeploymentLike) => {
+        const record = toRecord(obj);
+        if (record) this.#index.upsert(record);
+        else this.#log.warn("ignored a Deployment without name or namespace");
+      },
+      onRemove: (obj: DeploymentLike) => {
+        if (obj.metadata?.namespace && obj.metadata?.name) this.#index.remove(obj.metadata.namespace, obj.metadata.name);
+      },
+    };
+    if (options.namespaces.length === 0) {
+      this.#reflectors.push(
+        new Reflector({ ...common, ...deploymentHandlers, name: "deployments", path: "/apis/apps/v1/deployments", list: () => options.source.listDeployments(), backoff: newBackoff() }),
+        new Reflector({
+          ...common,
+          name: "namespaces",
+          path: "/api/v1/namespaces",
+          list: () => options.source.listNamespaces(),
+          backoff: newBackoff(),
+          trim: trimNamespace,
+          onUpsert: (obj) => obj.metadata?.name && this.#namespaces.add(obj.metadata.name),
+          onRemove: (obj) => obj.metadata?.name && this.#namespaces.delete(obj.metadata.name),
+        }),
+      );
+    } else {
+      this.#watched = new Set(options.namespaces);
+      for (const ns of options.namespaces) {
+        this.#reflectors.push(
+          new Reflector({
+            ...common,
+            ...deploymentHandlers,
+            name: `deployments/${ns}`,
+            path: `/apis/apps/v1/namespaces/${ns}/deployments`,
+            list: () => options.source.listDeployments(ns),
+            backoff: newBackoff(),
+          }),
+        );
+      }
+    }
+  }
+
+  /** Starts every reflector; resolves after each made its first attempt (see status() for the outcome). */
+  async start(): Promise<void> {
+    await Promise.all(this.#reflectors.map((r) => r.start()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#reflectors.map((r) => r.stop()));
+  }
+
+  get(namespace: string, name: string): DeploymentRecord | undefined {
+    return this.#index.get(namespace, name);
+  }
+
+  list(namespace?: string): readonly DeploymentRecord[] {
+    return this.#index.list(namespace);
+  }
+
+  hasNamespace(namespace: string): boolean {
+    // With a namespace list we may not read Namespace objects (a Role cannot grant that), so "watched" is the answer.
+    return this.#watched ? this.#watched.has(namespace) : this.#namespaces.has(namespace);
+  }
+
+  status(): CacheStatus {
+    const all = this.#reflectors.map((r) => r.status());
+    const contacts = all.map((s) => s.lastContactAt);
+    return {
+      synced: all.every((s) => s.synced),
+      connected: all.every((s) => s.connected),
+      // The stalest reflector decides: one silent watch makes the whole cache suspect.
+      lastContactAt: contacts.includes(undefined) ? undefined : Math.min(...(contacts as number[])),
+      error: all.find((s) => s.error)?.error,
+      deployments: this.#index.size,
+      restarts: all.reduce((n, s) => n + s.restarts, 0),
+    };
+  }
+
+  waitForVersion(namespace: string, name: string, resourceVersion: string, timeoutMs: number) {
+    return this.#index.waitForVersion(namespace, name, resourceVersion, timeoutMs);
+  }
+}

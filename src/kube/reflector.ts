@@ -1,0 +1,240 @@
+/**
+ * One list+watch of one resource path, built on client-node's ListWatch and
+ * hardened against its known weaknesses (see shared/notes/client-node-informer.md):
+ *
+ * - ListWatch stops for good on any error but 410: we restart it ourselves with
+ *   capped, jittered backoff, and count restarts.
+ * - It never asks for bookmarks or a server-side timeout: our watch decorator
+ *   adds allowWatchBookmarks and timeoutSeconds, so a quiet cluster still shows
+ *   signs of life and a silently dead stream is noticed.
+ * - It has no "synced" or "connected" signal: we track both, and the time of
+ *   the last contact, from what passes through the list and watch we inject.
+ * - Exceptions in event handlers would escape into the watch's line parser:
+ *   every handler call is guarded and logged.
+ * - Errors thrown before a watch starts (no context, auth plugin failure) reject
+ *   start() or surface on reconnect with nobody awaiting: both are caught here.
+ * - Its store keeps whole objects: we hand it trimmed objects, so the memory
+ *   cost per Deployment is a few fields.
+ */
+import { ADD, DELETE, ERROR, ListWatch, UPDATE, type Watch } from "@kubernetes/client-node";
+import type { Backoff } from "./backoff.ts";
+import type { Clock, TimerId } from "./clock.ts";
+import type { Logger } from "../observability/logger.ts";
+
+// deno-lint-ignore no-explicit-any
+type KubeObject = any;
+
+export interface ListResult {
+  metadata?: { resourceVersion?: string };
+  items: KubeObject[];
+}
+
+/** The shape of client-node's Watch, which ListWatch calls; decorated here and faked in tests. */
+export interface WatchLike {
+  watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: KubeObject, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<unknown>;
+}
+
+export interface ReflectorEvents {
+  /** Counts events by watch event type (ADDED, MODIFIED, DELETED, BOOKMARK, ERROR). */
+  event?(type: string): void;
+  relist?(): void;
+  gone?(): void;
+  restart?(): void;
+}
+
+export interface ReflectorOptions {
+  /** For logs, e.g. "deployments" or "namespaces". */
+  name: string;
+  path: string;
+  list: () => Promise<ListResult>;
+  watch: WatchLike;
+  onUpsert: (obj: KubeObject) => void;
+  onRemove: (obj: KubeObject) => void;
+  /** Reduces an object to what onUpsert/onRemove need before ListWatch stores it. */
+  trim: (obj: KubeObject) => KubeObject;
+  watchTimeoutSeconds: number;
+  backoff: Backoff;
+  clock: Clock;
+  log: Logger;
+  events?: ReflectorEvents;
+}
+
+export interface ReflectorStatus {
+  readonly synced: boolean;
+  readonly connected: boolean;
+  readonly lastContactAt: number | undefined;
+  readonly error: string | undefined;
+  readonly restarts: number;
+}
+
+export class Reflector {
+  #o: ReflectorOptions;
+  #lw: ListWatch<KubeObject>;
+  #synced = false;
+  #connected = false;
+  #lastContactAt: number | undefined;
+  #error: string | undefined;
+  #restarts = 0;
+  #restartTimer: TimerId | undefined;
+  #stopped = false;
+  #log: Logger;
+
+  constructor(options: ReflectorOptions) {
+    this.#o = options;
+    this.#log = options.log.child({ informer: options.name });
+    // autoStart=false: start() is awaited inside try, so early errors cannot become unhandled rejections.
+    // Its reconnect delays run on our clock, so tests need not wait real seconds.
+    const delayFn = (ms: number) => new Promise<void>((resolve) => options.clock.setTimeout(resolve, ms));
+    this.#lw = new ListWatch(options.path, this.#decoratedWatch() as unknown as Watch, () => this.#list(), false, undefined, undefined, {
+      delayFn,
+    });
+    this.#lw.on(ADD, (obj) => this.#guard("add", () => options.onUpsert(obj)));
+    this.#lw.on(UPDATE, (obj) => this.#guard("update", () => options.onUpsert(obj)));
+    this.#lw.on(DELETE, (obj) => this.#guard("delete", () => options.onRemove(obj)));
+    this.#lw.on(ERROR, (err) => this.#failed(err));
+  }
+
+  status(): ReflectorStatus {
+    return {
+      synced: this.#synced,
+      connected: this.#connected,
+      lastContactAt: this.#lastContactAt,
+      error: this.#error,
+      restarts: this.#restarts,
+    };
+  }
+
+  /** Starts listing and watching. Resolves after the first attempt, successful or not; failures restart in the background. */
+  async start(): Promise<void> {
+    this.#stopped = false;
+    try {
+      await this.#lw.start();
+    } catch (error) {
+      this.#failed(error);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#restartTimer !== undefined) this.#o.clock.clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    await this.#lw.stop();
+    this.#connected = false;
+  }
+
+  async #list(): Promise<ListResult> {
+    const started = this.#o.clock.now();
+    const result = await this.#o.list();
+    this.#contact();
+    this.#o.events?.relist?.();
+    const items = (result.items ?? []).map(this.#o.trim);
+    this.#log.info("listed", { items: items.length, resourceVersion: result.metadata?.resourceVersion, durationMs: this.#o.clock.now() - started });
+    return { metadata: { resourceVersion: result.metadata?.resourceVersion }, items };
+  }
+
+  #decoratedWatch(): WatchLike {
+    return {
+      watch: async (path, queryParams, callback, done) => {
+        // ListWatch checks `stopped` before its reconnect delay, not after: a watch can be requested after stop().
+        if (this.#stopped) return { abort() {} };
+        // ListWatch only watches after a successful list, so from here on the store holds a full snapshot.
+        this.#synced = true;
+        let failed = false;
+        const onEvent = (phase: string, obj: KubeObject, raw?: unknown) => {
+          this.#contact();
+          this.#o.events?.event?.(phase);
+          if (phase === "ERROR") {
+            if (obj?.code === 410) {
+              this.#o.events?.gone?.();
+              this.#log.info("watch expired (410 Gone); relisting when the stream closes", { message: obj?.message });
+            } else {
+              this.#log.warn("watch error event", { code: obj?.code, message: obj?.message });
+            }
+          }
+          this.#guard("event", () => {
+            const passed = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? this.#o.trim(obj) : obj;
+            return callback(phase, passed, raw);
+          });
+        };
+        const onDone = (err: unknown) => {
+          if (err) {
+            const code = (err as { statusCode?: number }).statusCode;
+            if (code === 410) {
+              this.#o.events?.gone?.();
+              this.#log.info("watch expired (410 Gone); relisting");
+            } else if ((err as Error).name !== "TimeoutError") {
+              failed = true;
+            } else {
+              this.#log.info("watch idle for too long; reconnecting");
+            }
+          }
+          // doneHandler is async and may throw before it reaches its own try (e.g. auth errors on reconnect).
+          Promise.resolve()
+            .then(() => done(err))
+            .catch((error) => this.#failed(error));
+        };
+        const params = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.#o.watchTimeoutSeconds };
+        const handle = await this.#o.watch.watch(path, params, onEvent, onDone);
+        if (!failed && !this.#stopped) {
+          // The API server accepted the watch: we are current as of the list or the last event.
+          const wasConnected = this.#connected;
+          this.#connected = true;
+          this.#error = undefined;
+          this.#contact();
+          this.#o.backoff.reset();
+          if (!wasConnected) this.#log.info("watching", { resourceVersion: queryParams.resourceVersion });
+        }
+        return handle;
+      },
+    };
+  }
+
+  #contact(): void {
+    this.#lastContactAt = this.#o.clock.now();
+  }
+
+  /** Runs a handler; a throw or a rejected promise is logged, never propagated into the watch stream. */
+  #guard(what: string, fn: () => unknown): void {
+    const report = (error: unknown) => this.#log.error("informer event handler failed; event skipped", { what, error });
+    try {
+      const result = fn();
+      if (result instanceof Promise) result.catch(report);
+    } catch (error) {
+      report(error);
+    }
+  }
+
+  /** ListWatch has stopped after an error: note it and schedule our own restart. */
+  #failed(error: unknown): void {
+    if (this.#stopped) return;
+    this.#connected = false;
+    this.#error = describe(error);
+    if (this.#restartTimer !== undefined) return;
+    const delay = this.#o.backoff.next();
+    this.#restarts++;
+    this.#o.events?.restart?.();
+    this.#log.warn("list/watch failed; restarting", { error: this.#error, retryInMs: delay, restarts: this.#restarts });
+    this.#restartTimer = this.#o.clock.setTimeout(() => {
+      this.#restartTimer = undefined;
+      if (this.#stopped) return;
+      this.start();
+    }, delay);
+  }
+}
+
+/** A short, log-friendly cause without stack or response bodies (which may be large). */
+export function describe(error: unknown): string {
+  if (error && typeof error === "object") {
+    const e = error as { statusCode?: number; code?: number | string; message?: string; cause?: { code?: string; message?: string } };
+    const status = e.statusCode ?? (typeof e.code === "number" ? e.code : undefined);
+    const cause = e.cause?.code ?? e.cause?.message;
+    const message = (e.message ?? String(error)).split("\n")[0];
+    return [status ? `HTTP ${status}` : undefined, message, cause ? `(${cause})` : undefined].filter(Boolean).join(" ");
+  }
+  return String(error);
+}

@@ -1,0 +1,100 @@
+/**
+ * Sets a Deployment's replica count through the scale subresource with
+ * optimistic concurrency: every patch carries the resourceVersion it was based
+ * on, so `previousReplicas` is exactly the value we replaced and a concurrent
+ * change is never overwritten blindly.
+ */
+import type { DeploymentCache } from "./cache.ts";
+import { KubeApiError } from "./kube_api_error.ts";
+import { HttpError } from "../http/http_error.ts";
+
+export interface ScaleState {
+  readonly replicas: number;
+  readonly resourceVersion: string;
+}
+
+/** The two scale-subresource calls we make; client-node backs it in production, a fake in tests. */
+export interface ScaleApi {
+  readScale(namespace: string, name: string): Promise<ScaleState>;
+  /** Merge PATCH of spec.replicas, with metadata.resourceVersion as a precondition. */
+  patchScale(namespace: string, name: string, replicas: number, resourceVersion: string): Promise<ScaleState>;
+}
+
+export interface ScaleRequest {
+  readonly namespace: string;
+  readonly name: string;
+  readonly replicas: number;
+  /** Entity tags from If-Match (unquoted resourceVersions), or "*"; undefined when absent. */
+  readonly ifMatch?: readonly string[] | "*";
+}
+
+export interface ScaleResult {
+  readonly previousReplicas: number;
+  readonly replicas: number;
+  readonly resourceVersion: string;
+  /** Whether this instance's cache has observed the write (read-your-writes). */
+  readonly observed: boolean;
+}
+
+export interface Scaler {
+  scale(request: ScaleRequest): Promise<ScaleResult>;
+}
+
+export interface ScalerOptions {
+  api: ScaleApi;
+  cache: DeploymentCache;
+  writeSyncTimeoutMs: number;
+  /** Retries after a conflict when the caller gave no If-Match. */
+  maxConflictRetries?: number;
+}
+
+export function createScaler(options: ScalerOptions): Scaler {
+  const { api, cache } = options;
+  const retries = options.maxConflictRetries ?? 3;
+
+  /** The state to base the patch on: the cache when it holds a usable version, else the API server. */
+  async function baseState(req: ScaleRequest, preferCache: boolean): Promise<ScaleState> {
+    const cached = cache.get(req.namespace, req.name);
+    if (preferCache && cached && acceptable(req.ifMatch, cached.resourceVersion)) {
+      return { replicas: cached.replicas, resourceVersion: cached.resourceVersion };
+    }
+    return await api.readScale(req.namespace, req.name);
+  }
+
+  return {
+    async scale(req) {
+      let base = await baseState(req, true);
+      for (let attempt = 0;; attempt++) {
+        if (!acceptable(req.ifMatch, base.resourceVersion)) {
+          throw new HttpError(412, `If-Match does not match: the current ETag is "${base.resourceVersion}"`, {
+            headers: { etag: `"${base.resourceVersion}"` },
+          });
+        }
+        let patched: ScaleState;
+        try {
+          patched = await api.patchScale(req.namespace, req.name, req.replicas, base.resourceVersion);
+        } catch (error) {
+          if (!(error instanceof KubeApiError) || error.status !== 409) throw error;
+          // Someone changed the Deployment since `base`. With If-Match that is the caller's precondition failing.
+          if (req.ifMatch !== undefined && req.ifMatch !== "*") {
+            throw new HttpError(412, "If-Match does not match: the Deployment changed", { cause: error });
+          }
+          if (attempt >= retries) throw error;
+          base = await baseState(req, false);
+          continue;
+        }
+        const seen = await cache.waitForVersion(req.namespace, req.name, patched.resourceVersion, options.writeSyncTimeoutMs);
+        return {
+          previousReplicas: base.replicas,
+          replicas: patched.replicas,
+          resourceVersion: patched.resourceVersion,
+          observed: seen !== undefined,
+        };
+      }
+    },
+  };
+}
+
+function acceptable(ifMatch: ScaleRequest["ifMatch"], resourceVersion: string): boolean {
+  return ifMatch === undefined || ifMatch === "*" || ifMatch.includes(resourceVersion);
+}
