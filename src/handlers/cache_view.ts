@@ -1,0 +1,48 @@
+/**
+ * Read access to the cache as handlers need it: refuses to answer before the
+ * first sync (503 + Retry-After), and labels every answer with how fresh it
+ * is, so stale data is never served without saying so.
+ *
+ * The label is the RFC 9211 Cache-Status header: `ttl` is the remaining
+ * freshness in seconds and turns negative once the cache is stale, with
+ * `detail` saying why. Stale answers also carry `Age`.
+ */
+import type { DeploymentCache } from "../kube/cache.ts";
+import { assessFreshness, type Freshness } from "../kube/freshness.ts";
+import { HttpError } from "../http/http_error.ts";
+
+export interface CacheViewOptions {
+  cache: DeploymentCache;
+  staleAfterMs: number;
+  now?: () => number;
+}
+
+export interface CacheView {
+  readonly cache: DeploymentCache;
+  freshness(): Freshness;
+  /** Throws 503 before the first sync; otherwise the headers to attach to a read. */
+  readHeaders(): Record<string, string>;
+}
+
+export function createCacheView(options: CacheViewOptions): CacheView {
+  const now = options.now ?? Date.now;
+  const freshness = () => assessFreshness(options.cache.status(), now(), options.staleAfterMs);
+  return {
+    cache: options.cache,
+    freshness,
+    readHeaders(): Record<string, string> {
+      const f = freshness();
+      if (f.state === "syncing") {
+        throw new HttpError(503, `the Deployment cache is not ready yet (${f.reason}); retry shortly`, { headers: { "retry-after": "2" } });
+      }
+      const age = Math.floor(f.ageSeconds ?? 0);
+      if (f.state === "live") {
+        return { "cache-status": `replica-api; hit; ttl=${Math.max(0, Math.floor(options.staleAfterMs / 1000) - age)}` };
+      }
+      return {
+        "cache-status": `replica-api; hit; ttl=${-Math.max(1, age)}; detail="${(f.reason ?? "stale").replaceAll(/["\\]/g, "'")}"`,
+        "age": String(age),
+      };
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/** GET handlers for Deployment lists and single Deployments, answered from the cache only. */
+import type { Handler } from "../http/types.ts";
+import { jsonResponse } from "../http/response.ts";
+import { HttpError } from "../http/http_error.ts";
+import { validateDeploymentName, validateNamespace, validateQuery } from "../http/validation.ts";
+import type { CacheView } from "./cache_view.ts";
+import { noneMatch } from "./replicas.ts";
+
+export interface DeploymentHandlers {
+  listAll: Handler;
+  listNamespace: Handler;
+  get: Handler;
+}
+
+export function createDeploymentHandlers({ view }: { view: CacheView }): DeploymentHandlers {
+  const { cache } = view;
+
+  /** 404 for a namespace that does not exist or is not served, so a typo is not an empty list. */
+  const requireNamespace = (namespace: string) => {
+    validateNamespace(namespace);
+    if (!cache.hasNamespace(namespace)) {
+      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+    }
+  };
+
+  return {
+    listAll(request) {
+      const url = new URL(request.url);
+      validateQuery(url, ["namespace"]);
+      const namespace = url.searchParams.get("namespace");
+      const headers = view.readHeaders();
+      if (namespace !== null) requireNamespace(namespace);
+      return jsonResponse({ items: cache.list(namespace ?? undefined) }, { headers });
+    },
+    listNamespace(request, { params }) {
+      validateQuery(new URL(request.url), []);
+      const headers = view.readHeaders();
+      requireNamespace(params.namespace);
+      return jsonResponse({ items: cache.list(params.namespace) }, { headers });
+    },
+    get(request, { params }) {
+      validateQuery(new URL(request.url), []);
+      validateDeploymentName(params.name);
+      const headers = view.readHeaders();
+      requireNamespace(params.namespace);
+      const record = cache.get(params.namespace, params.name);
+      if (!record) throw new HttpError(404, `deployment "${params.namespace}/${params.name}" not found`);
+      const etag = `"${record.resourceVersion}"`;
+      if (noneMatch(request, record.resourceVersion)) return new Response(null, { status: 304, headers: { ...headers, etag } });
+      return jsonResponse(record, { headers: { ...headers, etag } });
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * GET and PUT of a Deployment's replica count. GET is served from the cache
+ * with the resourceVersion as ETag; PUT goes through the Scaler (scale
+ * subresource, optimistic concurrency) and answers once this instance's cache
+ * has seen the write (200), or 202 if it has not within WRITE_SYNC_TIMEOUT.
+ */
+import type { Handler } from "../http/types.ts";
+import { jsonResponse } from "../http/response.ts";
+import { HttpError } from "../http/http_error.ts";
+import { readJsonBody } from "../http/body.ts";
+import { validateDeploymentName, validateNamespace, validateQuery, validateReplicasBody } from "../http/validation.ts";
+import type { Scaler, ScaleRequest } from "../kube/scaler.ts";
+import type { CacheView } from "./cache_view.ts";
+
+export interface ReplicasHandlerDeps {
+  view: CacheView;
+  scaler: Scaler;
+  maxReplicas: number;
+}
+
+export interface ReplicasHandlers {
+  get: Handler;
+  put: Handler;
+}
+
+export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHandlerDeps): ReplicasHandlers {
+  const { cache } = view;
+
+  const target = (request: Request, params: Readonly<Record<string, string>>) => {
+    validateQuery(new URL(request.url), []);
+    const namespace = validateNamespace(params.namespace);
+    const name = validateDeploymentName(params.name);
+    return { namespace, name };
+  };
+
+  return {
+    get(request, { params }) {
+      const { namespace, name } = target(request, params);
+      const headers = view.readHeaders();
+      if (!cache.hasNamespace(namespace)) throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+      const record = cache.get(namespace, name);
+      if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
+      const etag = `"${record.resourceVersion}"`;
+      const body = {
+        namespace,
+        name,
+        replicas: record.replicas,
+        readyReplicas: record.readyReplicas,
+        availableReplicas: record.availableReplicas,
+      };
+      if (noneMatch(request, record.resourceVersion)) return new Response(null, { status: 304, headers: { ...headers, etag } });
+      return jsonResponse(body, { headers: { ...headers, etag } });
+    },
+
+    async put(request, { params }) {
+      const { namespace, name } = target(request, params);
+      // Before the first sync no namespace is known yet: that is "retry shortly" (503), not "does not exist" (404).
+      view.readHeaders();
+      if (!cache.hasNamespace(namespace)) {
+        await request.body?.cancel().catch(() => {});
+        throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+      }
+      const ifMatchHeader = request.headers.get("if-match");
+      const ifMatch = ifMatchHeader === null ? undefined : parseEntityTags(ifMatchHeader);
+      if (ifMatch === null) {
+        await request.body?.cancel().catch(() => {});
+        throw new HttpError(400, `If-Match must be "*" or a list of quoted ETags, e.g. If-Match: "12345"`);
+      }
+      const replicas = validateReplicasBody(await readJsonBody(request), maxReplicas);
+      const scaleRequest: ScaleRequest = { namespace, name, replicas, ifMatch };
+      const result = await scaler.scale(scaleRequest);
+      return jsonResponse(
+        { namespace, name, replicas: result.replicas, previousReplicas: result.previousReplicas },
+        { status: result.observed ? 200 : 202, headers: { etag: `"${result.resourceVersion}"` } },
+      );
+    },
+  };
+}
+
+/**
+ * If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/"x" matches "x", and "*" matches any current
+ * representation. A malformed header is ignored, as the RFC allows for conditional GETs.
+ */
+export function noneMatch(request: Request, resourceVersion: string): boolean {
+  const tags = parseEntityTags(request.headers.get("if-none-match"));
+  if (tags === "*") return true;
+  if (!tags) return false;
+  return tags.some((tag) => (tag.startsWith("W/") ? tag.slice(2) : tag) === resourceVersion);
+}
+
+/**
+ * Parses If-Match / If-None-Match: "*" or a comma-separated list of entity
+ * tags. Quoted tags are standard; bare tokens are accepted for convenience on
+ * the command line. Weak tags (W/"…") never match a strong comparison, so they
+ * are kept with their prefix. Returns null when the header is malformed,
+ * undefined when absent.
+ */
+export function parseEntityTags(header: string | null): readonly string[] | "*" | null | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (value === "*") return "*";
+  const tags: string[] = [];
+  for (const part of value.split(",")) {
+    const tag = part.trim();
+    const quoted = /^(W\/)?"([\x21\x23-\x7e]*)"$/.exec(tag);
+    if (quoted) tags.push(quoted[1] ? `W/${quoted[2]}` : quoted[2]);
+    else if (/^[A-Za-z0-9._-]+$/.test(tag)) tags.push(tag);
+    else return null;
+  }
+  return tags.length ? tags : null;
+}

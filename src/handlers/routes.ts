@@ -1,0 +1,36 @@
+/** The two route tables: the mTLS API and the plain-HTTP probe port. */
+import type { Route } from "../http/router.ts";
+import type { Scaler } from "../kube/scaler.ts";
+import type { CacheView } from "./cache_view.ts";
+import { createDeploymentHandlers } from "./deployments.ts";
+import { createReplicasHandlers } from "./replicas.ts";
+import { createHealthHandler, createProbeHandlers, type Lifecycle } from "./health.ts";
+
+export interface ApiRouteDeps {
+  view: CacheView;
+  scaler: Scaler;
+  maxReplicas: number;
+}
+
+export function createApiRoutes(deps: ApiRouteDeps): Route[] {
+  const deployments = createDeploymentHandlers(deps);
+  const replicas = createReplicasHandlers(deps);
+  const base = "/api/v1";
+  const one = `${base}/namespaces/:namespace/deployments/:name`;
+  return [
+    { method: "GET", path: `${base}/deployments`, name: "list_deployments", handler: deployments.listAll },
+    { method: "GET", path: `${base}/namespaces/:namespace/deployments`, name: "list_namespace_deployments", handler: deployments.listNamespace },
+    { method: "GET", path: one, name: "get_deployment", handler: deployments.get },
+    { method: "GET", path: `${one}/replicas`, name: "get_replicas", handler: replicas.get },
+    { method: "PUT", path: `${one}/replicas`, name: "put_replicas", handler: replicas.put },
+    { method: "GET", path: `${base}/health`, name: "health", handler: createHealthHandler(deps) },
+  ];
+}
+
+export function createProbeRoutes(deps: { view: CacheView; lifecycle: Lifecycle }): Route[] {
+  const probes = createProbeHandlers(deps);
+  return [
+    { method: "GET", path: "/livez", name: "livez", handler: probes.livez },
+    { method: "GET", path: "/readyz", name: "readyz", handler: probes.readyz },
+  ];
+}

@@ -1,0 +1,88 @@
+/**
+ * Assembles the running service from already-loaded parts: the cache, the
+ * scaler, both route tables and both listeners. Everything arrives as an
+ * argument, so tests can start the whole service against a fake API server.
+ */
+import type { Config } from "./config/mod.ts";
+import type { Logger } from "./observability/logger.ts";
+import { InformerCache, type KubeSource } from "./kube/informer_cache.ts";
+import { createScaler, type ScaleApi } from "./kube/scaler.ts";
+import { createCacheView } from "./handlers/cache_view.ts";
+import { createApiRoutes, createProbeRoutes } from "./handlers/routes.ts";
+import { createRouter } from "./http/router.ts";
+import { createApp } from "./http/app.ts";
+import { startMtlsServer } from "./tls/mod.ts";
+import { startProbeServer } from "./http/probe_server.ts";
+
+export interface TlsMaterial {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
+export interface ServiceDeps {
+  config: Config;
+  tls: TlsMaterial;
+  source: KubeSource;
+  scaleApi: ScaleApi;
+  log: Logger;
+}
+
+export interface Service {
+  readonly apiPort: number;
+  readonly probePort: number;
+  readonly cache: InformerCache;
+  /** Readiness 503, stop accepting, drain in-flight requests, stop the informers. Never rejects. */
+  shutdown(): Promise<void>;
+}
+
+export async function startService({ config, tls, source, scaleApi, log }: ServiceDeps): Promise<Service> {
+  const cache = new InformerCache({
+    source,
+    namespaces: config.watchNamespaces,
+    watchTimeoutSeconds: Math.round(config.watchTimeoutMs / 1000),
+    log,
+  });
+  const view = createCacheView({ cache, staleAfterMs: config.cacheStaleAfterMs });
+  const scaler = createScaler({ api: scaleApi, cache, writeSyncTimeoutMs: config.writeSyncTimeoutMs });
+  const lifecycle = { shuttingDown: false };
+
+  const apiApp = createApp({
+    router: createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas })),
+    log,
+    accessLog: config.accessLog,
+  });
+  const probeApp = createApp({ router: createRouter(createProbeRoutes({ view, lifecycle })), log, accessLog: false });
+
+  const probe = startProbeServer({ ...config.probe, handler: probeApp, log });
+  let api;
+  try {
+    api = await startMtlsServer({ ...config.listen, ...tls, handler: apiApp, log });
+  } catch (error) {
+    await probe.close();
+    throw error;
+  }
+  log.info("listening", { api: `${api.hostname}:${api.port}`, probe: `${config.probe.hostname}:${probe.port}` });
+
+  // Not awaited: listeners answer (503 until synced) while the first list runs, and failures restart on their own.
+  const started = cache.start();
+
+  let shutdown: Promise<void> | undefined;
+  return {
+    apiPort: api.port,
+    probePort: probe.port,
+    cache,
+    shutdown() {
+      shutdown ??= (async () => {
+        lifecycle.shuttingDown = true;
+        log.info("shutting down: draining requests", { graceMs: config.shutdownTimeoutMs });
+        await api.close(config.shutdownTimeoutMs).catch((error) => log.error("closing the API listener failed", { error }));
+        await started;
+        await cache.stop().catch((error) => log.error("stopping the informers failed", { error }));
+        await probe.close().catch((error) => log.error("closing the probe listener failed", { error }));
+        log.info("stopped");
+      })();
+      return shutdown;
+    },
+  };
+}
