@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { createRouter, type Method, type Route } from "../../../src/http/router.ts";
+import { HttpError } from "../../../src/http/http_error.ts";
+import { createApp } from "../../../src/http/app.ts";
+import { createLogger } from "../../../src/observability/logger.ts";
+import type { RequestContext } from "../../../src/http/types.ts";
+
+const CONTEXT: RequestContext = { remoteAddr: "127.0.0.1:1", params: {} };
+
+/** A route whose handler answers with its own name and the params it received. */
+function route(method: Method, path: string, name = `${method} ${path}`): Route {
+  return { method, path, name, handler: (_request, context) => Response.json({ name, params: context.params }) };
+}
+
+function testRouter() {
+  return createRouter([
+    route("GET", "/things"),
+    route("POST", "/things"),
+    route("GET", "/things/:id"),
+    route("PUT", "/things/:id"),
+    route("DELETE", "/things/:id"),
+    route("PUT", "/write-only"),
+    route("GET", "/things/:id/parts/:part"),
+  ]);
+}
+
+function assertHttpError(fn: () => unknown, status: number): HttpError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  assert.ok(caught instanceof HttpError, `expected HttpError ${status}, got ${caught}`);
+  assert.equal(caught.status, status);
+  return caught;
+}
+
+Deno.test("router matches a route by method and path", () => {
+  const router = testRouter();
+  assert.equal(router.match("GET", "/things").route.name, "GET /things");
+  assert.equal(router.match("POST", "/things").route.name, "POST /things");
+  assert.equal(router.match("PUT", "/things/7").route.name, "PUT /things/:id");
+  assert.deepEqual(router.match("GET", "/things/7/parts/wheel").params, { id: "7", part: "wheel" });
+});
+
+Deno.test("router answers 404 for an unknown path", async (t) => {
+  const router = testRouter();
+  for (const path of ["/", "/nope", "/things/", "/things/7/", "/things/7/parts", "/things/7/parts/a/b", "/THINGS", "//things"]) {
+    await t.step(path, () => {
+      const error = assertHttpError(() => router.match("GET", path), 404);
+      assert.ok(error.detail.includes(path));
+    });
+  }
+});
+
+Deno.test("router answers 405 with a sorted Allow header for a known path and wrong method", async (t) => {
+  const router = testRouter();
+  const cases: [string, string, string][] = [
+    ["POST", "/things/7", "DELETE, GET, HEAD, PUT"],
+    ["PATCH", "/things", "GET, HEAD, POST"],
+    ["OPTIONS", "/things/7/parts/x", "GET, HEAD"],
+    ["GET", "/write-only", "PUT"],
+    ["HEAD", "/write-only", "PUT"],
+  ];
+  for (const [method, path, allow] of cases) {
+    await t.step(`${method} ${path}`, () => {
+      const error = assertHttpError(() => router.match(method, path), 405);
+      assert.equal(error.headers.allow, allow);
+    });
+  }
+});
+
+Deno.test("app renders a router 405 as problem+json carrying the Allow header", async () => {
+  const app = createApp({ router: testRouter(), log: createLogger({ sink: () => {} }), accessLog: false });
+  const response = await app(new Request("https://localhost/things/7", { method: "POST", body: "{}" }), CONTEXT);
+  assert.equal(response.status, 405);
+  assert.equal(response.headers.get("allow"), "DELETE, GET, HEAD, PUT");
+  assert.equal(response.headers.get("content-type"), "application/problem+json");
+  assert.equal((await response.json()).status, 405);
+});
+
+Deno.test("router answers HEAD with the GET route", async () => {
+  const router = testRouter();
+  const found = router.match("HEAD", "/things/7");
+  assert.equal(found.route.method, "GET");
+  assert.equal(found.route.name, "GET /things/:id");
+  const response = await router.handle(new Request("https://localhost/things/7", { method: "HEAD" }), CONTEXT);
+  assert.equal(response.status, 200);
+  assert.deepEqual(await response.json(), { name: "GET /things/:id", params: { id: "7" } });
+});
+
+Deno.test("router passes percent-decoded path params to the handler", async (t) => {
+  const router = testRouter();
+  const cases: [string, string][] = [
+    ["/things/a%20b", "a b"],
+    ["/things/a%2Db", "a-b"],
+    ["/things/a%2Fb", "a/b"],
+    ["/things/%C3%BC", "ü"],
+    ["/things/plain", "plain"],
+  ];
+  for (const [path, id] of cases) {
+    await t.step(path, async () => {
+      assert.equal(router.match("GET", path).params.id, id);
+      const response = await router.handle(new Request(`https://localhost${path}`), CONTEXT);
+      assert.deepEqual((await response.json()).params, { id });
+    });
+  }
+});
+
+Deno.test("router answers 400 for malformed percent-encoding in a path param", async (t) => {
+  const router = testRouter();
+  for (const path of ["/things/%zz", "/things/%E0%A4%A", "/things/%", "/things/%C3"]) {
+    await t.step(path, () => {
+      assertHttpError(() => router.match("GET", path), 400);
+    });
+  }
+});
+
+Deno.test("app renders malformed percent-encoding as a 400 problem, not a crash", async () => {
+  const app = createApp({ router: testRouter(), log: createLogger({ sink: () => {} }), accessLog: false });
+  const response = await app(new Request("https://localhost/things/%E0%A4%A"), CONTEXT);
+  assert.equal(response.status, 400);
+  assert.equal(response.headers.get("content-type"), "application/problem+json");
+  await response.body?.cancel();
+});
+
+Deno.test("router refuses a duplicate route registration", () => {
+  assert.throws(() => createRouter([route("GET", "/x", "a"), route("GET", "/x", "b")]), /duplicate route GET \/x/);
+});
+
+Deno.test("router accepts the same path with different methods", () => {
+  const router = createRouter([route("GET", "/x"), route("PUT", "/x")]);
+  assert.equal(router.routes.length, 2);
+});
+
+Deno.test("router uses a later route whose pattern also matches when the first matching pattern lacks the method", () => {
+  // A static path registered next to a parameterised one (e.g. /things/:id and /things/search) must not be
+  // hidden by it: the method decides among every pattern that matches, and Allow lists all of their methods.
+  const router = createRouter([route("GET", "/things/:id"), route("POST", "/things/search")]);
+  assert.equal(router.match("POST", "/things/search").route.name, "POST /things/search");
+  const error = assertHttpError(() => router.match("DELETE", "/things/search"), 405);
+  assert.equal(error.headers.allow, "GET, HEAD, POST");
+});

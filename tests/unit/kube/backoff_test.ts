@@ -1,0 +1,19 @@
+import assert from "node:assert/strict";
+import { createBackoff } from "../../../src/kube/backoff.ts";
+
+Deno.test("backoff doubles from the base up to the cap and resets after success", () => {
+  const b = createBackoff({ baseMs: 100, capMs: 1000, random: () => 1 });
+  assert.deepEqual([b.next(), b.next(), b.next(), b.next(), b.next(), b.next()], [100, 200, 400, 800, 1000, 1000]);
+  b.reset();
+  assert.equal(b.next(), 100);
+});
+
+Deno.test("backoff jitter stays between half and all of the ceiling", () => {
+  const low = createBackoff({ baseMs: 100, capMs: 1000, random: () => 0 });
+  assert.deepEqual([low.next(), low.next(), low.next()], [50, 100, 200]);
+  const real = createBackoff({ baseMs: 100, capMs: 1000 });
+  for (let i = 0; i < 50; i++) {
+    const d = real.next();
+    assert.ok(d >= 50 && d <= 1000, `delay ${d} within bounds`);
+  }
+});
