@@ -52,17 +52,17 @@ function fromKubeError(error: KubeApiError): HttpError {
   }
 }
 
+/** The problem+json document; also used by the TLS listener for the few errors it answers before routing. */
+export function problemBody(status: number, title: string, detail: string, instance?: string): string {
+  const body: Record<string, unknown> = { type: "about:blank", title, status, detail };
+  if (instance) body.instance = instance;
+  return JSON.stringify(body);
+}
+
 /** Renders an HttpError as problem+json (the listener drops the body for HEAD requests). */
 export function problemResponse(error: HttpError, instance?: string): Response {
-  const body: Record<string, unknown> = {
-    type: "about:blank",
-    title: error.title,
-    status: error.status,
-    detail: error.detail,
-  };
-  if (instance) body.instance = instance;
   const headers = new Headers(error.headers);
   headers.set("content-type", PROBLEM_CONTENT_TYPE);
   headers.set("cache-control", "no-store");
-  return new Response(JSON.stringify(body), { status: error.status, headers });
+  return new Response(problemBody(error.status, error.title, error.detail, instance), { status: error.status, headers });
 }

@@ -1,0 +1,40 @@
+/**
+ * Turns the verified peer certificate of a TLS connection into the
+ * immutable {@link ClientIdentity} handlers see.
+ */
+import type { TLSSocket } from "node:tls";
+import type { ClientIdentity } from "../http/types.ts";
+
+const NO_ORGANIZATIONS: readonly string[] = Object.freeze([]);
+
+/** node:tls gives a single attribute value as a string and repeated ones as an array. */
+type SubjectValue = string | string[] | undefined;
+
+function organizationsOf(value: SubjectValue): readonly string[] {
+  if (value === undefined) return NO_ORGANIZATIONS;
+  return Object.freeze(Array.isArray(value) ? [...value] : [value]);
+}
+
+function commonNameOf(value: SubjectValue): string {
+  // Several CNs make "who is this" ambiguous; an empty CN matches no
+  // CN-based authorization rule, which is the safe answer.
+  if (Array.isArray(value)) return value.length === 1 ? value[0] : "";
+  return value ?? "";
+}
+
+/**
+ * Identity of an authorized TLS connection, or undefined when the runtime did
+ * not mark the connection authorized or gives no certificate (which
+ * `rejectUnauthorized: true` should make impossible; callers treat it as fatal).
+ */
+export function clientIdentityOf(socket: TLSSocket): ClientIdentity | undefined {
+  if (socket.authorized !== true) return undefined;
+  const cert = socket.getPeerCertificate(false);
+  if (!cert || typeof cert.fingerprint256 !== "string" || cert.fingerprint256 === "") return undefined;
+  const subject = (cert.subject ?? {}) as unknown as Record<string, SubjectValue>;
+  return Object.freeze({
+    cn: commonNameOf(subject.CN),
+    organizations: organizationsOf(subject.O),
+    fingerprint256: cert.fingerprint256,
+  });
+}

@@ -1,0 +1,247 @@
+/**
+ * Converts between node:http's IncomingMessage/ServerResponse and the
+ * fetch-style Request/Response our handlers use.
+ */
+import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem.ts";
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+// Handlers must not see attacker-chosen authorities, so URLs are built on a
+// fixed origin instead of the Host header.
+const URL_BASE = "https://localhost";
+
+/** A request whose body the handler may stream, plus the hook to give it up. */
+export interface AdaptedRequest {
+  readonly request: Request;
+  /** The framing announced a body (it may not have been read, or fully received). */
+  readonly hasBody: boolean;
+  /**
+   * Call once the response has been sent: stops feeding the handler and
+   * discards whatever body is still arriving. Deno's node:http does not dump
+   * unread bodies itself, so without this the next request on a keep-alive
+   * connection would never be parsed. Discarding (rather than closing) lets
+   * a client that is still uploading read the response: closing under it
+   * makes it fail with EPIPE/ECONNRESET instead.
+   */
+  abandonBody(): void;
+}
+
+/** Why a request could not be turned into a `Request` (answered with 400). */
+export class BadRequest extends Error {}
+
+function requestUrl(target: string): string {
+  if (target.startsWith("/")) return URL_BASE + target;
+  // Absolute-form targets (RFC 9112 §3.2.2) are legal; keep only path and query.
+  if (/^https?:\/\//i.test(target)) {
+    const url = URL.parse(target);
+    if (url) return URL_BASE + url.pathname + url.search;
+  }
+  throw new BadRequest(`Unsupported request target: ${JSON.stringify(target.slice(0, 100))}`);
+}
+
+/** Whether the message framing announces a body (RFC 9112 §6.3). */
+function announcesBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+const noop = () => {};
+const encoder = new TextEncoder();
+
+/**
+ * A web stream over the node request body that only starts pulling data once
+ * the handler reads, and honours backpressure by pausing the node stream.
+ */
+function bodyStream(req: IncomingMessage): { stream: ReadableStream<Uint8Array>; abandon(): void } {
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let state: "idle" | "flowing" | "done" = "idle";
+  const finish = (error?: Error) => {
+    if (state === "done") return;
+    state = "done";
+    try {
+      if (error) controller.error(error);
+      else controller.close();
+    } catch { /* stream already cancelled by the reader */ }
+  };
+  const onData = (chunk: Uint8Array) => {
+    if (state === "done") return; // discarding
+    // Copy: node may reuse the buffer behind a chunk once the event returns.
+    controller.enqueue(new Uint8Array(chunk));
+    if ((controller.desiredSize ?? 0) <= 0) req.pause();
+  };
+  const onEnd = () => finish();
+  // 'close' is the last event: without an 'end' before it, no more data will come.
+  const onClose = () => finish(new Error("client closed the connection before the request body was complete"));
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    pull() {
+      if (state === "idle") {
+        state = "flowing";
+        req.on("data", onData);
+        req.once("end", onEnd);
+        req.once("close", onClose);
+        req.on("error", noop); // surfaced through onClose; must not become an uncaught error
+      }
+      req.resume();
+    },
+    cancel() {
+      state = "done";
+      req.resume();
+    },
+  }, { highWaterMark: 0 }); // 0: no pull, and no data read, until the handler asks for it.
+  const abandon = () => {
+    if (req.complete) return;
+    finish(new Error("response already sent; request body discarded"));
+    discardBody(req);
+  };
+  return { stream, abandon };
+}
+
+/** Read and drop whatever is left of a request body (see AdaptedRequest.abandonBody). */
+export function discardBody(req: IncomingMessage): void {
+  if (req.complete) return;
+  if (req.listenerCount("data") === 0) req.on("data", noop);
+  req.on("error", noop);
+  req.resume();
+}
+
+/** Build a `Request` from a node request. Throws {@link BadRequest}. */
+export function toRequest(req: IncomingMessage): AdaptedRequest {
+  const method = req.method ?? "GET";
+  const url = requestUrl(req.url ?? "");
+  const hasBody = method !== "GET" && method !== "HEAD" && announcesBody(req);
+  const body = hasBody ? bodyStream(req) : undefined;
+  let request: Request;
+  try {
+    // A bare GET skips the init dictionary conversion: this is the hot path.
+    request = body
+      ? new Request(url, { method, body: body.stream, duplex: "half" } as RequestInit)
+      : method === "GET"
+      ? new Request(url)
+      : new Request(url, { method });
+  } catch (err) {
+    // e.g. forbidden methods (TRACE) or a target the URL parser rejects.
+    body?.abandon();
+    throw new BadRequest("Malformed request", { cause: err });
+  }
+  const raw = req.rawHeaders;
+  try {
+    // Appending to the request's own Headers is measurably cheaper in Deno 2.9
+    // than passing a Headers object in the init (which copies it), and
+    // rawHeaders keeps repeated fields, which Headers joins with ", ".
+    for (let i = 0; i < raw.length; i += 2) request.headers.append(raw[i], raw[i + 1]);
+  } catch (err) {
+    body?.abandon();
+    throw new BadRequest("Malformed request header", { cause: err });
+  }
+  return { request, hasBody, abandonBody: body?.abandon ?? noop };
+}
+
+/** Write an RFC 9457 problem document; used only for errors the adapter itself answers. */
+export function writeProblem(res: ServerResponse, status: number, title: string, detail: string, close: boolean): void {
+  if (res.headersSent) {
+    // Too late for a clean error response: cut the connection so the client sees a failure.
+    res.destroy();
+    return;
+  }
+  const body = problemBody(status, title, detail);
+  res.statusCode = status;
+  res.setHeader("content-type", PROBLEM_CONTENT_TYPE);
+  res.setHeader("content-length", encoder.encode(body).byteLength);
+  if (close) res.setHeader("connection", "close");
+  res.end(body);
+}
+
+function waitForDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+// Bodies of these types may be long-lived or large, so they are sent chunk by
+// chunk. Everything else is read with one bytes() call: in Deno 2.9 reading a
+// Response body through its stream costs ~10 µs more per response (measured),
+// a third of a bare node:https responder's whole budget.
+const STREAMED_TYPES = /^\s*(text\/event-stream|application\/(x-)?ndjson|application\/jsonl|application\/octet-stream)\s*(;|$)/i;
+
+/** Whether a response body is streamed (see STREAMED_TYPES) rather than buffered. */
+function isStreamed(response: Response): boolean {
+  const type = response.headers.get("content-type");
+  // No content type usually means a handler-built stream or raw bytes: stream to be safe.
+  return type === null || STREAMED_TYPES.test(type);
+}
+
+/**
+ * Send a `Response`. Resolves when the body has been handed to node or the
+ * client went away; rejects only if the response body itself fails (the
+ * connection is then destroyed, since the status line may already be out).
+ */
+export async function writeResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: Response,
+  close: boolean,
+): Promise<void> {
+  res.statusCode = response.status;
+  // forEach, not for-of: ~5x cheaper in Deno 2.9 (no iterator objects). Both
+  // yield repeated fields joined with ", ", except set-cookie (handled below).
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") res.setHeader(name, value);
+  });
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  if (close) res.setHeader("connection", "close");
+
+  if (req.method === "HEAD") {
+    await response.body?.cancel().catch(noop);
+    res.end();
+    return;
+  }
+  // Checked before touching response.body: that getter alone builds a stream.
+  if (!isStreamed(response)) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await response.bytes(); // empty for a null body
+    } catch (err) {
+      res.destroy();
+      throw err;
+    }
+    if (!res.destroyed) res.end(bytes); // node adds Content-Length for a single end(chunk)
+    return;
+  }
+  if (response.body === null) return void res.end();
+  await streamBody(res, response.body);
+}
+
+async function streamBody(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = body.getReader();
+  let closedEarly = false;
+  // Client gone (before or during streaming): the producer must be told to stop.
+  const gone = () => closedEarly || res.destroyed;
+  const onClose = () => {
+    closedEarly = !res.writableFinished;
+    if (closedEarly) reader.cancel().catch(noop);
+  };
+  res.once("close", onClose);
+  try {
+    for (let next = await reader.read(); !gone(); next = await reader.read()) {
+      if (next.done) return void res.end();
+      if (!res.write(next.value)) await waitForDrain(res);
+    }
+    await reader.cancel().catch(noop);
+  } catch (err) {
+    const clientLeft = gone();
+    res.destroy();
+    if (!clientLeft) throw err;
+  } finally {
+    res.off("close", onClose);
+    reader.releaseLock();
+  }
+}

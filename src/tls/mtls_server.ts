@@ -1,0 +1,238 @@
+/**
+ * The authenticated HTTPS listener. `Deno.serve` silently ignores client
+ * certificate options, so this is built on node:https, which does verify
+ * client certificates inside Deno (see shared platform notes, "mTLS").
+ */
+import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
+import type { ClientIdentity, Handler, RequestContext } from "../http/types.ts";
+import type { Logger } from "../observability/logger.ts";
+import { clientIdentityOf } from "./_client_identity.ts";
+import { BadRequest, discardBody, toRequest, writeProblem, writeResponse } from "./_node_adapter.ts";
+import { classifyTlsFailure, type TlsFailureReason } from "./tls_failure.ts";
+
+/** Options for {@link startMtlsServer}. */
+export interface MtlsServerOptions {
+  hostname: string;
+  /** 0 binds an ephemeral port; read the actual one from {@link MtlsServer.port}. */
+  port: number;
+  /** Server certificate chain, PEM. */
+  cert: string;
+  /** Server private key, PEM. */
+  key: string;
+  /** CA bundle that client certificates must chain to, PEM. */
+  ca: string;
+  /**
+   * Receives every request with the verified client identity. Response
+   * bodies are read whole (one bytes() call, the fast path) unless the
+   * content type is absent, text/event-stream, application/(x-)ndjson,
+   * application/jsonl or application/octet-stream: those are streamed, so an
+   * endless body must use one of them.
+   */
+  handler: Handler;
+  log: Logger;
+  /** Called once per failed TLS handshake, e.g. to count failures by reason. */
+  onTlsError?: (reason: TlsFailureReason) => void;
+}
+
+/** A running mTLS listener. */
+export interface MtlsServer {
+  readonly hostname: string;
+  /** The port actually bound (differs from the option when it was 0). */
+  readonly port: number;
+  /**
+   * Stop accepting; let in-flight requests finish up to graceMs; then destroy
+   * what remains; resolves when closed. Idempotent: later calls return the
+   * same promise.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Per TLS connection: computed once, because keep-alive connections carry many requests. */
+interface Connection {
+  readonly socket: TLSSocket;
+  inFlight: number;
+  /** Undefined until the first request; null if the runtime gave no authorized identity. */
+  peer?: { client: ClientIdentity; remoteAddr: string } | null;
+}
+
+const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+const INTERNAL_ERROR_DETAIL = "The server could not handle the request.";
+/** How long close() waits for node to report the listener closed after force-destroying sockets. */
+const FORCED_CLOSE_WAIT_MS = 1000;
+
+/** Remote address of a socket whose handle may already be gone (Deno clears it before tlsClientError). */
+function remoteAddressOf(socket: Socket): string {
+  // `_parent` (the raw TCP socket) is an undocumented field shared by Node and
+  // Deno; used only for log context, never for decisions.
+  const parent = (socket as Socket & { _parent?: Socket })._parent;
+  return socket.remoteAddress ?? parent?.remoteAddress ?? "unknown";
+}
+
+/** Start the mTLS listener; resolves once it is bound, rejects if binding fails. */
+export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsServer> {
+  const { handler, onTlsError } = options;
+  const log = options.log.child({ component: "mtls_server" });
+  const rawSockets = new Set<Socket>();
+  const connections = new Map<TLSSocket, Connection>();
+  let closing = false;
+
+  const connectionOf = (socket: TLSSocket): Connection => {
+    let conn = connections.get(socket);
+    if (!conn) {
+      conn = { socket, inFlight: 0 };
+      connections.set(socket, conn);
+      socket.once("close", () => connections.delete(socket));
+      // node:http also listens; this one guarantees no socket error is ever unhandled.
+      socket.on("error", (err) => log.debug("client connection error", { err, remoteAddr: remoteAddressOf(socket) }));
+    }
+    return conn;
+  };
+
+  const peerOf = (conn: Connection): Connection["peer"] => {
+    if (conn.peer !== undefined) return conn.peer;
+    const client = clientIdentityOf(conn.socket);
+    conn.peer = client ? { client, remoteAddr: conn.socket.remoteAddress ?? "unknown" } : null;
+    if (client) {
+      log.debug("client connection authenticated", {
+        cn: client.cn,
+        fingerprint256: client.fingerprint256,
+        remoteAddr: conn.peer?.remoteAddr,
+      });
+    }
+    return conn.peer;
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, conn: Connection): Promise<void> => {
+    const peer = peerOf(conn);
+    if (!peer) {
+      // rejectUnauthorized should make this unreachable; refuse rather than serve anonymously.
+      log.error("request on a connection without a verified client certificate", { remoteAddr: remoteAddressOf(conn.socket) });
+      conn.socket.destroy();
+      return;
+    }
+    let adapted;
+    try {
+      adapted = toRequest(req);
+    } catch (err) {
+      if (!(err instanceof BadRequest)) throw err;
+      log.debug("bad request", { err, remoteAddr: peer.remoteAddr });
+      writeProblem(res, 400, "Bad Request", err.message, true);
+      discardBody(req);
+      return;
+    }
+    const context: RequestContext = { client: peer.client, remoteAddr: peer.remoteAddr, params: EMPTY_PARAMS };
+    let response: Response;
+    try {
+      response = await handler(adapted.request, context);
+      if (!(response instanceof Response)) throw new TypeError(`handler returned ${typeof response}, not a Response`);
+    } catch (err) {
+      log.error("handler failed", { cause: err, method: req.method, path: new URL(adapted.request.url).pathname, cn: peer.client.cn });
+      writeProblem(res, 500, "Internal Server Error", INTERNAL_ERROR_DETAIL, closing);
+      adapted.abandonBody();
+      return;
+    }
+    try {
+      await writeResponse(req, res, response, closing);
+    } catch (err) {
+      log.error("response body failed", { cause: err, method: req.method, cn: peer.client.cn });
+    } finally {
+      adapted.abandonBody();
+    }
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const conn = connectionOf(req.socket as TLSSocket);
+    conn.inFlight++;
+    // 'close' fires exactly once, after a complete response or when the client goes away.
+    res.once("close", () => {
+      conn.inFlight--;
+      // Responses whose headers left before close() began went out keep-alive.
+      if (closing && conn.inFlight === 0) conn.socket.end();
+    });
+    res.on("error", (err) => log.debug("response stream error", { err }));
+    serve(req, res, conn).catch((err) => {
+      log.error("unexpected failure while serving a request", { cause: err });
+      res.destroy();
+    });
+  };
+
+  const server = https.createServer({
+    cert: options.cert,
+    key: options.key,
+    ca: options.ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.3",
+  }, onRequest);
+
+  server.on("connection", (socket: Socket) => {
+    rawSockets.add(socket);
+    socket.once("close", () => rawSockets.delete(socket));
+  });
+  // Prepended so the connection is tracked (and closable) before node:http sees it.
+  server.prependListener("secureConnection", (socket: TLSSocket) => void connectionOf(socket));
+  server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
+    const reason = classifyTlsFailure({
+      code: err.code,
+      message: err.message,
+      authorizationError: socket.authorizationError as unknown as string | null,
+    });
+    const fields = { reason, remoteAddr: remoteAddressOf(socket), code: err.code, detail: err.message };
+    // Bare TCP connects (probes, scanners) are routine, not an authentication failure.
+    if (reason === "connection_reset") log.debug("TLS handshake aborted", fields);
+    else log.warn("TLS handshake failed", fields);
+    try {
+      onTlsError?.(reason);
+    } catch (cbErr) {
+      log.error("onTlsError callback failed", { cause: cbErr });
+    }
+    socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen(options.port, options.hostname, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+  server.on("error", (err) => log.error("mTLS listener error", { cause: err }));
+
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  log.info("mTLS listener started", { hostname: options.hostname, port });
+
+  let closed: Promise<void> | undefined;
+  const close = async (graceMs: number): Promise<void> => {
+    closing = true;
+    const started = Date.now();
+    const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    // Idle keep-alive connections would otherwise hold close() for the whole grace period.
+    for (const conn of connections.values()) if (conn.inFlight === 0) conn.socket.destroy();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const graceOver = new Promise<"grace_over">((resolve) => timer = setTimeout(() => resolve("grace_over"), graceMs));
+    const outcome = await Promise.race([listenerClosed, graceOver]);
+    clearTimeout(timer);
+    if (outcome === "grace_over") {
+      const remaining = rawSockets.size;
+      for (const conn of connections.values()) conn.socket.destroy();
+      for (const socket of rawSockets) socket.destroy();
+      log.warn("grace period over; destroyed remaining connections", { graceMs, connections: remaining });
+      // Never hang shutdown on node's bookkeeping.
+      let waitTimer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([listenerClosed, new Promise((resolve) => waitTimer = setTimeout(resolve, FORCED_CLOSE_WAIT_MS))]);
+      clearTimeout(waitTimer);
+    }
+    log.info("mTLS listener closed", { ms: Date.now() - started });
+  };
+
+  return {
+    hostname: options.hostname,
+    port,
+    close: (graceMs) => closed ??= close(graceMs),
+  };
+}
