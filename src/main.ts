@@ -21,9 +21,15 @@ function readTls(config: Config): TlsMaterial {
   const cert = readSettingFile("TLS_CERT_FILE", config.tlsCertFile);
   const key = readSettingFile("TLS_KEY_FILE", config.tlsKeyFile);
   const ca = readSettingFile("TLS_CLIENT_CA_FILE", config.tlsClientCaFile);
-  if (!cert.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError("TLS_CERT_FILE", `${config.tlsCertFile} holds no PEM certificate`);
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) throw new ConfigError("TLS_KEY_FILE", `${config.tlsKeyFile} holds no PEM private key`);
-  if (!ca.includes("-----BEGIN CERTIFICATE-----")) throw new ConfigError("TLS_CLIENT_CA_FILE", `${config.tlsClientCaFile} holds no PEM certificate`);
+  if (!cert.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError("TLS_CERT_FILE", `${config.tlsCertFile} holds no PEM certificate`);
+  }
+  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
+    throw new ConfigError("TLS_KEY_FILE", `${config.tlsKeyFile} holds no PEM private key`);
+  }
+  if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError("TLS_CLIENT_CA_FILE", `${config.tlsClientCaFile} holds no PEM certificate`);
+  }
   return { cert, key, ca };
 }
 
@@ -42,7 +48,10 @@ async function main(args: string[]): Promise<number> {
       const kc = loadKubeConfig(config);
       kube = createKubeClient(kc, { watchIdleTimeoutMs: config.watchTimeoutMs + 30_000, requestTimeoutMs: 10_000 });
     } catch (error) {
-      throw new ConfigError(config.kubeconfig ? "KUBECONFIG" : "KUBECONFIG (or in-cluster ServiceAccount)", (error as Error).message.split("\n")[0]);
+      throw new ConfigError(
+        config.kubeconfig ? "KUBECONFIG" : "KUBECONFIG (or in-cluster ServiceAccount)",
+        (error as Error).message.split("\n")[0],
+      );
     }
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -138,7 +138,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
 export function usage(): string {
   const lines = ["replica-api: Kubernetes Deployment replicas over mTLS", "", "Settings (environment variable / flag, default):"];
   for (const [name, s] of Object.entries(SETTINGS)) {
-    lines.push(`  ${name.padEnd(20)} ${flagName(name).padEnd(22)} ${s.help}${s.default !== undefined && s.default !== "" ? ` (default ${s.default})` : ""}`);
+    lines.push(
+      `  ${name.padEnd(20)} ${flagName(name).padEnd(22)} ${s.help}${
+        s.default !== undefined && s.default !== "" ? ` (default ${s.default})` : ""
+      }`,
+    );
   }
   return lines.join("\n");
 }

@@ -18,7 +18,12 @@ export function createHealthHandler({ view }: { view: CacheView }): Handler {
     validateQuery(new URL(request.url), []);
     const f = view.freshness();
     const status = view.cache.status();
-    const cache = { synced: status.synced, deployments: status.deployments, lastEventAgeSeconds: f.ageSeconds ?? null, restarts: status.restarts };
+    const cache = {
+      synced: status.synced,
+      deployments: status.deployments,
+      lastEventAgeSeconds: f.ageSeconds ?? null,
+      restarts: status.restarts,
+    };
     if (f.state === "live") {
       return jsonResponse({ status: "healthy", kubernetes: "connected", cache });
     }

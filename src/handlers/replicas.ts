@@ -37,7 +37,9 @@ export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHa
     get(request, { params }) {
       const { namespace, name } = target(request, params);
       const headers = view.readHeaders();
-      if (!cache.hasNamespace(namespace)) throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+      if (!cache.hasNamespace(namespace)) {
+        throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+      }
       const record = cache.get(namespace, name);
       if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
       const etag = `"${record.resourceVersion}"`;

@@ -19,7 +19,12 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
   const one = `${base}/namespaces/:namespace/deployments/:name`;
   return [
     { method: "GET", path: `${base}/deployments`, name: "list_deployments", handler: deployments.listAll },
-    { method: "GET", path: `${base}/namespaces/:namespace/deployments`, name: "list_namespace_deployments", handler: deployments.listNamespace },
+    {
+      method: "GET",
+      path: `${base}/namespaces/:namespace/deployments`,
+      name: "list_namespace_deployments",
+      handler: deployments.listNamespace,
+    },
     { method: "GET", path: one, name: "get_deployment", handler: deployments.get },
     { method: "GET", path: `${one}/replicas`, name: "get_replicas", handler: replicas.get },
     { method: "PUT", path: `${one}/replicas`, name: "put_replicas", handler: replicas.put },

@@ -51,7 +51,13 @@ export function createApp(options: AppOptions): Handler {
     } catch (error) {
       const httpError = toHttpError(error);
       if (httpError.status >= 500) {
-        log.error("request failed", { requestId, method: request.method, path: pathname, status: httpError.status, error: httpError.cause ?? httpError });
+        log.error("request failed", {
+          requestId,
+          method: request.method,
+          path: pathname,
+          status: httpError.status,
+          error: httpError.cause ?? httpError,
+        });
       }
       response = problemResponse(httpError, pathname);
       // The request body may be unread (e.g. 404 on a PUT); release it so the connection is reusable.

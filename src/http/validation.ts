@@ -21,7 +21,9 @@ export function validateNamespace(value: string): string {
   if (!isDns1123Label(value)) {
     throw new HttpError(
       400,
-      `namespace "${truncate(value)}" is not a valid Kubernetes namespace name: at most 63 lower-case alphanumeric characters or '-', starting and ending with an alphanumeric character`,
+      `namespace "${
+        truncate(value)
+      }" is not a valid Kubernetes namespace name: at most 63 lower-case alphanumeric characters or '-', starting and ending with an alphanumeric character`,
     );
   }
   return value;
@@ -32,7 +34,9 @@ export function validateDeploymentName(value: string): string {
   if (!isDns1123Subdomain(value)) {
     throw new HttpError(
       400,
-      `deployment name "${truncate(value)}" is not a valid Kubernetes name: at most 253 lower-case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character`,
+      `deployment name "${
+        truncate(value)
+      }" is not a valid Kubernetes name: at most 253 lower-case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character`,
     );
   }
   return value;

@@ -39,7 +39,9 @@ export function loadKubeConfig(options: Pick<KubeClientOptions, "kubeconfig" | "
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error("kubeconfig has no current cluster");
-  if (cluster.skipTLSVerify) throw new Error(`kubeconfig cluster "${cluster.name}" sets insecure-skip-tls-verify; refusing to talk to the API server unverified`);
+  if (cluster.skipTLSVerify) {
+    throw new Error(`kubeconfig cluster "${cluster.name}" sets insecure-skip-tls-verify; refusing to talk to the API server unverified`);
+  }
   return kc;
 }
 
@@ -55,7 +57,9 @@ export function createKubeClient(kc: KubeConfig, options: Pick<KubeClientOptions
 
   const source: KubeSource = {
     listDeployments: (namespace) =>
-      call(() => namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(), timeout) as Promise<ListResult>,
+      call(() => namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(), timeout) as Promise<
+        ListResult
+      >,
     listNamespaces: () => call(() => core.listNamespace(), timeout) as Promise<ListResult>,
     watch,
   };

@@ -18,7 +18,11 @@ export function assessFreshness(status: CacheStatus, nowMs: number, staleAfterMs
   const ageMs = status.lastContactAt === undefined ? undefined : Math.max(0, nowMs - status.lastContactAt);
   const ageSeconds = ageMs === undefined ? undefined : Math.round(ageMs / 100) / 10;
   if (!status.synced) {
-    return { state: "syncing", ageSeconds, reason: status.error ? `initial sync not complete: ${status.error}` : "initial sync not complete" };
+    return {
+      state: "syncing",
+      ageSeconds,
+      reason: status.error ? `initial sync not complete: ${status.error}` : "initial sync not complete",
+    };
   }
   if (!status.connected) {
     return { state: "stale", ageSeconds, reason: `watch disconnected: ${status.error ?? "unknown error"}` };

@@ -54,7 +54,13 @@ export class InformerCache implements DeploymentCache {
     const clock = options.clock ?? systemClock;
     const newBackoff = options.newBackoff ?? (() => createBackoff());
     this.#log = options.log;
-    const common = { watch: options.source.watch, watchTimeoutSeconds: options.watchTimeoutSeconds, clock, log: options.log, events: options.events };
+    const common = {
+      watch: options.source.watch,
+      watchTimeoutSeconds: options.watchTimeoutSeconds,
+      clock,
+      log: options.log,
+      events: options.events,
+    };
     const deploymentHandlers = {
       trim: trimDeployment,
       onUpsert: (obj: DeploymentLike) => {
@@ -68,7 +74,14 @@ export class InformerCache implements DeploymentCache {
     };
     if (options.namespaces.length === 0) {
       this.#reflectors.push(
-        new Reflector({ ...common, ...deploymentHandlers, name: "deployments", path: "/apis/apps/v1/deployments", list: () => options.source.listDeployments(), backoff: newBackoff() }),
+        new Reflector({
+          ...common,
+          ...deploymentHandlers,
+          name: "deployments",
+          path: "/apis/apps/v1/deployments",
+          list: () => options.source.listDeployments(),
+          backoff: newBackoff(),
+        }),
         new Reflector({
           ...common,
           name: "namespaces",

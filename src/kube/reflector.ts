@@ -133,7 +133,11 @@ export class Reflector {
     this.#contact();
     this.#o.events?.relist?.();
     const items = (result.items ?? []).map(this.#o.trim);
-    this.#log.info("listed", { items: items.length, resourceVersion: result.metadata?.resourceVersion, durationMs: this.#o.clock.now() - started });
+    this.#log.info("listed", {
+      items: items.length,
+      resourceVersion: result.metadata?.resourceVersion,
+      durationMs: this.#o.clock.now() - started,
+    });
     return { metadata: { resourceVersion: result.metadata?.resourceVersion }, items };
   }
 

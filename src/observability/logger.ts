@@ -52,7 +52,7 @@ export function createLogger(options: LoggerOptions = {}, bound: LogFields = {})
   const write = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (LEVEL_ORDER[level] < min) return;
     const record: Record<string, unknown> = { time: now().toISOString(), level, msg, ...bound };
-    if (fields) for (const [k, v] of Object.entries(fields)) record[k] = serialise(v);
+    if (fields) { for (const [k, v] of Object.entries(fields)) record[k] = serialise(v); }
     let line: string;
     try {
       line = JSON.stringify(record);

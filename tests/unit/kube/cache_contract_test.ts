@@ -19,10 +19,10 @@ interface Driver {
   stop(): Promise<void>;
 }
 
-async function memoryDriver(): Promise<Driver> {
+function memoryDriver(): Promise<Driver> {
   const cache = new MemoryCache();
   let rv = 100;
-  return {
+  return Promise.resolve({
     cache,
     put(namespace, name, replicas) {
       const resourceVersion = String(++rv);
@@ -31,13 +31,19 @@ async function memoryDriver(): Promise<Driver> {
     },
     remove: (ns, name) => cache.remove(ns, name),
     addNamespace: (ns) => cache.addNamespace(ns),
-    stop: async () => {},
-  };
+    stop: () => Promise.resolve(),
+  });
 }
 
 async function informerDriver(): Promise<Driver> {
   const kube = new FakeKube();
-  const cache = new InformerCache({ source: kube, namespaces: [], watchTimeoutSeconds: 60, clock: new ManualClock(), log: createLogger({ sink: () => {} }) });
+  const cache = new InformerCache({
+    source: kube,
+    namespaces: [],
+    watchTimeoutSeconds: 60,
+    clock: new ManualClock(),
+    log: createLogger({ sink: () => {} }),
+  });
   await cache.start();
   return {
     cache,
