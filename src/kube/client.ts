@@ -5,6 +5,7 @@
  * failure into a KubeApiError.
  */
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from "@kubernetes/client-node";
+import { forceHttp1 } from "./http1_only.ts";
 import { KubeApiError } from "./kube_api_error.ts";
 import type { KubeSource } from "./informer_cache.ts";
 import type { ListResult } from "./reflector.ts";
@@ -29,7 +30,7 @@ export interface KubeClient {
 }
 
 export function loadKubeConfig(options: Pick<KubeClientOptions, "kubeconfig" | "context" | "inCluster">): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = forceHttp1(new KubeConfig());
   if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
   else if (options.inCluster) kc.loadFromCluster();
   else kc.loadFromDefault();
