@@ -1,0 +1,103 @@
+/** [integration] Writes through the scale subresource against a real kube-apiserver. */
+import assert from "node:assert/strict";
+import { chartServiceAccount, createDeployment, createNamespace, kubectl, specReplicas, uniqueName } from "./harness/cluster.ts";
+import { startService, waitFor } from "./harness/service.ts";
+import { requestCount } from "./harness/apiserver_metrics.ts";
+
+const json = (body: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: "PUT",
+  headers: { "content-type": "application/json", ...headers },
+  body: typeof body === "string" ? body : JSON.stringify(body),
+});
+
+Deno.test("[integration] PUT replicas scales through the scale subresource", async (t) => {
+  const ns = uniqueName("it-write");
+  await createNamespace(ns);
+  await createDeployment(ns, "web", 2);
+  const sa = await chartServiceAccount();
+  const svc = await startService({ kubeconfig: sa.kubeconfig });
+  const path = `/api/v1/namespaces/${ns}/deployments/web/replicas`;
+  try {
+    await t.step("PUT changes spec.replicas in the API server and the next GET already shows it", async () => {
+      const patches = await requestCount("deployments", ["PATCH"], "scale");
+      const updates = await requestCount("deployments", ["UPDATE", "PATCH", "APPLY"]);
+      const started = performance.now();
+      const put = await svc.api(path, json({ replicas: 5 }));
+      const elapsed = performance.now() - started;
+      assert.equal(put.status, 200, JSON.stringify(put.body));
+      assert.deepEqual(put.body, { namespace: ns, name: "web", replicas: 5, previousReplicas: 2 });
+      const get = await svc.api(path);
+      assert.equal(get.body.replicas, 5, "read-your-writes on the same instance");
+      assert.equal(get.headers.get("etag"), put.headers.get("etag"));
+      assert.equal(await specReplicas(ns, "web"), 5, "kubectl sees it");
+      assert.equal(await requestCount("deployments", ["PATCH"], "scale") - patches, 1, "one PATCH of deployments/scale");
+      assert.equal(await requestCount("deployments", ["UPDATE", "PATCH", "APPLY"]) - updates, 0, "the Deployment itself is never written");
+      console.log(`  PUT with read-your-writes: ${elapsed.toFixed(1)} ms`);
+    });
+
+    await t.step("scaling to the current value succeeds and reports it as previous", async () => {
+      const put = await svc.api(path, json({ replicas: 5 }));
+      assert.equal(put.status, 200);
+      assert.deepEqual(put.body, { namespace: ns, name: "web", replicas: 5, previousReplicas: 5 });
+    });
+
+    await t.step("If-Match with the current ETag succeeds; a stale ETag is 412 and changes nothing", async () => {
+      const etag = (await svc.api(path)).headers.get("etag")!;
+      const ok = await svc.api(path, json({ replicas: 6 }, { "if-match": etag }));
+      assert.equal(ok.status, 200);
+      assert.equal(ok.body.previousReplicas, 5);
+      const stale = await svc.api(path, json({ replicas: 9 }, { "if-match": etag }));
+      assert.equal(stale.status, 412);
+      assert.equal(stale.headers.get("content-type"), "application/problem+json");
+      assert.equal(await specReplicas(ns, "web"), 6, "the stale write did not land");
+    });
+
+    await t.step("a change made with kubectl after our read makes If-Match fail with 412", async () => {
+      const etag = (await svc.api(path)).headers.get("etag")!;
+      await kubectl(["scale", "deployment", "web", "-n", ns, "--replicas=7"]);
+      await waitFor(async () => (await svc.api(path)).body.replicas === 7, 1000, "kubectl scale visible");
+      const r = await svc.api(path, json({ replicas: 1 }, { "if-match": etag }));
+      assert.equal(r.status, 412);
+      assert.equal(await specReplicas(ns, "web"), 7);
+    });
+
+    await t.step("PUT on a missing Deployment is 404 and on an unknown namespace is 404", async () => {
+      const missing = await svc.api(`/api/v1/namespaces/${ns}/deployments/ghost/replicas`, json({ replicas: 1 }));
+      assert.equal(missing.status, 404);
+      assert.match(missing.body.detail, /not found/);
+      const noNs = await svc.api(`/api/v1/namespaces/${uniqueName("ghost")}/deployments/web/replicas`, json({ replicas: 1 }));
+      assert.equal(noNs.status, 404);
+    });
+
+    await t.step("invalid bodies are 400, 413 or 415 and change nothing", async () => {
+      const cases: [RequestInit, number][] = [
+        [json("{not json"), 400],
+        [json('{"replicas": 2} trailing'), 400],
+        [json({ replicas: -1 }), 400],
+        [json({ replicas: 1.5 }), 400],
+        [json({ replicas: "3" }), 400],
+        [json({ replicas: 1001 }), 400],
+        [json({}), 400],
+        [json({ replicas: 2, extra: true }), 400],
+        [json([2]), 400],
+        [json(" "), 400],
+        [{ method: "PUT", headers: { "content-type": "text/plain" }, body: '{"replicas":2}' }, 415],
+        [json(JSON.stringify({ replicas: 2, pad: "x".repeat(70_000) })), 413],
+      ];
+      for (const [init, status] of cases) {
+        const r = await svc.api(path, init);
+        assert.equal(r.status, status, `${init.body?.toString().slice(0, 40)} -> ${r.status} ${JSON.stringify(r.body)}`);
+        assert.equal(r.headers.get("content-type"), "application/problem+json");
+        assert.ok(r.body.detail, "the problem says what is wrong");
+      }
+      assert.equal(await specReplicas(ns, "web"), 7);
+    });
+
+    await t.step("an invalid name is 400 before anything reaches the API server", async () => {
+      const r = await svc.api(`/api/v1/namespaces/${ns}/deployments/Bad_Name/replicas`, json({ replicas: 1 }));
+      assert.equal(r.status, 400);
+    });
+  } finally {
+    assert.equal(await svc.stop(), 0);
+  }
+});
