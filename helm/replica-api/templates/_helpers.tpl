@@ -1,0 +1,97 @@
+{{/*
+Chart name, truncated to 63 characters (the DNS-1123 label limit of object names).
+*/}}
+{{- define "replica-api.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Fully qualified app name: "<release>-<chart>", or just the release name when it already
+contains the chart name. Every object of the chart is named with it (deterministic, so an
+external test can render one template and know the names of the objects it gets).
+*/}}
+{{- define "replica-api.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Namespace of the release's namespaced objects (the ServiceAccount the RBAC subjects name).
+*/}}
+{{- define "replica-api.namespace" -}}
+{{- default .Release.Namespace .Values.namespaceOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "replica-api.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Standard labels (https://kubernetes.io/docs/concepts/overview/working-with-objects/common-labels/).
+*/}}
+{{- define "replica-api.labels" -}}
+helm.sh/chart: {{ include "replica-api.chart" . }}
+{{ include "replica-api.selectorLabels" . }}
+app.kubernetes.io/version: {{ (default .Chart.AppVersion .Values.image.tag) | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: replica-api
+{{- end }}
+
+{{/*
+Selector labels: immutable on a Deployment, so nothing here may change between upgrades.
+*/}}
+{{- define "replica-api.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "replica-api.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Name of the ServiceAccount the pods run as and the RBAC bindings name as their subject.
+*/}}
+{{- define "replica-api.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "replica-api.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Name of the Secret holding tls.crt, tls.key and ca.crt.
+*/}}
+{{- define "replica-api.tlsSecretName" -}}
+{{- default (printf "%s-tls" (include "replica-api.fullname" .)) .Values.tls.existingSecret }}
+{{- end }}
+
+{{/*
+Image reference: repository:tag, or repository@digest when a digest is pinned.
+*/}}
+{{- define "replica-api.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Verbs of the RBAC rules: the single source of the service's permissions.
+Deployments are read through list+watch (the informer) and get; replicas are set through
+a merge PATCH of the scale subresource, which is read first with get.
+*/}}
+{{- define "replica-api.deploymentRules" -}}
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["apps"]
+  resources: ["deployments/scale"]
+  verbs: ["get", "patch"]
+{{- end }}

@@ -1,0 +1,88 @@
+# Packaging: the compiled binary, the container image, the Helm chart's checks and the KIND
+# workflow. Included by the Makefile (`include mk/packaging.mk`), which provides DENO (exported)
+# and the targets `deno`, `deps` and `certs`.
+#
+#   make binary                 dist/replica-api (deno compile, the permissions of `deno task start`)
+#   make image / release        container image replica-api:<CHANGELOG version> / binary + image + chart package
+#   make chart-test             chart lint, render and schema checks, install/upgrade/RBAC checks on the
+#                               local control plane, shellcheck, Dockerfile lint (no container engine needed)
+#   make kind-up kind-load deploy integration-test-kind undeploy kind-down    (machines with Docker)
+
+# The version of CHANGELOG.md's first "## [x.y.z]" heading: image tag, release and chart version.
+# Recursive (=): evaluated only by the targets that use it (the Docker build context has no scripts/).
+RELEASE_VERSION = $(shell scripts/kind/version.sh)
+DIST_DIR        := $(CURDIR)/dist
+BINARY          := $(DIST_DIR)/replica-api
+# The image repository; scripts/kind/*.sh read the same IMAGE (and VERSION) from the environment.
+IMAGE           ?= replica-api
+# Extra `docker build` arguments, e.g. a digest-pinned base:
+#   DOCKER_BUILD_ARGS="--build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:..."
+DOCKER_BUILD_ARGS ?=
+
+.PHONY: binary image release release-check chart-test kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
+
+# The permissions are read from deno.json's `start` task, so the binary can never drift from
+# `deno task start`. --no-code-cache: a compiled binary otherwise writes a V8 code cache to the
+# temp directory on first run (pointless in a container, and the root filesystem is read-only).
+# deno compile downloads denort (Deno's runtime-only binary) from dl.deno.land; where that host is
+# unreachable, point DENORT_BIN at a denort 2.9.6 binary.
+binary: deps ## Build dist/replica-api with deno compile (same permissions as deno task start)
+	@perms="$$($(DENO) eval --quiet 'const t = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.start.split(/\s+/); \
+	  if (t[0] !== "deno" || t[1] !== "run" || t.at(-1) !== "src/main.ts") throw new Error("unexpected start task: " + t.join(" ")); \
+	  console.log(t.slice(2, -1).join(" "))')"; \
+	echo "deno compile $$perms --no-code-cache src/main.ts -> $(BINARY)"; \
+	mkdir -p $(DIST_DIR); \
+	if ! $(DENO) compile --quiet --frozen $$perms --no-code-cache --output $(BINARY) src/main.ts; then \
+	  echo "make binary: deno compile failed; it needs denort for Deno $$($(DENO) --version | head -1 | cut -d' ' -f2) from dl.deno.land (or DENORT_BIN=/path/to/denort)" >&2; exit 1; \
+	fi; \
+	ls -l $(BINARY)
+
+image: ## Build the container image replica-api:<version from CHANGELOG.md> (needs Docker)
+	@LOG_PREFIX="make image" scripts/kind/preflight.sh docker
+	docker build --pull --build-arg VERSION=$(RELEASE_VERSION) $(DOCKER_BUILD_ARGS) -t $(IMAGE):$(RELEASE_VERSION) .
+
+release: release-check binary image ## Binary, image and chart package for the version in CHANGELOG.md (checks Chart.yaml agrees)
+	@LOG_PREFIX="make release" scripts/kind/preflight.sh helm
+	@. scripts/kind/lib.sh && "$$HELM" package helm/replica-api --destination $(DIST_DIR)
+	@echo "release $(RELEASE_VERSION): $(BINARY), image $(IMAGE):$(RELEASE_VERSION), $(DIST_DIR)/replica-api-$(RELEASE_VERSION).tgz"
+
+# The chart's version and appVersion must be the CHANGELOG version being released.
+release-check:
+	@chart_version="$$(sed -n 's/^version: *//p' helm/replica-api/Chart.yaml)"; \
+	app_version="$$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' helm/replica-api/Chart.yaml)"; \
+	if [ "$$chart_version" != "$(RELEASE_VERSION)" ] || [ "$$app_version" != "$(RELEASE_VERSION)" ]; then \
+	  echo "make release: CHANGELOG.md says $(RELEASE_VERSION) but helm/replica-api/Chart.yaml has version $$chart_version, appVersion $$app_version" >&2; exit 1; \
+	fi; \
+	echo "release $(RELEASE_VERSION): CHANGELOG.md and Chart.yaml agree"
+
+chart-test: deno ## Chart lint/render/schema checks, install+upgrade+RBAC on the local control plane, shellcheck, Dockerfile lint
+	@scripts/chart-test.sh
+
+# ---- KIND (machines with Docker) --------------------------------------------------------------
+# Every kubectl/helm call uses the context kind-$(KIND_CLUSTER) (KUBE_CONTEXT overrides it);
+# see scripts/kind/lib.sh for the settings (RELEASE, RELEASE_NAMESPACE, CERTS_DIR, ...).
+
+kind-up: ## Create the KIND cluster from kind/cluster.yaml (needs Docker and kind)
+	@scripts/kind/up.sh
+
+kind-load: image ## Build the image and load it into the KIND cluster
+	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) scripts/kind/load.sh
+
+deploy: ## helm upgrade --install into the KIND cluster with the dev PKI (certs/gen.sh) and wait
+	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) scripts/kind/deploy.sh
+
+integration-test-kind: deno ## KIND: cluster, image, deploy, helm test, integration suite via port-forward, upgrade under load
+	@rc=0; scripts/kind/preflight.sh --suite docker kind kubectl helm || rc=$$?; \
+	if [ $$rc -eq 2 ]; then exit 0; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	$(MAKE) --no-print-directory kind-up kind-load deploy && \
+	scripts/kind/integration-test.sh && \
+	scripts/kind/upgrade-under-load.sh
+
+kind-upgrade-test: ## KIND: zero failed requests during helm upgrade (needs a deployed release)
+	@scripts/kind/upgrade-under-load.sh
+
+undeploy: ## helm uninstall the release (and its namespace when deploy created it)
+	@scripts/kind/undeploy.sh
+
+kind-down: ## Delete the KIND cluster
+	@scripts/kind/down.sh

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make deploy`: installs or upgrades the chart as RELEASE in RELEASE_NAMESPACE on KUBE_CONTEXT.
+#  1. certs/gen.sh (what `make certs` runs) refreshes the dev PKI in CERTS_DIR; the server
+#     certificate gets the Service's DNS names (SERVER_SANS) so in-cluster clients can verify it.
+#  2. The Secret <RELEASE>-client-tls (tls.crt, tls.key, ca.crt from the dev client certificate)
+#     is created for `helm test` and the upgrade-under-load scenario.
+#  3. helm upgrade --install with the server certificate, key and CA as values (the chart
+#     makes the TLS Secret; its checksum rolls the pods when the certificate changes), then
+#     waits for the rollout (DEPLOY_WAIT=0 skips the wait, e.g. on a cluster without nodes).
+# Extra helm arguments: HELM_ARGS="--set watchNamespaces={a,b}".
+set -euo pipefail
+# shellcheck source=lib.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
+require_tools kubectl helm
+require_context
+
+full="$(fullname)"
+svc_sans="DNS:${full}.${RELEASE_NAMESPACE}.svc,DNS:${full}.${RELEASE_NAMESPACE}.svc.cluster.local,DNS:${full}.${RELEASE_NAMESPACE},DNS:${full}"
+SERVER_SANS="${svc_sans}${SERVER_SANS:+,${SERVER_SANS}}" "${REPO_ROOT}/certs/gen.sh" "${CERTS_DIR}"
+
+# A namespace this script creates is labelled, so undeploy.sh deletes only namespaces it owns.
+if ! kctl get namespace "${RELEASE_NAMESPACE}" >/dev/null 2>&1; then
+  kctl create namespace "${RELEASE_NAMESPACE}" >/dev/null
+  kctl label namespace "${RELEASE_NAMESPACE}" replica-api.dev/created-by=deploy >/dev/null
+  log "created namespace ${RELEASE_NAMESPACE}"
+fi
+client_secret="${RELEASE}-client-tls"
+kctl -n "${RELEASE_NAMESPACE}" create secret generic "${client_secret}" \
+  --from-file=tls.crt="${CERTS_DIR}/client.crt" --from-file=tls.key="${CERTS_DIR}/client.key" \
+  --from-file=ca.crt="${CERTS_DIR}/ca.crt" --dry-run=client -o yaml | kctl apply -f - >/dev/null
+log "client certificate Secret ${RELEASE_NAMESPACE}/${client_secret} is current"
+
+args=(upgrade --install "${RELEASE}" "${CHART_DIR}" --namespace "${RELEASE_NAMESPACE}"
+  --set-string "image.repository=${IMAGE}" --set-string "image.tag=${VERSION}"
+  --set-file "tls.cert=${CERTS_DIR}/server.crt" --set-file "tls.key=${CERTS_DIR}/server.key"
+  --set-file "tls.ca=${CERTS_DIR}/ca.crt" --set-string "tests.clientCertSecret=${client_secret}")
+# A rebuilt image keeps its tag: pass its id so the pods roll when the content changed.
+if image_id="$("${DOCKER}" image inspect --format '{{.Id}}' "${IMAGE}:${VERSION}" 2>/dev/null)"; then
+  args+=(--set-string "podAnnotations.replica-api/image-id=${image_id#sha256:}")
+fi
+if [[ "${DEPLOY_WAIT:-1}" == 1 ]]; then
+  args+=(--wait --timeout "${DEPLOY_TIMEOUT:-5m}")
+fi
+# shellcheck disable=SC2206  # HELM_ARGS is a list of words on purpose
+args+=(${HELM_ARGS:-})
+log "helm ${args[*]}"
+hlm "${args[@]}"
+log "deployed ${RELEASE} (${IMAGE}:${VERSION}) in ${RELEASE_NAMESPACE} on ${KUBE_CONTEXT}"

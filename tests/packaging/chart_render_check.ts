@@ -1,0 +1,307 @@
+/**
+ * Static checks of the Helm chart: renders helm/replica-api with `helm template` in both
+ * RBAC modes and asserts what comes out (kinds, RBAC verbs, probes, security settings,
+ * checksums), and that values.schema.json rejects bad values. No cluster needed.
+ *
+ * Run through scripts/chart-test.sh (it passes HELM and the config that maps "yaml"):
+ *   HELM=/path/to/helm deno test --config tests/packaging/deno.json \
+ *     --allow-run --allow-read --allow-env tests/packaging/chart_render_check.ts
+ */
+import { SETTINGS } from "../../src/config/load_config.ts";
+
+/** A rendered Kubernetes object, loosely typed: the checks below read only what they assert. */
+// deno-lint-ignore no-explicit-any
+type Obj = Record<string, any>;
+type YamlModule = { parseAllDocuments(source: string): { toJS(): unknown }[] };
+
+// The YAML parser comes from tests/packaging/deno.json's import map. The specifier is a
+// variable on purpose: the project's root `deno check src/ tests/` must not try to resolve
+// an npm package that only this check (with its own config and lock) depends on.
+const YAML_MODULE: string = "yaml";
+const yaml: YamlModule = await import(YAML_MODULE);
+
+const HELM = Deno.env.get("HELM") ?? "helm";
+const CHART = new URL("../../helm/replica-api", import.meta.url).pathname;
+const FAKE_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n";
+const FAKE_KEY = "-----BEGIN PRIVATE KEY-----\nMIGHfake\n-----END PRIVATE KEY-----\n";
+const TLS = ["--set-string", `tls.cert=${FAKE_CERT}`, "--set-string", `tls.key=${FAKE_KEY}`, "--set-string", `tls.ca=${FAKE_CERT}`];
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+function assert(condition: unknown, message: string): asserts condition {
+  if (!condition) fail(message);
+}
+
+function assertEquals(actual: unknown, expected: unknown, message: string): void {
+  const a = JSON.stringify(actual), e = JSON.stringify(expected);
+  if (a !== e) fail(`${message}\n  expected: ${e}\n  actual:   ${a}`);
+}
+
+async function helm(args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(HELM, { args, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { ok: out.success, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** `helm template rel <chart> -n ns <args>` parsed into objects; fails with helm's message. */
+async function render(args: string[], { release = "rel", namespace = "ns1" } = {}): Promise<Obj[]> {
+  const r = await helm(["template", release, CHART, "--namespace", namespace, ...args]);
+  if (!r.ok) fail(`helm template ${args.join(" ")} failed:\n${r.stderr}`);
+  return yaml.parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+}
+
+function byKind(objects: Obj[], kind: string): Obj[] {
+  return objects.filter((o) => o.kind === kind);
+}
+
+function one(objects: Obj[], kind: string): Obj {
+  const found = byKind(objects, kind);
+  assertEquals(found.length, 1, `exactly one ${kind}`);
+  return found[0];
+}
+
+function kinds(objects: Obj[]): string[] {
+  return objects.map((o) => o.kind).sort();
+}
+
+/** Every (apiGroup, resource, verb) a set of rules grants, as "group/resource:verb". */
+function grants(rules: Obj[]): string[] {
+  const out: string[] = [];
+  for (const rule of rules) {
+    assert(!("nonResourceURLs" in rule) && !("resourceNames" in rule), "no nonResourceURLs or resourceNames rules");
+    for (const g of rule.apiGroups) for (const r of rule.resources) for (const v of rule.verbs) out.push(`${g}/${r}:${v}`);
+  }
+  return out.sort();
+}
+
+function assertNoWildcards(rules: Obj[]): void {
+  for (const rule of rules) {
+    for (const field of ["apiGroups", "resources", "verbs"]) {
+      assert(!rule[field].some((x: string) => x.includes("*")), `wildcard in ${field}: ${JSON.stringify(rule)}`);
+    }
+  }
+}
+
+const DEPLOYMENT_GRANTS = [
+  "apps/deployments/scale:get",
+  "apps/deployments/scale:patch",
+  "apps/deployments:get",
+  "apps/deployments:list",
+  "apps/deployments:watch",
+];
+const NAMESPACE_GRANTS = ["/namespaces:list", "/namespaces:watch"];
+
+Deno.test("chart: all-namespaces mode renders exactly the expected kinds", async () => {
+  const objects = await render(TLS);
+  assertEquals(kinds(objects), [
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Deployment",
+    "NetworkPolicy",
+    "PodDisruptionBudget",
+    "Secret",
+    "Service",
+    "ServiceAccount",
+  ], "kinds in all-namespaces mode");
+  for (const o of objects) {
+    assertEquals(o.metadata.labels["app.kubernetes.io/name"], "replica-api", `${o.kind} has the standard name label`);
+    assertEquals(o.metadata.labels["app.kubernetes.io/instance"], "rel", `${o.kind} has the instance label`);
+    assertEquals(o.metadata.labels["app.kubernetes.io/managed-by"], "Helm", `${o.kind} has the managed-by label`);
+    assertEquals(o.metadata.name, "rel-replica-api" + (o.kind === "Secret" ? "-tls" : ""), `${o.kind} is named after the fullname`);
+    if (!o.kind.startsWith("Cluster")) assertEquals(o.metadata.namespace, "ns1", `${o.kind} is in the release namespace`);
+  }
+});
+
+Deno.test("chart: ClusterRole grants Deployments, their scale and Namespaces only, bound to the chart's ServiceAccount", async () => {
+  const objects = await render(TLS);
+  const role = one(objects, "ClusterRole");
+  assertNoWildcards(role.rules);
+  assertEquals(grants(role.rules), [...NAMESPACE_GRANTS, ...DEPLOYMENT_GRANTS].sort(), "ClusterRole grants");
+  const binding = one(objects, "ClusterRoleBinding");
+  assertEquals(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "rel-replica-api" }, "roleRef");
+  assertEquals(binding.subjects, [{ kind: "ServiceAccount", name: "rel-replica-api", namespace: "ns1" }], "subjects");
+  assertEquals(one(objects, "ServiceAccount").metadata.name, "rel-replica-api", "ServiceAccount name");
+});
+
+Deno.test("chart: namespaced mode renders a Role and RoleBinding per watched namespace and no cluster-wide RBAC", async () => {
+  const objects = await render([...TLS, "--set", "watchNamespaces={team-a,team-b,team-a}"]);
+  assertEquals(byKind(objects, "ClusterRole").length + byKind(objects, "ClusterRoleBinding").length, 0, "no cluster-wide RBAC");
+  const roles = byKind(objects, "Role"), bindings = byKind(objects, "RoleBinding");
+  assertEquals(roles.map((r) => r.metadata.namespace).sort(), ["team-a", "team-b"], "one Role per namespace (duplicates merged)");
+  assertEquals(bindings.map((r) => r.metadata.namespace).sort(), ["team-a", "team-b"], "one RoleBinding per namespace");
+  for (const role of roles) {
+    assertNoWildcards(role.rules);
+    assertEquals(grants(role.rules), DEPLOYMENT_GRANTS, `Role grants in ${role.metadata.namespace}`);
+  }
+  for (const b of bindings) {
+    assertEquals(b.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "rel-replica-api" }, "roleRef");
+    assertEquals(b.subjects, [{ kind: "ServiceAccount", name: "rel-replica-api", namespace: "ns1" }], "subject in the release namespace");
+  }
+  const cm = one(objects, "ConfigMap");
+  assertEquals(cm.data.WATCH_NAMESPACES, "team-a,team-b", "WATCH_NAMESPACES matches the Roles");
+});
+
+Deno.test("chart: templates/rbac.yaml renders alone with default values for any ServiceAccount and namespace", async () => {
+  for (const mode of [[], ["--set", "watchNamespaces={x}"]]) {
+    const objects = await render(["--show-only", "templates/rbac.yaml", "--set", "serviceAccount.name=it-sa", ...mode], {
+      release: "t",
+      namespace: "it-ns",
+    });
+    assertEquals(objects.length, 2, "a role and its binding");
+    for (const o of objects) assertEquals(o.metadata.name, "t-replica-api", "deterministic name");
+    const binding = objects.find((o) => o.kind.endsWith("Binding"))!;
+    assertEquals(binding.subjects, [{ kind: "ServiceAccount", name: "it-sa", namespace: "it-ns" }], "subject");
+  }
+  const overridden = await render(["--show-only", "templates/rbac.yaml", "--set", "namespaceOverride=other"]);
+  assertEquals(overridden[1].subjects[0].namespace, "other", "namespaceOverride moves the subject");
+  const none = await helm(["template", "t", CHART, "--show-only", "templates/rbac.yaml", "--set", "rbac.create=false"]);
+  assert(!none.ok && none.stderr.includes("could not find template"), "rbac.create=false renders no RBAC");
+});
+
+Deno.test("chart: Deployment rolls surge-first with probes on the probe port and a grace period longer than the drain", async () => {
+  const objects = await render(TLS);
+  const d = one(objects, "Deployment");
+  assertEquals(d.spec.replicas, 2, "2 replicas by default");
+  assertEquals(d.spec.strategy, { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } }, "strategy");
+  const pod = d.spec.template.spec;
+  assertEquals(pod.containers.length, 1, "one container");
+  const c = pod.containers[0];
+  const ports = Object.fromEntries(c.ports.map((p: Obj) => [p.name, p.containerPort]));
+  assertEquals(ports, { https: 8443, probe: 8081 }, "container ports");
+  assertEquals([c.readinessProbe.httpGet.path, c.readinessProbe.httpGet.port], ["/readyz", "probe"], "readiness probe");
+  assertEquals([c.livenessProbe.httpGet.path, c.livenessProbe.httpGet.port], ["/livez", "probe"], "liveness probe");
+  assertEquals(c.startupProbe.httpGet.port, "probe", "startup probe on the probe port");
+  assert(!c.readinessProbe.httpGet.scheme || c.readinessProbe.httpGet.scheme === "HTTP", "probes are plain HTTP");
+  const drainSeconds = Number(one(objects, "ConfigMap").data.SHUTDOWN_TIMEOUT.replace(/s$/, ""));
+  const preStop = c.lifecycle?.preStop?.sleep?.seconds ?? 0;
+  assert(pod.terminationGracePeriodSeconds > preStop + drainSeconds, "grace period exceeds preStop sleep + SHUTDOWN_TIMEOUT");
+  assertEquals(pod.terminationGracePeriodSeconds, 30, "grace period");
+  assertEquals(pod.serviceAccountName, "rel-replica-api", "runs as the chart's ServiceAccount");
+  assertEquals(c.envFrom, [{ configMapRef: { name: "rel-replica-api" } }], "settings from the ConfigMap");
+  assert(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory, "resources set");
+});
+
+Deno.test("chart: pods run non-root with a read-only root filesystem, no capabilities and RuntimeDefault seccomp", async () => {
+  const d = one(await render(TLS), "Deployment");
+  const pod = d.spec.template.spec;
+  const c = pod.containers[0];
+  assertEquals(pod.securityContext.runAsNonRoot, true, "pod runAsNonRoot");
+  assertEquals(pod.securityContext.seccompProfile, { type: "RuntimeDefault" }, "pod seccomp");
+  assert(pod.securityContext.runAsUser > 0, "non-root UID");
+  assertEquals(c.securityContext.readOnlyRootFilesystem, true, "readOnlyRootFilesystem");
+  assertEquals(c.securityContext.allowPrivilegeEscalation, false, "allowPrivilegeEscalation");
+  assertEquals(c.securityContext.capabilities, { drop: ["ALL"] }, "drop ALL");
+  assertEquals(c.securityContext.runAsNonRoot, true, "container runAsNonRoot");
+  const mounts = Object.fromEntries(c.volumeMounts.map((m: Obj) => [m.mountPath, m]));
+  assertEquals(mounts["/etc/replica-api/tls"].readOnly, true, "TLS mounted read-only");
+  const tmp = pod.volumes.find((v: Obj) => v.name === mounts["/tmp"].name);
+  assert(tmp?.emptyDir?.sizeLimit, "/tmp is a size-limited emptyDir");
+});
+
+Deno.test("chart: ConfigMap holds only known settings, and the TLS paths point into the mounted Secret", async () => {
+  const objects = await render(TLS);
+  const cm = one(objects, "ConfigMap");
+  for (const key of Object.keys(cm.data)) assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/load_config.ts`);
+  assertEquals(cm.data.LISTEN_ADDR, "0.0.0.0:8443", "LISTEN_ADDR");
+  assertEquals(cm.data.PROBE_ADDR, "0.0.0.0:8081", "PROBE_ADDR");
+  assert(!("KUBECONFIG" in cm.data), "no KUBECONFIG: the in-cluster ServiceAccount is used");
+  const d = one(objects, "Deployment");
+  const volume = d.spec.template.spec.volumes.find((v: Obj) => v.name === "tls");
+  assertEquals(volume.secret.secretName, "rel-replica-api-tls", "mounts the chart's Secret");
+  const files = volume.secret.items.map((i: Obj) => `/etc/replica-api/tls/${i.path}`);
+  for (const setting of ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE"]) {
+    assert(files.includes(cm.data[setting]), `${setting}=${cm.data[setting]} is a file of the mounted Secret`);
+  }
+  const secret = one(objects, "Secret");
+  assertEquals(secret.type, "kubernetes.io/tls", "Secret type");
+  assertEquals(Object.keys(secret.data).sort(), ["ca.crt", "tls.crt", "tls.key"], "Secret keys");
+});
+
+Deno.test("chart: Service exposes only the mTLS port", async () => {
+  const svc = one(await render(TLS), "Service");
+  assertEquals(svc.spec.ports.map((p: Obj) => [p.port, p.targetPort]), [[8443, "https"]], "Service ports");
+  assertEquals(svc.spec.selector, { "app.kubernetes.io/name": "replica-api", "app.kubernetes.io/instance": "rel" }, "selector");
+});
+
+Deno.test("chart: NetworkPolicy allows in only the mTLS and probe ports, out only the API server and DNS", async () => {
+  const np = one(await render(TLS), "NetworkPolicy");
+  assertEquals(np.spec.policyTypes, ["Ingress", "Egress"], "both directions restricted");
+  assertEquals(np.spec.ingress.map((r: Obj) => r.ports.map((p: Obj) => p.port)), [["https"], ["probe"]], "ingress ports");
+  const egressPorts = np.spec.egress.map((r: Obj) => r.ports.map((p: Obj) => `${p.port}/${p.protocol}`));
+  assertEquals(egressPorts, [["443/TCP", "6443/TCP"], ["53/UDP", "53/TCP"]], "egress ports");
+  assertEquals(np.spec.egress[0].to, [{ ipBlock: { cidr: "0.0.0.0/0" } }], "API server CIDR default");
+  const narrowed = one(
+    await render([
+      ...TLS,
+      "--set",
+      "networkPolicy.apiClients[0].podSelector.matchLabels.role=sre",
+      "--set",
+      "networkPolicy.apiServer.cidrs={10.0.0.1/32}",
+    ]),
+    "NetworkPolicy",
+  );
+  assertEquals(narrowed.spec.ingress[0].from, [{ podSelector: { matchLabels: { role: "sre" } } }], "apiClients selector");
+  assertEquals(narrowed.spec.egress[0].to, [{ ipBlock: { cidr: "10.0.0.1/32" } }], "apiServer.cidrs");
+});
+
+Deno.test("chart: a changed certificate or setting changes the pod template's checksum annotations", async () => {
+  const annotations = async (args: string[]) => one(await render(args), "Deployment").spec.template.metadata.annotations;
+  const base = await annotations(TLS);
+  assert(/^[0-9a-f]{64}$/.test(base["checksum/config"]) && /^[0-9a-f]{64}$/.test(base["checksum/tls"]), "checksums present");
+  const otherCert = FAKE_CERT.replace("fake", "other");
+  const rotated = await annotations([...TLS, "--set-string", `tls.cert=${otherCert}`]);
+  assert(rotated["checksum/tls"] !== base["checksum/tls"], "new certificate, new checksum/tls");
+  assertEquals(rotated["checksum/config"], base["checksum/config"], "checksum/config unchanged by a certificate");
+  const reconfigured = await annotations([...TLS, "--set", "config.logLevel=debug"]);
+  assert(reconfigured["checksum/config"] !== base["checksum/config"], "new setting, new checksum/config");
+});
+
+Deno.test("chart: tls.existingSecret is mounted instead of a rendered Secret", async () => {
+  const objects = await render(["--set", "tls.existingSecret=my-tls"]);
+  assertEquals(byKind(objects, "Secret").length, 0, "no Secret rendered");
+  const d = one(objects, "Deployment");
+  assertEquals(d.spec.template.spec.volumes.find((v: Obj) => v.name === "tls").secret.secretName, "my-tls", "mounts existingSecret");
+});
+
+Deno.test("chart: PodDisruptionBudget only with more than one replica; helm test pod only with a client certificate Secret", async () => {
+  const single = await render([...TLS, "--set", "replicaCount=1"]);
+  assertEquals(byKind(single, "PodDisruptionBudget").length, 0, "no PDB for one replica");
+  assertEquals(one(await render(TLS), "PodDisruptionBudget").spec.maxUnavailable, 1, "PDB maxUnavailable");
+  assertEquals(byKind(await render(TLS), "Pod").length, 0, "no test pod without tests.clientCertSecret");
+  const pod = one(await render([...TLS, "--set", "tests.clientCertSecret=rel-client-tls"]), "Pod");
+  assertEquals(pod.metadata.annotations["helm.sh/hook"], "test", "helm test hook");
+  assert(/:[\w.-]+$/.test(pod.spec.containers[0].image) && !pod.spec.containers[0].image.endsWith(":latest"), "curl image pinned by tag");
+  assert(
+    pod.spec.containers[0].args.includes("https://rel-replica-api.ns1.svc:8443/api/v1/health"),
+    "calls /api/v1/health via the Service",
+  );
+  assertEquals(pod.spec.volumes[0].secret.secretName, "rel-client-tls", "client certificate from the named Secret");
+});
+
+Deno.test("chart: values.schema.json rejects invalid values with a message naming the value", async () => {
+  const cases: [string, string[], string][] = [
+    ["replicaCount as a word", ["--set-string", "replicaCount=two"], "/replicaCount"],
+    ["unknown top-level key", ["--set", "replicas=2"], "additional properties 'replicas' not allowed"],
+    ["invalid namespace in watchNamespaces", ["--set", "watchNamespaces={Team_A}"], "/watchNamespaces/0"],
+    ["unknown nested key", ["--set", "config.listenAddr=x"], "additional properties 'listenAddr' not allowed"],
+    ["bad duration", ["--set", "config.shutdownTimeout=10 seconds"], "/config/shutdownTimeout"],
+    ["bad log level", ["--set", "config.logLevel=verbose"], "/config/logLevel"],
+    ["port out of range", ["--set", "ports.probe=70000"], "/ports/probe"],
+    ["certificate that is not PEM", ["--set", "tls.cert=hello"], "/tls/cert"],
+  ];
+  for (const [name, args, expected] of cases) {
+    const r = await helm(["template", "t", CHART, "--show-only", "templates/rbac.yaml", ...args]);
+    assert(!r.ok, `${name}: must be rejected`);
+    assert(r.stderr.includes(expected), `${name}: message should mention ${expected}, got:\n${r.stderr}`);
+  }
+});
+
+Deno.test("chart: inconsistent TLS values fail with a message that says what to set", async () => {
+  const partial = await helm(["template", "t", CHART, "--set-string", `tls.cert=${FAKE_CERT}`]);
+  assert(!partial.ok && partial.stderr.includes("must be set together"), `partial TLS values rejected:\n${partial.stderr}`);
+  const both = await helm(["template", "t", CHART, ...TLS, "--set", "tls.existingSecret=x"]);
+  assert(!both.ok && both.stderr.includes("use one or the other"), `existingSecret with values rejected:\n${both.stderr}`);
+});
