@@ -1,0 +1,71 @@
+# replica-api developer entry points. `make help` lists them.
+# Two commands on a fresh machine: `make run` (serve the API) and `make test` (all suites).
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+DENO_VERSION := 2.9.6
+TOOLS_DIR    := $(CURDIR)/.tools
+# Use deno from PATH when present; otherwise the pinned one installed from the npm registry.
+DENO ?= $(shell command -v deno 2>/dev/null || echo $(TOOLS_DIR)/deno/node_modules/.bin/deno)
+CERTS_DIR    := $(CURDIR)/certs
+export DENO
+
+.PHONY: help deno deps certs run start test test-unit test-integration fmt fmt-check lint check cluster-up cluster-down clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+$(TOOLS_DIR)/deno/node_modules/.bin/deno:
+	@command -v npm >/dev/null || { echo "make: npm is required to install Deno (install Node.js/npm, or put deno $(DENO_VERSION) on PATH)"; exit 1; }
+	@echo "installing deno $(DENO_VERSION) from the npm registry into $(TOOLS_DIR)/deno"
+	@# Its own folder: Deno must never read this package.json (it would try to resolve other platforms' binaries).
+	@mkdir -p $(TOOLS_DIR)/deno && echo '{"private":true}' > $(TOOLS_DIR)/deno/package.json
+	@npm install --prefix $(TOOLS_DIR)/deno --no-audit --no-fund --loglevel=error deno@$(DENO_VERSION)
+	@$@ --version | head -1
+
+deno: $(if $(filter $(TOOLS_DIR)/%,$(DENO)),$(DENO)) ## Install Deno when it is not on PATH
+
+deps: deno ## Fetch npm dependencies pinned by deno.lock
+	@$(DENO) install --frozen --quiet
+
+certs: ## Generate the dev PKI under certs/ (git-ignored; reused until near expiry)
+	@certs/gen.sh $(CERTS_DIR)
+
+run: deps certs ## Run the service (against the KUBECONFIG cluster if reachable, else a local control plane with sample data)
+	@scripts/run.sh
+
+start: deps ## Run the service from environment variables and flags only (deno task start)
+	@$(DENO) task start
+
+test: test-unit chart-test test-integration ## Run every test suite (what CI runs): unit, chart checks, integration
+
+test-unit: deps ## Unit tests (no cluster)
+	@$(DENO) task test:unit
+
+test-integration: deps ## Integration tests against a real kube-apiserver (starts the local control plane if needed)
+	@scripts/integration-test.sh
+
+fmt: deno ## Format the code
+	@$(DENO) fmt
+
+fmt-check: deno ## Fail when the code is not formatted
+	@$(DENO) fmt --check
+
+lint: deno ## Lint the code
+	@$(DENO) lint
+
+check: deps ## Type-check everything
+	@$(DENO) task check
+
+cluster-up: ## Start a local kube-apiserver + etcd (built from Go modules on first use)
+	@tests/cluster/up.sh
+
+cluster-down: ## Stop the local control plane and remove its data
+	@tests/cluster/down.sh
+
+clean: cluster-down ## Remove generated files (keeps the Go-built binaries in .cache/bin)
+	@rm -rf node_modules $(TOOLS_DIR)
+
+include mk/packaging.mk
