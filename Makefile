@@ -12,7 +12,7 @@ DENO ?= $(shell command -v deno 2>/dev/null || echo $(TOOLS_DIR)/deno/node_modul
 CERTS_DIR    := $(CURDIR)/certs
 export DENO
 
-.PHONY: help deno deps certs run start test test-unit test-integration fmt fmt-check lint check cluster-up cluster-down clean
+.PHONY: help deno deps certs run start test test-unit test-integration contract-test fmt fmt-check lint check cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,13 +39,16 @@ run: deps certs ## Run the service (against the KUBECONFIG cluster if reachable,
 start: deps ## Run the service from environment variables and flags only (deno task start)
 	@$(DENO) task start
 
-test: test-unit chart-test test-integration ## Run every test suite (what CI runs): unit, chart checks, integration
+test: test-unit chart-test test-integration contract-test ## Run every test suite (what CI runs): unit, chart, integration, contract
 
 test-unit: deps ## Unit tests (no cluster)
 	@$(DENO) task test:unit
 
 test-integration: deps ## Integration tests against a real kube-apiserver (starts the local control plane if needed)
 	@scripts/integration-test.sh
+
+contract-test: deps ## promtool on /metrics and schemathesis over api/openapi.json against the running service
+	@scripts/contract-test.sh
 
 fmt: deno ## Format the code
 	@$(DENO) fmt

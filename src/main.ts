@@ -8,6 +8,7 @@ import { type Config, ConfigError, loadConfig, usage } from "./config/mod.ts";
 import { createLogger } from "./observability/logger.ts";
 import { createKubeClient, loadKubeConfig } from "./kube/client.ts";
 import { startService, type TlsMaterial } from "./service.ts";
+import { createServiceMetrics } from "./observability/service_metrics.ts";
 
 function readSettingFile(setting: string, path: string): string {
   try {
@@ -41,12 +42,17 @@ async function main(args: string[]): Promise<number> {
   let config: Config;
   let tls: TlsMaterial;
   let kube;
+  const metrics = createServiceMetrics();
   try {
     config = loadConfig(Deno.env.toObject(), args);
     tls = readTls(config);
     try {
       const kc = loadKubeConfig(config);
-      kube = createKubeClient(kc, { watchIdleTimeoutMs: config.watchTimeoutMs + 30_000, requestTimeoutMs: 10_000 });
+      kube = createKubeClient(kc, {
+        watchIdleTimeoutMs: config.watchTimeoutMs + 30_000,
+        requestTimeoutMs: 10_000,
+        observe: metrics.kubeRequest,
+      });
     } catch (error) {
       throw new ConfigError(
         config.kubeconfig ? "KUBECONFIG" : "KUBECONFIG (or in-cluster ServiceAccount)",
@@ -71,7 +77,7 @@ async function main(args: string[]): Promise<number> {
 
   let service;
   try {
-    service = await startService({ config, tls, source: kube.source, scaleApi: kube.scaleApi, log });
+    service = await startService({ config, tls, source: kube.source, scaleApi: kube.scaleApi, log, metrics });
   } catch (error) {
     log.error("failed to start", { error });
     return 1;

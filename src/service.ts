@@ -13,6 +13,7 @@ import { createRouter } from "./http/router.ts";
 import { createApp } from "./http/app.ts";
 import { startMtlsServer } from "./tls/mod.ts";
 import { startProbeServer } from "./http/probe_server.ts";
+import type { ServiceMetrics } from "./observability/service_metrics.ts";
 
 export interface TlsMaterial {
   readonly cert: string;
@@ -26,6 +27,7 @@ export interface ServiceDeps {
   source: KubeSource;
   scaleApi: ScaleApi;
   log: Logger;
+  metrics: ServiceMetrics;
 }
 
 export interface Service {
@@ -36,28 +38,49 @@ export interface Service {
   shutdown(): Promise<void>;
 }
 
-export async function startService({ config, tls, source, scaleApi, log }: ServiceDeps): Promise<Service> {
+export async function startService({ config, tls, source, scaleApi, log, metrics }: ServiceDeps): Promise<Service> {
   const cache = new InformerCache({
     source,
     namespaces: config.watchNamespaces,
     watchTimeoutSeconds: Math.round(config.watchTimeoutMs / 1000),
     log,
+    events: (informer) => {
+      const m = metrics.informer(informer);
+      return { ...m, watchRequest: (status, seconds) => metrics.kubeRequest("watch", status, seconds) };
+    },
   });
+  metrics.watchCache(() => cache.status());
   const view = createCacheView({ cache, staleAfterMs: config.cacheStaleAfterMs });
   const scaler = createScaler({ api: scaleApi, cache, writeSyncTimeoutMs: config.writeSyncTimeoutMs });
   const lifecycle = { shuttingDown: false };
 
+  const apiRouter = createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas }));
   const apiApp = createApp({
-    router: createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas })),
+    router: apiRouter,
     log,
     accessLog: config.accessLog,
+    listener: "api",
+    metrics: metrics.http,
   });
-  const probeApp = createApp({ router: createRouter(createProbeRoutes({ view, lifecycle })), log, accessLog: false });
+  const probeApp = createApp({
+    router: createRouter(createProbeRoutes({ view, lifecycle, registry: metrics.registry })),
+    log,
+    accessLog: false,
+    listener: "probe",
+    metrics: metrics.http,
+  });
 
   const probe = startProbeServer({ ...config.probe, handler: probeApp, log });
   let api;
   try {
-    api = await startMtlsServer({ ...config.listen, ...tls, handler: apiApp, log });
+    api = await startMtlsServer({
+      ...config.listen,
+      ...tls,
+      handler: apiApp,
+      log,
+      onTlsError: metrics.tlsFailure,
+      allowedMethods: apiRouter.allowedMethods,
+    });
   } catch (error) {
     await probe.close();
     throw error;

@@ -5,6 +5,9 @@ import type { CacheView } from "./cache_view.ts";
 import { createDeploymentHandlers } from "./deployments.ts";
 import { createReplicasHandlers } from "./replicas.ts";
 import { createHealthHandler, createProbeHandlers, type Lifecycle } from "./health.ts";
+import { createMetricsHandler } from "./metrics.ts";
+import { createOpenApiHandler } from "./openapi.ts";
+import type { Registry } from "../observability/metrics.ts";
 
 export interface ApiRouteDeps {
   view: CacheView;
@@ -29,13 +32,15 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
     { method: "GET", path: `${one}/replicas`, name: "get_replicas", handler: replicas.get },
     { method: "PUT", path: `${one}/replicas`, name: "put_replicas", handler: replicas.put },
     { method: "GET", path: `${base}/health`, name: "health", handler: createHealthHandler(deps) },
+    { method: "GET", path: `${base}/openapi.json`, name: "openapi", handler: createOpenApiHandler() },
   ];
 }
 
-export function createProbeRoutes(deps: { view: CacheView; lifecycle: Lifecycle }): Route[] {
+export function createProbeRoutes(deps: { view: CacheView; lifecycle: Lifecycle; registry: Registry }): Route[] {
   const probes = createProbeHandlers(deps);
   return [
     { method: "GET", path: "/livez", name: "livez", handler: probes.livez },
     { method: "GET", path: "/readyz", name: "readyz", handler: probes.readyz },
+    { method: "GET", path: "/metrics", name: "metrics", handler: createMetricsHandler(deps) },
   ];
 }

@@ -7,22 +7,17 @@ import type { Handler, RequestContext } from "./types.ts";
 import type { Router } from "./router.ts";
 import type { Logger } from "../observability/logger.ts";
 import { problemResponse, toHttpError } from "./problem.ts";
-
-export interface RequestObservation {
-  readonly method: string;
-  /** Route name, or "unmatched" so metrics cardinality stays bounded. */
-  readonly route: string;
-  readonly status: number;
-  readonly durationMs: number;
-}
+import type { HttpMetrics } from "../observability/service_metrics.ts";
 
 export interface AppOptions {
   router: Router;
   log: Logger;
   /** One info line per request. */
   accessLog: boolean;
-  /** Called once per request, e.g. for metrics. */
-  observe?: (observation: RequestObservation) => void;
+  /** Listener name for metrics ("api" or "probe"). */
+  listener?: string;
+  /** Request metrics (in flight, count and duration by route). */
+  metrics?: HttpMetrics;
   /** Monotonic milliseconds; injectable for tests. */
   now?: () => number;
   /** Request id source; injectable for tests. */
@@ -36,8 +31,10 @@ export function createApp(options: AppOptions): Handler {
   const now = options.now ?? (() => performance.now());
   const newRequestId = options.newRequestId ?? (() => crypto.randomUUID());
 
+  const listener = options.listener ?? "api";
   return async (request: Request, context: RequestContext): Promise<Response> => {
     const started = now();
+    options.metrics?.started(listener);
     // Honour a caller's id (so a trace spans systems) only when it is harmless to log and echo.
     const incoming = request.headers.get("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId();
@@ -77,7 +74,7 @@ export function createApp(options: AppOptions): Handler {
         remoteAddr: context.remoteAddr,
       });
     }
-    options.observe?.({ method: request.method, route: routeName, status: response.status, durationMs });
+    options.metrics?.finished(listener, routeName, request.method, response.status, durationMs / 1000);
     return response;
   };
 }

@@ -26,6 +26,8 @@ export interface Router {
   readonly routes: readonly Route[];
   /** Finds the route; throws HttpError 404 or 405 (with Allow). */
   match(method: string, pathname: string): RouteMatch;
+  /** The Allow value for a path (as in a 405), or undefined when no route matches it. */
+  allowedMethods(pathname: string): string | undefined;
   /** Matches and runs the handler with path params in the context. */
   handle(request: Request, context: RequestContext, match?: RouteMatch): Promise<Response>;
 }
@@ -72,9 +74,15 @@ export function createRouter(routes: readonly Route[]): Router {
     throw new HttpError(404, `no such endpoint: ${pathname}`);
   }
 
+  function allowedMethods(pathname: string): string | undefined {
+    const matched = groups.filter((g) => g.pattern.test({ pathname })).flatMap((g) => g.routes);
+    return matched.length ? allowed(matched) : undefined;
+  }
+
   return {
     routes,
     match,
+    allowedMethods,
     async handle(request, context, found) {
       const { route, params } = found ?? match(request.method, new URL(request.url).pathname);
       return await route.handler(request, { ...context, params });

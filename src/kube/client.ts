@@ -20,6 +20,8 @@ export interface KubeClientOptions {
   watchIdleTimeoutMs: number;
   /** Limit for a single write or read call to the API server. */
   requestTimeoutMs: number;
+  /** Records each API request: verb, status ("200", "404", "error"…) and seconds. */
+  observe?: (verb: string, status: string, seconds: number) => void;
 }
 
 export interface KubeClient {
@@ -46,7 +48,10 @@ export function loadKubeConfig(options: Pick<KubeClientOptions, "kubeconfig" | "
   return kc;
 }
 
-export function createKubeClient(kc: KubeConfig, options: Pick<KubeClientOptions, "watchIdleTimeoutMs" | "requestTimeoutMs">): KubeClient {
+export function createKubeClient(
+  kc: KubeConfig,
+  options: Pick<KubeClientOptions, "watchIdleTimeoutMs" | "requestTimeoutMs" | "observe">,
+): KubeClient {
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
   const watch = new Watch(kc);
@@ -55,25 +60,33 @@ export function createKubeClient(kc: KubeConfig, options: Pick<KubeClientOptions
   (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.watchIdleTimeoutMs;
   const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
   const timeout = options.requestTimeoutMs;
+  const observe = options.observe ?? (() => {});
 
   const source: KubeSource = {
     listDeployments: (namespace) =>
-      call(() => namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(), timeout) as Promise<
+      call(
+        "list",
+        () => namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(),
+        timeout,
+        observe,
+      ) as Promise<
         ListResult
       >,
-    listNamespaces: () => call(() => core.listNamespace(), timeout) as Promise<ListResult>,
+    listNamespaces: () => call("list", () => core.listNamespace(), timeout, observe) as Promise<ListResult>,
     watch,
   };
 
   const scaleApi: ScaleApi = {
     async readScale(namespace, name) {
-      return toScaleState(await call(() => apps.readNamespacedDeploymentScale({ namespace, name }), timeout));
+      return toScaleState(await call("get", () => apps.readNamespacedDeploymentScale({ namespace, name }), timeout, observe));
     },
     async patchScale(namespace, name, replicas, resourceVersion) {
       const body = { metadata: { resourceVersion }, spec: { replicas } };
       const scale = await call(
+        "patch",
         () => apps.patchNamespacedDeploymentScale({ namespace, name, body, fieldManager: "replica-api" }, mergePatch),
         timeout,
+        observe,
       );
       return toScaleState(scale);
     },
@@ -86,16 +99,26 @@ function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resour
   return { replicas: scale.spec?.replicas ?? 0, resourceVersion: scale.metadata?.resourceVersion ?? "" };
 }
 
-/** Runs an API call with a deadline and turns every failure into a KubeApiError. */
-async function call<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+/** Runs an API call with a deadline, records it, and turns every failure into a KubeApiError. */
+async function call<T>(
+  verb: string,
+  fn: () => Promise<T>,
+  timeoutMs: number,
+  observe: NonNullable<KubeClientOptions["observe"]>,
+): Promise<T> {
+  const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new KubeApiError(504, `no answer within ${timeoutMs} ms`)), timeoutMs);
   });
   try {
-    return await Promise.race([fn(), deadline]);
+    const result = await Promise.race([fn(), deadline]);
+    observe(verb, "200", (performance.now() - started) / 1000);
+    return result;
   } catch (error) {
-    throw toKubeApiError(error);
+    const kubeError = toKubeApiError(error);
+    observe(verb, kubeError.status ? String(kubeError.status) : "error", (performance.now() - started) / 1000);
+    throw kubeError;
   } finally {
     clearTimeout(timer);
   }

@@ -27,7 +27,8 @@ export interface InformerCacheOptions {
   log: Logger;
   clock?: Clock;
   newBackoff?: () => Backoff;
-  events?: ReflectorEvents;
+  /** Per-informer event hooks (metrics), by informer name. */
+  events?: (informer: string) => ReflectorEvents;
 }
 
 /** Keeps only what the index needs, so ListWatch's own store stays small. */
@@ -59,7 +60,6 @@ export class InformerCache implements DeploymentCache {
       watchTimeoutSeconds: options.watchTimeoutSeconds,
       clock,
       log: options.log,
-      events: options.events,
     };
     const deploymentHandlers = {
       trim: trimDeployment,
@@ -78,6 +78,7 @@ export class InformerCache implements DeploymentCache {
           ...common,
           ...deploymentHandlers,
           name: "deployments",
+          events: options.events?.("deployments"),
           path: "/apis/apps/v1/deployments",
           list: () => options.source.listDeployments(),
           backoff: newBackoff(),
@@ -85,6 +86,7 @@ export class InformerCache implements DeploymentCache {
         new Reflector({
           ...common,
           name: "namespaces",
+          events: options.events?.("namespaces"),
           path: "/api/v1/namespaces",
           list: () => options.source.listNamespaces(),
           backoff: newBackoff(),
@@ -101,6 +103,7 @@ export class InformerCache implements DeploymentCache {
             ...common,
             ...deploymentHandlers,
             name: `deployments/${ns}`,
+            events: options.events?.(`deployments/${ns}`),
             path: `/apis/apps/v1/namespaces/${ns}/deployments`,
             list: () => options.source.listDeployments(ns),
             backoff: newBackoff(),

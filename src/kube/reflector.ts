@@ -45,6 +45,8 @@ export interface ReflectorEvents {
   relist?(): void;
   gone?(): void;
   restart?(): void;
+  /** A watch request was answered: "200", or the HTTP status / "error" when it failed. */
+  watchRequest?(status: string, seconds: number): void;
 }
 
 export interface ReflectorOptions {
@@ -149,6 +151,7 @@ export class Reflector {
         // ListWatch only watches after a successful list, so from here on the store holds a full snapshot.
         this.#synced = true;
         let failed = false;
+        let failedStatus: string | undefined;
         const onEvent = (phase: string, obj: KubeObject, raw?: unknown) => {
           this.#contact();
           this.#o.events?.event?.(phase);
@@ -173,6 +176,7 @@ export class Reflector {
               this.#log.info("watch expired (410 Gone); relisting");
             } else if ((err as Error).name !== "TimeoutError") {
               failed = true;
+              failedStatus = code ? String(code) : undefined;
             } else {
               this.#log.info("watch idle for too long; reconnecting");
             }
@@ -183,7 +187,15 @@ export class Reflector {
             .catch((error) => this.#failed(error));
         };
         const params = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.#o.watchTimeoutSeconds };
-        const handle = await this.#o.watch.watch(path, params, onEvent, onDone);
+        const requested = this.#o.clock.now();
+        let handle;
+        try {
+          handle = await this.#o.watch.watch(path, params, onEvent, onDone);
+        } catch (error) {
+          this.#o.events?.watchRequest?.("error", (this.#o.clock.now() - requested) / 1000);
+          throw error;
+        }
+        this.#o.events?.watchRequest?.(failed ? (failedStatus ?? "error") : "200", (this.#o.clock.now() - requested) / 1000);
         if (!failed && !this.#stopped) {
           // The API server accepted the watch: we are current as of the list or the last event.
           const wasConnected = this.#connected;

@@ -28,6 +28,11 @@ export interface AdaptedRequest {
 /** Why a request could not be turned into a `Request` (answered with 400). */
 export class BadRequest extends Error {}
 
+/** A method the Fetch API cannot represent (RFC 9110 methods Request refuses); answered 405, never routed. */
+export class UnroutableMethod extends Error {}
+
+const FETCH_FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
 function requestUrl(target: string): string {
   if (target.startsWith("/")) return URL_BASE + target;
   // Absolute-form targets (RFC 9112 §3.2.2) are legal; keep only path and query.
@@ -109,6 +114,7 @@ export function discardBody(req: IncomingMessage): void {
 /** Build a `Request` from a node request. Throws {@link BadRequest}. */
 export function toRequest(req: IncomingMessage): AdaptedRequest {
   const method = req.method ?? "GET";
+  if (FETCH_FORBIDDEN_METHODS.has(method.toUpperCase())) throw new UnroutableMethod(method);
   const url = requestUrl(req.url ?? "");
   const hasBody = method !== "GET" && method !== "HEAD" && announcesBody(req);
   const body = hasBody ? bodyStream(req) : undefined;

@@ -10,7 +10,7 @@ import type { TLSSocket } from "node:tls";
 import type { ClientIdentity, Handler, RequestContext } from "../http/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import { clientIdentityOf } from "./_client_identity.ts";
-import { BadRequest, discardBody, toRequest, writeProblem, writeResponse } from "./_node_adapter.ts";
+import { BadRequest, discardBody, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
 import { classifyTlsFailure, type TlsFailureReason } from "./tls_failure.ts";
 
 /** Options for {@link startMtlsServer}. */
@@ -35,6 +35,11 @@ export interface MtlsServerOptions {
   log: Logger;
   /** Called once per failed TLS handshake, e.g. to count failures by reason. */
   onTlsError?: (reason: TlsFailureReason) => void;
+  /**
+   * The Allow header value for a path, or undefined when no route has it. Used for methods the Fetch API
+   * cannot represent (TRACE, CONNECT), which are answered 405 (or 404) here instead of reaching the handler.
+   */
+  allowedMethods?: (pathname: string) => string | undefined;
 }
 
 /** A running mTLS listener. */
@@ -117,6 +122,15 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     try {
       adapted = toRequest(req);
     } catch (err) {
+      if (err instanceof UnroutableMethod) {
+        const pathname = (req.url ?? "/").split("?")[0];
+        const allow = options.allowedMethods?.(pathname);
+        if (allow) res.setHeader("allow", allow);
+        if (allow) writeProblem(res, 405, "Method Not Allowed", `${err.message} is not supported on ${pathname}; allowed: ${allow}`, true);
+        else writeProblem(res, 404, "Not Found", `no such endpoint: ${pathname}`, true);
+        discardBody(req);
+        return;
+      }
       if (!(err instanceof BadRequest)) throw err;
       log.debug("bad request", { err, remoteAddr: peer.remoteAddr });
       writeProblem(res, 400, "Bad Request", err.message, true);

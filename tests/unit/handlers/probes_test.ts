@@ -7,6 +7,7 @@ import { createCacheView } from "../../../src/handlers/cache_view.ts";
 import { MemoryCache } from "../../../src/kube/memory_cache.ts";
 import type { CacheStatus } from "../../../src/kube/cache.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
+import { Registry } from "../../../src/observability/metrics.ts";
 
 const T0 = 1_700_000_000_000;
 const STALE_AFTER_MS = 120_000;
@@ -16,7 +17,7 @@ function probes(options: { status?: Partial<Omit<CacheStatus, "deployments">>; a
   const lifecycle = { shuttingDown: options.shuttingDown ?? false };
   const view = createCacheView({ cache, staleAfterMs: STALE_AFTER_MS, now: () => T0 + (options.ageMs ?? 1_000) });
   const app = createApp({
-    router: createRouter(createProbeRoutes({ view, lifecycle })),
+    router: createRouter(createProbeRoutes({ view, lifecycle, registry: new Registry() })),
     log: createLogger({ sink: () => {} }),
     accessLog: false,
   });

@@ -17,12 +17,12 @@ function setup(options: { namespaces?: string[] } = {}) {
     clock,
     newBackoff: () => createBackoff({ baseMs: 1000, capMs: 8000, random: () => 1 }),
     log: createLogger({ level: "debug", sink: (l) => lines.push(JSON.parse(l)) }),
-    events: {
+    events: () => ({
       event: (t) => events.push(t),
       gone: () => events.push("gone"),
       restart: () => events.push("restart"),
       relist: () => events.push("relist"),
-    },
+    }),
   });
   return { kube, clock, cache, lines, events };
 }

@@ -1,0 +1,10 @@
+/** GET /api/v1/openapi.json: the API contract (api/openapi.json), embedded at build time and serialised once. */
+import type { Handler } from "../http/types.ts";
+import openapi from "../../api/openapi.json" with { type: "json" };
+
+export const OPENAPI_DOCUMENT: Readonly<typeof openapi> = openapi;
+
+export function createOpenApiHandler(): Handler {
+  const body = JSON.stringify(openapi);
+  return () => new Response(body, { headers: { "content-type": "application/json" } });
+}

@@ -1,0 +1,122 @@
+/**
+ * Every metric the service exposes, declared in one place so the README's
+ * metrics table and /metrics cannot drift apart silently. Label values are
+ * bounded: routes are route names, statuses are numbers, identities are
+ * client certificate CNs (one per issued certificate).
+ */
+import { Registry } from "./metrics.ts";
+import type { CacheStatus } from "../kube/cache.ts";
+import { VERSION } from "../version.ts";
+
+export interface ServiceMetrics {
+  readonly registry: Registry;
+  /** HTTP pipeline hooks (see http/app.ts). */
+  readonly http: HttpMetrics;
+  tlsFailure(reason: string): void;
+  informer(informer: string): InformerMetrics;
+  kubeRequest(verb: string, status: string, seconds: number): void;
+  authzDenied(identity: string, permission: string): void;
+  rateLimited(identity: string, kind: string): void;
+  /** Registers the cache gauges, read at scrape time (the cache is built after the metrics). */
+  watchCache(status: () => CacheStatus): void;
+}
+
+export interface HttpMetrics {
+  started(listener: string): void;
+  finished(listener: string, route: string, method: string, status: number, seconds: number): void;
+}
+
+export interface InformerMetrics {
+  event(type: string): void;
+  relist(): void;
+  gone(): void;
+  restart(): void;
+}
+
+export function createServiceMetrics(options: { now?: () => number } = {}): ServiceMetrics {
+  const now = options.now ?? Date.now;
+  const r = new Registry();
+  const requests = r.counter("replica_api_http_requests_total", "HTTP requests answered, by listener, route, method and status.", [
+    "listener",
+    "route",
+    "method",
+    "status",
+  ]);
+  const duration = r.histogram("replica_api_http_request_duration_seconds", "Time from request to response, by listener and route.", [
+    "listener",
+    "route",
+  ]);
+  const inFlight = r.gauge("replica_api_http_requests_in_flight", "Requests being handled right now, by listener.", ["listener"]);
+  const tls = r.counter("replica_api_tls_handshake_failures_total", "Refused or failed TLS handshakes on the mTLS listener, by reason.", [
+    "reason",
+  ]);
+  const events = r.counter("replica_api_informer_events_total", "Watch events received, by informer and event type.", ["informer", "type"]);
+  const relists = r.counter("replica_api_informer_lists_total", "Full LISTs made by an informer (start, restart after failure, 410).", [
+    "informer",
+  ]);
+  const gone = r.counter("replica_api_informer_gone_total", "Watches that expired with 410 Gone and forced a relist.", ["informer"]);
+  const restarts = r.counter("replica_api_informer_restarts_total", "Failed list/watch cycles restarted with backoff.", ["informer"]);
+  const kubeRequests = r.counter(
+    "replica_api_kube_requests_total",
+    "Requests the service made to the Kubernetes API, by verb and status.",
+    [
+      "verb",
+      "status",
+    ],
+  );
+  const kubeDuration = r.histogram("replica_api_kube_request_duration_seconds", "Latency of Kubernetes API requests, by verb.", ["verb"]);
+  const denied = r.counter("replica_api_authz_denied_total", "Requests denied by the authorization policy, by client CN and permission.", [
+    "identity",
+    "permission",
+  ]);
+  const limited = r.counter("replica_api_rate_limited_total", "Requests refused by a rate limit, by client CN and limit.", [
+    "identity",
+    "limit",
+  ]);
+  r.gauge("replica_api_build_info", "Build information; always 1.", ["version", "deno_version", "v8_version", "typescript_version"], () => [
+    [{ version: VERSION, deno_version: Deno.version.deno, v8_version: Deno.version.v8, typescript_version: Deno.version.typescript }, 1],
+  ]);
+  const started = now() / 1000;
+  r.gauge("process_start_time_seconds", "Start time of the process since the Unix epoch, in seconds.", [], () => [[{}, started]]);
+  r.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", [], () => [[{}, Deno.memoryUsage().rss]]);
+  r.gauge("replica_api_heap_used_bytes", "V8 heap in use, in bytes.", [], () => [[{}, Deno.memoryUsage().heapUsed]]);
+
+  return {
+    registry: r,
+    http: {
+      started: (listener) => inFlight.inc({ listener }),
+      finished(listener, route, method, status, seconds) {
+        inFlight.dec({ listener });
+        requests.inc({ listener, route, method, status: String(status) });
+        duration.observe({ listener, route }, seconds);
+      },
+    },
+    tlsFailure: (reason) => tls.inc({ reason }),
+    informer: (informer) => ({
+      event: (type) => events.inc({ informer, type }),
+      relist: () => relists.inc({ informer }),
+      gone: () => gone.inc({ informer }),
+      restart: () => restarts.inc({ informer }),
+    }),
+    kubeRequest(verb, status, seconds) {
+      kubeRequests.inc({ verb, status });
+      kubeDuration.observe({ verb }, seconds);
+    },
+    authzDenied: (identity, permission) => denied.inc({ identity, permission }),
+    rateLimited: (identity, limit) => limited.inc({ identity, limit }),
+    watchCache(status) {
+      r.gauge("replica_api_cache_deployments", "Deployments in the cache.", [], () => [[{}, status().deployments]]);
+      r.gauge("replica_api_cache_synced", "1 once the initial list has completed.", [], () => [[{}, status().synced ? 1 : 0]]);
+      r.gauge("replica_api_cache_connected", "1 while every watch is established.", [], () => [[{}, status().connected ? 1 : 0]]);
+      r.gauge(
+        "replica_api_cache_last_contact_age_seconds",
+        "Seconds since the last list, watch event or bookmark from the API server (-1 before the first).",
+        [],
+        () => {
+          const at = status().lastContactAt;
+          return [[{}, at === undefined ? -1 : Math.max(0, (now() - at) / 1000)]];
+        },
+      );
+    },
+  };
+}

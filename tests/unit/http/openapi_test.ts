@@ -1,0 +1,50 @@
+import assert from "node:assert/strict";
+import { createApiRoutes } from "../../../src/handlers/routes.ts";
+import { OPENAPI_DOCUMENT } from "../../../src/handlers/openapi.ts";
+import { createCacheView } from "../../../src/handlers/cache_view.ts";
+import { MemoryCache } from "../../../src/kube/memory_cache.ts";
+import type { Scaler } from "../../../src/kube/scaler.ts";
+
+const routes = createApiRoutes({
+  view: createCacheView({ cache: new MemoryCache(), staleAfterMs: 120_000 }),
+  scaler: {} as Scaler,
+  maxReplicas: 1000,
+});
+
+/** "/api/v1/namespaces/:namespace/deployments" -> "/api/v1/namespaces/{namespace}/deployments" */
+const toOpenApiPath = (path: string) => path.replaceAll(/:([A-Za-z]+)/g, "{$1}");
+
+Deno.test("every route in the router table is documented in the OpenAPI document, and vice versa", () => {
+  const fromRouter = routes.map((r) => `${r.method} ${toOpenApiPath(r.path)}`).sort();
+  const fromDocument = Object.entries(OPENAPI_DOCUMENT.paths)
+    .flatMap(([path, item]) =>
+      Object.keys(item).filter((k) => ["get", "put", "post", "delete", "patch"].includes(k)).map((m) => `${m.toUpperCase()} ${path}`)
+    )
+    .sort();
+  assert.deepEqual(fromRouter, fromDocument);
+});
+
+Deno.test("the OpenAPI document is 3.1, resolves every $ref, and declares mutual TLS", () => {
+  assert.equal(OPENAPI_DOCUMENT.openapi, "3.1.0");
+  const text = JSON.stringify(OPENAPI_DOCUMENT);
+  for (const [, ref] of text.matchAll(/"\$ref":"#\/([^"]+)"/g)) {
+    // deno-lint-ignore no-explicit-any
+    const target = ref.split("/").reduce((node: any, key) => node?.[key], OPENAPI_DOCUMENT);
+    assert.ok(target, `dangling $ref #/${ref}`);
+  }
+  assert.equal(OPENAPI_DOCUMENT.components.securitySchemes.mutualTLS.type, "mutualTLS");
+});
+
+Deno.test("the documented PUT body limits match the validation (replicas 0..1000, no other fields)", () => {
+  const schema = OPENAPI_DOCUMENT.components.schemas.ScaleRequest;
+  assert.equal(schema.additionalProperties, false);
+  assert.equal(schema.properties.replicas.minimum, 0);
+  assert.equal(schema.properties.replicas.maximum, 1000);
+});
+
+Deno.test("GET /api/v1/openapi.json serves the document", async () => {
+  const route = routes.find((r) => r.name === "openapi")!;
+  const response = await route.handler(new Request("https://localhost/api/v1/openapi.json"), { remoteAddr: "x", params: {} });
+  assert.equal(response.headers.get("content-type"), "application/json");
+  assert.deepEqual(await response.json(), OPENAPI_DOCUMENT);
+});
