@@ -7,7 +7,7 @@ import https from "node:https";
 import tls from "node:tls";
 import type { Handler } from "../../../src/http/types.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
-import { type MtlsServer, startMtlsServer } from "../../../src/tls/mod.ts";
+import { type MtlsServer, type MtlsServerOptions, startMtlsServer } from "../../../src/tls/mod.ts";
 import { createTestPki, type TestPki } from "../../support/pki.ts";
 
 let pkiPromise: Promise<TestPki> | undefined;
@@ -34,7 +34,7 @@ export interface Harness {
   close(graceMs?: number): Promise<void>;
 }
 
-export async function startHarness(handler: Handler): Promise<Harness> {
+export async function startHarness(handler: Handler, extra: Partial<MtlsServerOptions> = {}): Promise<Harness> {
   const pki = await sharedPki();
   const logs: LogLine[] = [];
   const tlsErrors: string[] = [];
@@ -51,6 +51,7 @@ export async function startHarness(handler: Handler): Promise<Harness> {
       tlsErrors.push(reason);
       waiters.shift()?.(reason);
     },
+    ...extra,
   });
   return {
     server,

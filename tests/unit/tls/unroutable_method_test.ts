@@ -1,30 +1,17 @@
 import assert from "node:assert/strict";
-import { startMtlsServer } from "../../../src/tls/mod.ts";
-import { createLogger } from "../../../src/observability/logger.ts";
 import { createRouter } from "../../../src/http/router.ts";
-import { type Harness, request, sharedPki } from "./_harness.ts";
+import { request, startHarness } from "./_harness.ts";
 
 Deno.test("TRACE and CONNECT, which a fetch Request cannot carry, get 405 with Allow on known paths and 404 elsewhere", async () => {
-  const pki = await sharedPki();
   const router = createRouter([
     { method: "GET", path: "/things/:id", name: "get", handler: () => new Response("ok") },
     { method: "PUT", path: "/things/:id", name: "put", handler: () => new Response("ok") },
   ]);
   let handled = 0;
-  const server = await startMtlsServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    cert: pki.server.cert,
-    key: pki.server.key,
-    ca: pki.ca.cert,
-    handler: () => {
-      handled++;
-      return new Response("routed");
-    },
-    log: createLogger({ sink: () => {} }),
-    allowedMethods: router.allowedMethods,
-  });
-  const harness = { port: server.port, pki } as unknown as Harness;
+  const harness = await startHarness(() => {
+    handled++;
+    return new Response("routed");
+  }, { allowedMethods: router.allowedMethods });
   try {
     const trace = await request(harness, { method: "TRACE", path: "/things/1" });
     assert.equal(trace.status, 405);
@@ -36,6 +23,6 @@ Deno.test("TRACE and CONNECT, which a fetch Request cannot carry, get 405 with A
     assert.equal(handled, 0, "never reached the handler");
     assert.equal((await request(harness, { path: "/things/1" })).status, 200, "other methods still route");
   } finally {
-    await server.close(1000);
+    await harness.close();
   }
 });
