@@ -55,6 +55,7 @@ certs/gen.sh "${work}/pki" >/dev/null
 # --- service
 TLS_CERT_FILE="${work}/pki/server.crt" TLS_KEY_FILE="${work}/pki/server.key" TLS_CLIENT_CA_FILE="${work}/pki/ca.crt" \
   LISTEN_ADDR=127.0.0.1:0 PROBE_ADDR=127.0.0.1:0 ACCESS_LOG=false WRITE_SYNC_TIMEOUT=2s \
+  RATE_LIMIT_READS=off RATE_LIMIT_WRITES=off \
   "${DENO}" run --allow-net --allow-read --allow-env --allow-sys src/main.ts >"${work}/service.log" 2>&1 &
 svc_pid=$!
 for ((i = 0; i < 150; i++)); do

@@ -7,31 +7,29 @@
 import { type Config, ConfigError, loadConfig, usage } from "./config/mod.ts";
 import { createLogger } from "./observability/logger.ts";
 import { createKubeClient, loadKubeConfig } from "./kube/client.ts";
-import { startService, type TlsMaterial } from "./service.ts";
+import { startService } from "./service.ts";
+import { readTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from "./tls/reload_material.ts";
+import { type Authorizer, loadAuthorizer } from "./authz/mod.ts";
 import { createServiceMetrics } from "./observability/service_metrics.ts";
 
-function readSettingFile(setting: string, path: string): string {
+/** The TLS files, read and checked together (the key must belong to the certificate, the CA bundle hold CAs). */
+function readTls(config: Config): { files: TlsFiles; material: TlsMaterial } {
+  const files = { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsClientCaFile };
   try {
-    return Deno.readTextFileSync(path);
+    return { files, material: readTlsMaterial(files).material };
   } catch (error) {
-    throw new ConfigError(setting, `cannot read ${path}: ${(error as Error).message}`);
+    if (error instanceof TlsMaterialError) throw new ConfigError(error.setting, error.message);
+    throw error;
   }
 }
 
-function readTls(config: Config): TlsMaterial {
-  const cert = readSettingFile("TLS_CERT_FILE", config.tlsCertFile);
-  const key = readSettingFile("TLS_KEY_FILE", config.tlsKeyFile);
-  const ca = readSettingFile("TLS_CLIENT_CA_FILE", config.tlsClientCaFile);
-  if (!cert.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new ConfigError("TLS_CERT_FILE", `${config.tlsCertFile} holds no PEM certificate`);
+function readPolicy(config: Config): Authorizer {
+  try {
+    return loadAuthorizer(config.authzPolicyFile);
+  } catch (error) {
+    // PolicyError's message is "file:line:column: what is wrong"; a read failure names the file too.
+    throw new ConfigError("AUTHZ_POLICY_FILE", (error as Error).message);
   }
-  if (!/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(key)) {
-    throw new ConfigError("TLS_KEY_FILE", `${config.tlsKeyFile} holds no PEM private key`);
-  }
-  if (!ca.includes("-----BEGIN CERTIFICATE-----")) {
-    throw new ConfigError("TLS_CLIENT_CA_FILE", `${config.tlsClientCaFile} holds no PEM certificate`);
-  }
-  return { cert, key, ca };
 }
 
 async function main(args: string[]): Promise<number> {
@@ -40,12 +38,14 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   let config: Config;
-  let tls: TlsMaterial;
+  let tls: { files: TlsFiles; material: TlsMaterial };
+  let authorizer: Authorizer;
   let kube;
   const metrics = createServiceMetrics();
   try {
     config = loadConfig(Deno.env.toObject(), args);
     tls = readTls(config);
+    authorizer = readPolicy(config);
     try {
       const kc = loadKubeConfig(config);
       kube = createKubeClient(kc, {
@@ -77,7 +77,16 @@ async function main(args: string[]): Promise<number> {
 
   let service;
   try {
-    service = await startService({ config, tls, source: kube.source, scaleApi: kube.scaleApi, log, metrics });
+    service = await startService({
+      config,
+      tls: tls.material,
+      tlsFiles: tls.files,
+      authorizer,
+      source: kube.source,
+      scaleApi: kube.scaleApi,
+      log,
+      metrics,
+    });
   } catch (error) {
     log.error("failed to start", { error });
     return 1;

@@ -14,6 +14,10 @@ import { createApp } from "./http/app.ts";
 import { startMtlsServer } from "./tls/mod.ts";
 import { startProbeServer } from "./http/probe_server.ts";
 import type { ServiceMetrics } from "./observability/service_metrics.ts";
+import { allowAll, type Authorizer, createRequestGuard } from "./authz/mod.ts";
+import { createConcurrencyLimiter, createRateLimiter } from "./limits/mod.ts";
+import { startCertReloader } from "./tls/cert_reloader.ts";
+import type { TlsFiles } from "./tls/reload_material.ts";
 
 export interface TlsMaterial {
   readonly cert: string;
@@ -28,6 +32,10 @@ export interface ServiceDeps {
   scaleApi: ScaleApi;
   log: Logger;
   metrics: ServiceMetrics;
+  /** Default: every authenticated client may do everything. */
+  authorizer?: Authorizer;
+  /** Where `tls` came from; watched for rotation when given. */
+  tlsFiles?: TlsFiles;
 }
 
 export interface Service {
@@ -38,7 +46,9 @@ export interface Service {
   shutdown(): Promise<void>;
 }
 
-export async function startService({ config, tls, source, scaleApi, log, metrics }: ServiceDeps): Promise<Service> {
+export async function startService(deps: ServiceDeps): Promise<Service> {
+  const { config, tls, source, scaleApi, log, metrics } = deps;
+  const authorizer = deps.authorizer ?? allowAll();
   const cache = new InformerCache({
     source,
     namespaces: config.watchNamespaces,
@@ -54,13 +64,27 @@ export async function startService({ config, tls, source, scaleApi, log, metrics
   const scaler = createScaler({ api: scaleApi, cache, writeSyncTimeoutMs: config.writeSyncTimeoutMs });
   const lifecycle = { shuttingDown: false };
 
-  const apiRouter = createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas }));
+  const apiRouter = createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas, authorizer }));
+  const guard = createRequestGuard({
+    authorizer,
+    reads: config.rateLimitReads ? createRateLimiter(config.rateLimitReads) : undefined,
+    writes: config.rateLimitWrites ? createRateLimiter(config.rateLimitWrites) : undefined,
+    concurrency: createConcurrencyLimiter({ max: config.maxConcurrentRequests }),
+    log,
+    metrics,
+  });
+  log.info("authorization", {
+    policy: config.authzPolicyFile ?? "none: every authenticated client may read and scale everywhere",
+    rateLimitReads: config.rateLimitReads ?? "off",
+    rateLimitWrites: config.rateLimitWrites ?? "off",
+  });
   const apiApp = createApp({
     router: apiRouter,
     log,
     accessLog: config.accessLog,
     listener: "api",
     metrics: metrics.http,
+    guard,
   });
   const probeApp = createApp({
     router: createRouter(createProbeRoutes({ view, lifecycle, registry: metrics.registry })),
@@ -80,11 +104,15 @@ export async function startService({ config, tls, source, scaleApi, log, metrics
       log,
       onTlsError: metrics.tlsFailure,
       allowedMethods: apiRouter.allowedMethods,
+      limits: config.listenerLimits,
     });
   } catch (error) {
     await probe.close();
     throw error;
   }
+  const reloader = deps.tlsFiles
+    ? startCertReloader({ files: deps.tlsFiles, initial: tls, apply: (material) => api.updateTls(material), log })
+    : undefined;
   log.info("listening", { api: `${api.hostname}:${api.port}`, probe: `${config.probe.hostname}:${probe.port}` });
 
   // Not awaited: listeners answer (503 until synced) while the first list runs, and failures restart on their own.
@@ -98,6 +126,7 @@ export async function startService({ config, tls, source, scaleApi, log, metrics
     shutdown() {
       shutdown ??= (async () => {
         lifecycle.shuttingDown = true;
+        await reloader?.close();
         log.info("shutting down: draining requests", { graceMs: config.shutdownTimeoutMs });
         await api.close(config.shutdownTimeoutMs).catch((error) => log.error("closing the API listener failed", { error }));
         await started;

@@ -7,6 +7,7 @@ import { ConfigError } from "./config_error.ts";
 import { type ListenAddress, parseAddress, parseBoolean, parseDuration, parseInteger } from "./parse.ts";
 import { isLogLevel, type LogLevel } from "../observability/logger.ts";
 import { isDns1123Label } from "../http/validation.ts";
+import { type ListenerLimits, parseRateSpec, type RateSpec } from "../limits/mod.ts";
 
 export interface Config {
   readonly listen: ListenAddress;
@@ -30,6 +31,13 @@ export interface Config {
   readonly watchTimeoutMs: number;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
+  /** Authorization policy file; undefined = every authenticated client may read and scale everywhere. */
+  readonly authzPolicyFile?: string;
+  /** Per client certificate; null = no limit. */
+  readonly rateLimitReads: RateSpec | null;
+  readonly rateLimitWrites: RateSpec | null;
+  readonly maxConcurrentRequests: number;
+  readonly listenerLimits: ListenerLimits;
 }
 
 /** Every setting: environment name, flag name (derived), default, and a one-line description for --help. */
@@ -49,6 +57,15 @@ export const SETTINGS = {
   WATCH_TIMEOUT: { default: "60s", help: "server-side timeout of each watch request (periodic reconnect)" },
   LOG_LEVEL: { default: "info", help: "debug, info, warn or error" },
   ACCESS_LOG: { default: "true", help: "one log line per request (switch off for benchmarks)" },
+  AUTHZ_POLICY_FILE: { default: undefined, help: "authorization policy (JSON); unset = every authenticated client may do everything" },
+  RATE_LIMIT_READS: { default: "100/s,burst=200", help: "GET/HEAD per client certificate: <n>/s|m|h[,burst=<n>] or off" },
+  RATE_LIMIT_WRITES: { default: "5/s,burst=20", help: "PUT per client certificate: <n>/s|m|h[,burst=<n>] or off" },
+  MAX_CONCURRENT_REQUESTS: { default: "256", help: "requests in progress at most; more are answered 503" },
+  MAX_CONNECTIONS: { default: "1000", help: "open connections on the mTLS listener at most, handshakes included" },
+  HANDSHAKE_TIMEOUT: { default: "10s", help: "time a client has to complete the TLS handshake" },
+  HEADERS_TIMEOUT: { default: "10s", help: "time a client has to send request line and headers (also: first request)" },
+  REQUEST_TIMEOUT: { default: "30s", help: "time a client has to send a whole request, body included" },
+  IDLE_TIMEOUT: { default: "30s", help: "idle keep-alive connections are closed after this (plus about 1 s)" },
 } as const satisfies Record<string, { default: string | undefined; help: string }>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -114,6 +131,26 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     throw new ConfigError("PROBE_ADDR", `must differ from LISTEN_ADDR (${listen.hostname}:${listen.port})`);
   }
 
+  const rate = (name: "RATE_LIMIT_READS" | "RATE_LIMIT_WRITES") => {
+    try {
+      return parseRateSpec(raw(name)!);
+    } catch (error) {
+      throw new ConfigError(name, (error as Error).message);
+    }
+  };
+  const headersTimeoutMs = parseDuration("HEADERS_TIMEOUT", raw("HEADERS_TIMEOUT")!, { minMs: 100, maxMs: 300_000 });
+  const requestTimeoutMs = parseDuration("REQUEST_TIMEOUT", raw("REQUEST_TIMEOUT")!, { minMs: 100, maxMs: 600_000 });
+  if (requestTimeoutMs < headersTimeoutMs) {
+    throw new ConfigError("REQUEST_TIMEOUT", `must be at least HEADERS_TIMEOUT (${headersTimeoutMs} ms)`);
+  }
+  const listenerLimits: ListenerLimits = Object.freeze({
+    handshakeTimeoutMs: parseDuration("HANDSHAKE_TIMEOUT", raw("HANDSHAKE_TIMEOUT")!, { minMs: 100, maxMs: 120_000 }),
+    headersTimeoutMs,
+    requestTimeoutMs,
+    idleTimeoutMs: parseDuration("IDLE_TIMEOUT", raw("IDLE_TIMEOUT")!, { minMs: 100, maxMs: 3_600_000 }),
+    maxConnections: parseInteger("MAX_CONNECTIONS", raw("MAX_CONNECTIONS")!, 1, 1_000_000),
+  });
+
   return Object.freeze({
     listen,
     probe,
@@ -131,6 +168,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     watchTimeoutMs: parseDuration("WATCH_TIMEOUT", raw("WATCH_TIMEOUT")!, { minMs: 1_000, maxMs: 3_600_000 }),
     logLevel,
     accessLog: parseBoolean("ACCESS_LOG", raw("ACCESS_LOG")!),
+    authzPolicyFile: raw("AUTHZ_POLICY_FILE"),
+    rateLimitReads: rate("RATE_LIMIT_READS"),
+    rateLimitWrites: rate("RATE_LIMIT_WRITES"),
+    maxConcurrentRequests: parseInteger("MAX_CONCURRENT_REQUESTS", raw("MAX_CONCURRENT_REQUESTS")!, 1, 100_000),
+    listenerLimits,
   });
 }
 

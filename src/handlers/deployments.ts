@@ -5,6 +5,7 @@ import { HttpError } from "../http/http_error.ts";
 import { validateDeploymentName, validateNamespace, validateQuery } from "../http/validation.ts";
 import type { CacheView } from "./cache_view.ts";
 import { noneMatch } from "./replicas.ts";
+import type { Authorizer } from "../authz/authorizer.ts";
 
 export interface DeploymentHandlers {
   listAll: Handler;
@@ -12,7 +13,7 @@ export interface DeploymentHandlers {
   get: Handler;
 }
 
-export function createDeploymentHandlers({ view }: { view: CacheView }): DeploymentHandlers {
+export function createDeploymentHandlers({ view, authorizer }: { view: CacheView; authorizer?: Authorizer }): DeploymentHandlers {
   const { cache } = view;
 
   /** 404 for a namespace that does not exist or is not served, so a typo is not an empty list. */
@@ -24,13 +25,17 @@ export function createDeploymentHandlers({ view }: { view: CacheView }): Deploym
   };
 
   return {
-    listAll(request) {
+    listAll(request, { client }) {
       const url = new URL(request.url);
       validateQuery(url, ["namespace"]);
       const namespace = url.searchParams.get("namespace");
       const headers = view.readHeaders();
       if (namespace !== null) requireNamespace(namespace);
-      return jsonResponse({ items: cache.list(namespace ?? undefined) }, { headers });
+      let items = cache.list(namespace ?? undefined);
+      // The guard has checked ?namespace= already; a list across namespaces shows only the readable ones.
+      const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
+      if (readable !== "*") items = items.filter((d) => readable.has(d.namespace));
+      return jsonResponse({ items }, { headers });
     },
     listNamespace(request, { params }) {
       validateQuery(new URL(request.url), []);

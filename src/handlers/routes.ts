@@ -8,9 +8,12 @@ import { createHealthHandler, createProbeHandlers, type Lifecycle } from "./heal
 import { createMetricsHandler } from "./metrics.ts";
 import { createOpenApiHandler } from "./openapi.ts";
 import type { Registry } from "../observability/metrics.ts";
+import type { Authorizer } from "../authz/authorizer.ts";
 
 export interface ApiRouteDeps {
   view: CacheView;
+  /** Filters cross-namespace lists; default: every namespace is readable. */
+  authorizer?: Authorizer;
   scaler: Scaler;
   maxReplicas: number;
 }
@@ -21,16 +24,17 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
   const base = "/api/v1";
   const one = `${base}/namespaces/:namespace/deployments/:name`;
   return [
-    { method: "GET", path: `${base}/deployments`, name: "list_deployments", handler: deployments.listAll },
+    { method: "GET", path: `${base}/deployments`, name: "list_deployments", handler: deployments.listAll, permission: "read" },
     {
       method: "GET",
       path: `${base}/namespaces/:namespace/deployments`,
       name: "list_namespace_deployments",
       handler: deployments.listNamespace,
+      permission: "read",
     },
-    { method: "GET", path: one, name: "get_deployment", handler: deployments.get },
-    { method: "GET", path: `${one}/replicas`, name: "get_replicas", handler: replicas.get },
-    { method: "PUT", path: `${one}/replicas`, name: "put_replicas", handler: replicas.put },
+    { method: "GET", path: one, name: "get_deployment", handler: deployments.get, permission: "read" },
+    { method: "GET", path: `${one}/replicas`, name: "get_replicas", handler: replicas.get, permission: "read" },
+    { method: "PUT", path: `${one}/replicas`, name: "put_replicas", handler: replicas.put, permission: "scale" },
     { method: "GET", path: `${base}/health`, name: "health", handler: createHealthHandler(deps) },
     { method: "GET", path: `${base}/openapi.json`, name: "openapi", handler: createOpenApiHandler() },
   ];

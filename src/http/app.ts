@@ -8,6 +8,7 @@ import type { Router } from "./router.ts";
 import type { Logger } from "../observability/logger.ts";
 import { problemResponse, toHttpError } from "./problem.ts";
 import type { HttpMetrics } from "../observability/service_metrics.ts";
+import type { GuardedRequest, RequestGuard } from "../authz/request_guard.ts";
 
 export interface AppOptions {
   router: Router;
@@ -18,6 +19,8 @@ export interface AppOptions {
   listener?: string;
   /** Request metrics (in flight, count and duration by route). */
   metrics?: HttpMetrics;
+  /** Rate limits, authorization, concurrency cap and audit (mTLS listener only). */
+  guard?: RequestGuard;
   /** Monotonic milliseconds; injectable for tests. */
   now?: () => number;
   /** Request id source; injectable for tests. */
@@ -25,6 +28,7 @@ export interface AppOptions {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const noop = () => {};
 
 export function createApp(options: AppOptions): Handler {
   const { router, log } = options;
@@ -41,10 +45,30 @@ export function createApp(options: AppOptions): Handler {
     let routeName = "unmatched";
     let response: Response;
     const pathname = pathOf(request.url);
+    /** Set once the guard let the request through: its scale outcome is audited below. */
+    let admitted: GuardedRequest | undefined;
     try {
       const found = router.match(request.method, pathname);
       routeName = found.route.name;
-      response = await router.handle(request, context, found);
+      let release = noop;
+      if (options.guard) {
+        const guarded: GuardedRequest = {
+          method: request.method,
+          permission: found.route.permission,
+          // The path parameter, else ?namespace= (list_deployments); validated by the handler, checked by the guard first.
+          namespace: found.params.namespace ?? new URL(request.url).searchParams.get("namespace") ?? undefined,
+          name: found.params.name,
+          client: context.client,
+          requestId,
+        };
+        release = options.guard.admit(guarded); // throws 429, 403 or 503
+        admitted = guarded;
+      }
+      try {
+        response = await router.handle(request, context, found);
+      } finally {
+        release();
+      }
     } catch (error) {
       const httpError = toHttpError(error);
       if (httpError.status >= 500) {
@@ -60,6 +84,8 @@ export function createApp(options: AppOptions): Handler {
       // The request body may be unread (e.g. 404 on a PUT); release it so the connection is reusable.
       await request.body?.cancel().catch(() => {});
     }
+    // Refusals were audited by the guard; this records how an admitted scale ended.
+    if (admitted?.permission === "scale") await options.guard!.auditScale(admitted, response);
     response.headers.set("x-request-id", requestId);
     const durationMs = now() - started;
     if (options.accessLog) {

@@ -5,6 +5,7 @@
  */
 import type { Handler, RequestContext } from "./types.ts";
 import { HttpError } from "./http_error.ts";
+import type { Permission } from "../authz/policy.ts";
 
 export type Method = "GET" | "PUT" | "POST" | "DELETE" | "PATCH";
 
@@ -15,6 +16,8 @@ export interface Route {
   /** A stable name for logs and metrics (cardinality stays bounded). */
   readonly name: string;
   readonly handler: Handler;
+  /** What the client's certificate must be granted (authz policy); undefined = any authenticated client. */
+  readonly permission?: Permission;
 }
 
 export interface RouteMatch {

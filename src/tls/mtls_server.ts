@@ -12,6 +12,9 @@ import type { Logger } from "../observability/logger.ts";
 import { clientIdentityOf } from "./_client_identity.ts";
 import { BadRequest, discardBody, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
 import { classifyTlsFailure, type TlsFailureReason } from "./tls_failure.ts";
+import { applyListenerLimits, DEFAULT_LISTENER_LIMITS, type ListenerLimits, listenerServerOptions } from "../limits/listener_limits.ts";
+import { reloadSecureContext } from "./reload_secure_context.ts";
+import type { TlsMaterial } from "./reload_material.ts";
 
 /** Options for {@link startMtlsServer}. */
 export interface MtlsServerOptions {
@@ -40,6 +43,8 @@ export interface MtlsServerOptions {
    * cannot represent (TRACE, CONNECT), which are answered 405 (or 404) here instead of reaching the handler.
    */
   allowedMethods?: (pathname: string) => string | undefined;
+  /** Handshake/header/request/idle timeouts and the connection cap; defaults: DEFAULT_LISTENER_LIMITS. */
+  limits?: ListenerLimits;
 }
 
 /** A running mTLS listener. */
@@ -53,6 +58,8 @@ export interface MtlsServer {
    * same promise.
    */
   close(graceMs: number): Promise<void>;
+  /** New handshakes use this material from now on; established connections keep theirs. */
+  updateTls(material: TlsMaterial): void;
 }
 
 /** Per TLS connection: computed once, because keep-alive connections carry many requests. */
@@ -180,7 +187,9 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: "TLSv1.3",
+    ...listenerServerOptions(options.limits ?? DEFAULT_LISTENER_LIMITS),
   }, onRequest);
+  applyListenerLimits(server, options.limits ?? DEFAULT_LISTENER_LIMITS);
 
   server.on("connection", (socket: Socket) => {
     rawSockets.add(socket);
@@ -196,7 +205,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     });
     const fields = { reason, remoteAddr: remoteAddressOf(socket), code: err.code, detail: err.message };
     // Bare TCP connects (probes, scanners) are routine, not an authentication failure.
-    if (reason === "connection_reset") log.debug("TLS handshake aborted", fields);
+    if (reason === "connection_reset" || reason === "handshake_timeout") log.debug("TLS handshake aborted", fields);
     else log.warn("TLS handshake failed", fields);
     try {
       onTlsError?.(reason);
@@ -248,5 +257,6 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     hostname: options.hostname,
     port,
     close: (graceMs) => closed ??= close(graceMs),
+    updateTls: (material) => reloadSecureContext(server, material),
   };
 }

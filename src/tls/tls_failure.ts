@@ -27,6 +27,8 @@ export type TlsFailureReason =
   | "not_tls"
   /** The peer closed the connection before the handshake finished (TCP probes, scanners). */
   | "connection_reset"
+  /** The handshake did not complete within HANDSHAKE_TIMEOUT (slow or stalled clients, scanners). */
+  | "handshake_timeout"
   | "other";
 
 /** The parts of a tlsClientError the classifier looks at. */
@@ -75,6 +77,8 @@ export function classifyTlsFailure(failure: TlsFailure): TlsFailureReason {
   if (failure.authorizationError) return VERIFY_ERRORS[failure.authorizationError] ?? "certificate_rejected";
   const code = failure.code ?? "";
   const message = failure.message ?? "";
+  // Node: ERR_TLS_HANDSHAKE_TIMEOUT. Deno 2.9: no code, message "TLS handshake timeout".
+  if (code === "ERR_TLS_HANDSHAKE_TIMEOUT" || /handshake timeout/i.test(message)) return "handshake_timeout";
   const byCode = ERROR_CODES[code];
   if (byCode) return byCode;
   // rustls surfaces a version mismatch as a generic handshake failure with a

@@ -15,8 +15,10 @@ export interface RunningService {
   readonly pki: TestPki;
   /** JSON log lines seen so far. */
   readonly logs: Record<string, unknown>[];
-  /** Calls the mTLS API with the valid client certificate. */
+  /** Calls the mTLS API with the valid client certificate (CN=alice, O=sre, O=oncall). */
   api(path: string, init?: RequestInit): Promise<ApiResponse>;
+  /** Calls the mTLS API with another client certificate (e.g. from pki.issueClient). */
+  apiAs(identity: { cert: string; key: string }, path: string, init?: RequestInit): Promise<ApiResponse>;
   probe(path: string): Promise<ApiResponse>;
   /** SIGTERM and wait; resolves with the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
@@ -101,6 +103,14 @@ export async function startService(options: StartOptions): Promise<RunningServic
     logs,
     exited,
     api: (path, init) => call(fetch(`${apiUrl}${path}`, { ...init, client })),
+    async apiAs(identity, path, init) {
+      const other = Deno.createHttpClient({ caCerts: [pki.ca.cert], cert: identity.cert, key: identity.key });
+      try {
+        return await call(fetch(`${apiUrl}${path}`, { ...init, client: other }));
+      } finally {
+        other.close();
+      }
+    },
     probe: (path) => call(fetch(`${probeUrl}${path}`)),
     stop(signal = "SIGTERM") {
       stopping ??= (async () => {

@@ -41,6 +41,17 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
     watchTimeoutMs: 60_000,
     logLevel: "info",
     accessLog: true,
+    authzPolicyFile: undefined,
+    rateLimitReads: { ratePerSecond: 100, burst: 200 },
+    rateLimitWrites: { ratePerSecond: 5, burst: 20 },
+    maxConcurrentRequests: 256,
+    listenerLimits: {
+      handshakeTimeoutMs: 10_000,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      idleTimeoutMs: 30_000,
+      maxConnections: 1000,
+    },
   });
 });
 

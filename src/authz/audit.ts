@@ -1,0 +1,105 @@
+/**
+ * The audit record: one JSON object per security-relevant decision or change
+ * (every scale attempt, and refused reads), shaped so it can be shipped to a
+ * SIEM and queried without knowing our log format. It says who (the verified
+ * certificate), what (action and target), and how it ended.
+ *
+ * Log it with `log.info("audit", buildAuditRecord(...))`: the logger writes
+ * the fields as they are, so the line carries `"audit": true` to filter on.
+ */
+import type { ClientIdentity } from "../http/types.ts";
+
+export type AuditAction = "read" | "scale";
+
+/**
+ * - `denied`: authorization refused it (403), or a limit did (429).
+ * - `allowed`: authorized; used when no more specific outcome is recorded.
+ * - `succeeded`: the change is done and observed (200).
+ * - `accepted`: the API server took the change but this instance has not observed it yet (202).
+ * - `failed`: the request was authorized but did not succeed (4xx/5xx after authorization).
+ */
+export type AuditOutcome = "allowed" | "denied" | "succeeded" | "failed" | "accepted";
+
+export interface AuditTarget {
+  /** A namespace, or "*" for a list across all namespaces. */
+  readonly namespace: string;
+  /** The Deployment; absent for list reads. */
+  readonly name?: string;
+}
+
+/** What the caller knows about the event; {@link buildAuditRecord} adds the time and checks the values. */
+export interface AuditEvent {
+  readonly identity: ClientIdentity;
+  readonly action: AuditAction;
+  readonly target: AuditTarget;
+  readonly outcome: AuditOutcome;
+  /** The HTTP status answered. */
+  readonly status: number;
+  readonly replicasBefore?: number;
+  readonly replicasAfter?: number;
+  /** Why it was denied or failed, in words (the problem detail). */
+  readonly reason?: string;
+  readonly requestId: string;
+}
+
+export interface AuditRecord {
+  readonly audit: true;
+  /** ISO 8601, UTC. */
+  readonly time: string;
+  readonly identity: { readonly cn: string; readonly organizations: readonly string[]; readonly fingerprint256: string };
+  readonly action: AuditAction;
+  readonly target: AuditTarget;
+  readonly outcome: AuditOutcome;
+  readonly status: number;
+  readonly replicasBefore?: number;
+  readonly replicasAfter?: number;
+  readonly reason?: string;
+  readonly requestId: string;
+}
+
+const ACTIONS: readonly string[] = ["read", "scale"];
+const OUTCOMES: readonly string[] = ["allowed", "denied", "succeeded", "failed", "accepted"];
+/** Reasons may quote API server messages; a bound keeps one record from flooding the audit trail. */
+export const MAX_REASON_LENGTH = 1000;
+
+function checkReplicas(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
+    throw new TypeError(`audit: ${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+/**
+ * Builds one audit record. Optional fields that are undefined are left out,
+ * so every record of a kind has the same keys. Throws TypeError for values
+ * that would make a misleading record (a bug in the caller, not in the request).
+ */
+export function buildAuditRecord(event: AuditEvent, now: () => Date = () => new Date()): AuditRecord {
+  if (!ACTIONS.includes(event.action)) throw new TypeError(`audit: unknown action ${JSON.stringify(event.action)}`);
+  if (!OUTCOMES.includes(event.outcome)) throw new TypeError(`audit: unknown outcome ${JSON.stringify(event.outcome)}`);
+  if (!Number.isInteger(event.status) || event.status < 100 || event.status > 599) {
+    throw new TypeError(`audit: status must be an HTTP status code, got ${event.status}`);
+  }
+  checkReplicas("replicasBefore", event.replicasBefore);
+  checkReplicas("replicasAfter", event.replicasAfter);
+  const { identity, target } = event;
+  const record: Record<string, unknown> = {
+    audit: true,
+    time: now().toISOString(),
+    identity: Object.freeze({
+      cn: identity.cn,
+      organizations: Object.freeze([...identity.organizations]),
+      fingerprint256: identity.fingerprint256,
+    }),
+    action: event.action,
+    target: Object.freeze(target.name === undefined ? { namespace: target.namespace } : { namespace: target.namespace, name: target.name }),
+    outcome: event.outcome,
+    status: event.status,
+  };
+  if (event.replicasBefore !== undefined) record.replicasBefore = event.replicasBefore;
+  if (event.replicasAfter !== undefined) record.replicasAfter = event.replicasAfter;
+  if (event.reason !== undefined) {
+    record.reason = event.reason.length > MAX_REASON_LENGTH ? event.reason.slice(0, MAX_REASON_LENGTH) + "…" : event.reason;
+  }
+  record.requestId = event.requestId;
+  return Object.freeze(record) as unknown as AuditRecord;
+}

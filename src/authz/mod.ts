@@ -1,0 +1,29 @@
+/**
+ * Authorization: the policy file (who may read or scale where), the
+ * authorizer built from it, the audit record, and the request guard that
+ * applies them (with the rate and concurrency limits) to each API request.
+ * @module
+ */
+export {
+  type NamespaceGrant,
+  normalizeFingerprint,
+  parsePolicy,
+  type Permission,
+  PERMISSIONS,
+  type Policy,
+  PolicyError,
+  type PolicyRule,
+  type PolicySubject,
+} from "./policy.ts";
+export { allowAll, type AuthorizationSummary, type Authorizer, createAuthorizer } from "./authorizer.ts";
+export { loadAuthorizer } from "./load_policy.ts";
+export {
+  type AuditAction,
+  type AuditEvent,
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditTarget,
+  buildAuditRecord,
+  MAX_REASON_LENGTH,
+} from "./audit.ts";
+export { createRequestGuard, type GuardedRequest, type RequestGuard, type RequestGuardOptions } from "./request_guard.ts";

@@ -1,0 +1,174 @@
+/**
+ * The per-request checks of the mTLS API, in one place and in a fixed order:
+ * the client's rate limit (429), then authorization (403), then the cap on
+ * concurrent requests (503). The rate limit comes first so that probing for
+ * what one may do is limited too; the concurrency slot is taken last so that
+ * refused requests never hold one. Refusals of scale requests, and refusals
+ * by the policy, are written to the audit trail; so is the end of every
+ * admitted scale request ({@link RequestGuard.auditScale}).
+ */
+import type { ClientIdentity } from "../http/types.ts";
+import { HttpError } from "../http/http_error.ts";
+import type { Logger } from "../observability/logger.ts";
+import type { ConcurrencyLimiter } from "../limits/concurrency_limiter.ts";
+import type { RateLimiter } from "../limits/rate_limiter.ts";
+import type { Authorizer } from "./authorizer.ts";
+import type { Permission } from "./policy.ts";
+import { type AuditEvent, type AuditOutcome, buildAuditRecord } from "./audit.ts";
+
+export interface RequestGuardOptions {
+  authorizer: Authorizer;
+  /** Per-certificate limit for GET and HEAD; undefined = none. */
+  reads?: RateLimiter;
+  /** Per-certificate limit for every other method; undefined = none. */
+  writes?: RateLimiter;
+  /** Cap on requests in progress; undefined = none. */
+  concurrency?: ConcurrencyLimiter;
+  /** Audit records are logged at info with msg "audit". */
+  log: Logger;
+  /** Counters (ServiceMetrics has both); `identity` is the client CN. */
+  metrics?: {
+    authzDenied(identity: string, permission: string): void;
+    rateLimited(identity: string, limit: string): void;
+  };
+  now?: () => Date;
+}
+
+/** What the guard needs to know about a request (the app has all of it after routing). */
+export interface GuardedRequest {
+  readonly method: string;
+  /** What the route needs; undefined = any authenticated client (health, the OpenAPI document). */
+  readonly permission?: Permission;
+  /**
+   * The namespace the request is about (the path parameter, or `?namespace=`).
+   * Undefined for a list across all namespaces: a read is then admitted and
+   * the handler must filter with `readableNamespaces`; a scale needs "*".
+   */
+  readonly namespace?: string;
+  /** The Deployment, for the audit record. */
+  readonly name?: string;
+  /** Undefined only off the mTLS listener, where nothing is checked. */
+  readonly client?: ClientIdentity;
+  readonly requestId: string;
+}
+
+export interface RequestGuard {
+  /** Throws HttpError 429, 403 or 503; otherwise returns the release to call once the response is made (in a `finally`). */
+  admit(request: GuardedRequest): () => void;
+  /**
+   * Writes the audit record of an admitted scale request from its response:
+   * 200 succeeded, 202 accepted, anything else failed (with the problem
+   * detail as reason). Reads a clone of the body; the response is untouched.
+   */
+  auditScale(request: GuardedRequest, response: Response): Promise<void>;
+}
+
+const NOTHING_TO_RELEASE = () => {};
+
+function who(identity: ClientIdentity): string {
+  const groups = identity.organizations.length ? `, O=${identity.organizations.join("+")}` : "";
+  return `CN=${identity.cn || "(none)"}${groups}`;
+}
+
+/** 2/s, 30/min, 10/h: the unit in which the rate is a whole number, as it was most likely configured. */
+function describeRate(perSecond: number): string {
+  for (const [unit, seconds] of [["s", 1], ["min", 60], ["h", 3600]] as const) {
+    const count = perSecond * seconds;
+    if (Math.abs(count - Math.round(count)) < 1e-9) return `${Math.round(count)}/${unit}`;
+  }
+  return `${perSecond.toPrecision(3)}/s`;
+}
+
+function isReadMethod(method: string): boolean {
+  return method === "GET" || method === "HEAD";
+}
+
+export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
+  const { authorizer, log, metrics } = options;
+  const now = options.now ?? (() => new Date());
+
+  const audit = (request: GuardedRequest, client: ClientIdentity, outcome: AuditOutcome, status: number, extra: Partial<AuditEvent>) => {
+    try {
+      log.info(
+        "audit",
+        buildAuditRecord({
+          identity: client,
+          action: request.permission ?? (isReadMethod(request.method) ? "read" : "scale"),
+          target: request.name === undefined
+            ? { namespace: request.namespace ?? "*" }
+            : { namespace: request.namespace ?? "*", name: request.name },
+          outcome,
+          status,
+          requestId: request.requestId,
+          ...extra,
+        }, now) as unknown as Record<string, unknown>,
+      );
+    } catch (error) {
+      // An audit bug must be loud, but must not turn a refusal into a 500 or let a request through.
+      log.error("audit record could not be built", { error, requestId: request.requestId });
+    }
+  };
+
+  return {
+    admit(request) {
+      const client = request.client;
+      if (!client) return NOTHING_TO_RELEASE;
+      const read = isReadMethod(request.method);
+
+      const limiter = read ? options.reads : options.writes;
+      const decision = limiter?.take(client.fingerprint256);
+      if (decision && !decision.allowed) {
+        const kind = read ? "read" : "write";
+        metrics?.rateLimited(client.cn, kind);
+        const detail = `rate limit for ${kind}s exceeded for this client certificate (${describeRate(limiter!.ratePerSecond)}, bursts of ${
+          limiter!.burst
+        }); retry in ${decision.retryAfterSeconds} s`;
+        // Reads are not audited: a client over its read limit would otherwise flood the audit trail.
+        if (!read) audit(request, client, "denied", 429, { reason: detail });
+        throw new HttpError(429, detail, { headers: { "retry-after": String(decision.retryAfterSeconds) } });
+      }
+
+      if (request.permission) {
+        const namespace = request.namespace ?? (request.permission === "read" ? undefined : "*");
+        // A list across namespaces is filtered to what the client may read; when that is nothing, an empty
+        // list would read as "there are no Deployments", so it is refused instead.
+        const readable = namespace === undefined ? authorizer.readableNamespaces(client) : "*";
+        const readsNothing = readable !== "*" && readable.size === 0;
+        if (readsNothing || (namespace !== undefined && !authorizer.can(client, request.permission, namespace))) {
+          metrics?.authzDenied(client.cn, request.permission);
+          const where = readsNothing ? "in any namespace" : namespace === "*" ? "in every namespace" : `in namespace "${namespace}"`;
+          const detail = `${who(client)} may not ${request.permission} ${where}`;
+          audit(request, client, "denied", 403, { reason: detail });
+          throw new HttpError(403, detail);
+        }
+      }
+
+      if (!options.concurrency) return NOTHING_TO_RELEASE;
+      const release = options.concurrency.tryAcquire();
+      if (!release) {
+        throw new HttpError(503, `the server is handling its maximum of ${options.concurrency.max} requests; retry shortly`, {
+          headers: { "retry-after": "1" },
+        });
+      }
+      return release;
+    },
+
+    async auditScale(request, response) {
+      const client = request.client;
+      if (!client) return;
+      let body: Record<string, unknown> = {};
+      try {
+        body = await response.clone().json();
+      } catch { /* no JSON body: the record goes without the details */ }
+      const count = (value: unknown) => (Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : undefined);
+      if (response.status === 200 || response.status === 202) {
+        audit(request, client, response.status === 200 ? "succeeded" : "accepted", response.status, {
+          replicasBefore: count(body.previousReplicas),
+          replicasAfter: count(body.replicas),
+        });
+      } else {
+        audit(request, client, "failed", response.status, { reason: typeof body.detail === "string" ? body.detail : undefined });
+      }
+    },
+  };
+}

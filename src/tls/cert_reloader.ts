@@ -1,0 +1,178 @@
+/**
+ * Certificate rotation without a restart: watches the directories of
+ * TLS_CERT_FILE, TLS_KEY_FILE and TLS_CLIENT_CA_FILE, and when something
+ * changes, re-reads all three, validates them together and hands them to
+ * `apply` (which swaps the listener's secure context). Invalid material is
+ * refused with an error log and the listener keeps what it has.
+ *
+ * Directories, not files, are watched because Kubernetes updates a Secret
+ * volume by swapping a `..data` symlink: the file paths never change, so a
+ * watch on them would see nothing. Events are debounced (one swap is half a
+ * dozen events, and a cert and key updated one after the other must be read
+ * together), and a slow poll backs the watch up in case it misses an event
+ * or its directory goes away.
+ */
+import type { Logger } from "../observability/logger.ts";
+import { readTlsFiles, type TlsFiles, type TlsMaterial, TlsMaterialError, validateTlsMaterial } from "./reload_material.ts";
+
+export type ReloadOutcome = "unchanged" | "reloaded" | "invalid";
+
+export interface CertReloaderOptions {
+  files: TlsFiles;
+  /** The material the listener is serving now. */
+  initial: TlsMaterial;
+  /** Puts new, validated material into service; a throw counts as invalid material and the old stays. */
+  apply(material: TlsMaterial): void | Promise<void>;
+  log: Logger;
+  /** Called after every check that found new material, e.g. to count reloads and failures. */
+  onOutcome?(outcome: Exclude<ReloadOutcome, "unchanged">): void;
+  /** Quiet time after the last file event before re-reading (default 500 ms). */
+  debounceMs?: number;
+  /** Re-read this often regardless of events (default 60 s; 0 = never). */
+  pollIntervalMs?: number;
+  /** Watch the directories (default true); false leaves only the poll. */
+  watch?: boolean;
+  now?: () => Date;
+}
+
+export interface CertReloader {
+  /** Re-read and, if changed and valid, apply now (e.g. on SIGHUP). Checks run one at a time. */
+  check(): Promise<ReloadOutcome>;
+  /** The material most recently applied. */
+  readonly current: TlsMaterial;
+  /** Stops watching and polling; resolves when no check is running. */
+  close(): Promise<void>;
+}
+
+function dirname(path: string): string {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? "." : slash === 0 ? "/" : path.slice(0, slash);
+}
+
+function same(a: TlsMaterial, b: TlsMaterial): boolean {
+  return a.cert === b.cert && a.key === b.key && a.ca === b.ca;
+}
+
+export function startCertReloader(options: CertReloaderOptions): CertReloader {
+  const { files, apply, onOutcome } = options;
+  const log = options.log.child({ component: "cert_reloader" });
+  const debounceMs = options.debounceMs ?? 500;
+  const pollIntervalMs = options.pollIntervalMs ?? 60_000;
+  const now = options.now ?? (() => new Date());
+  const dirs = [...new Set([files.certFile, files.keyFile, files.caFile].map(dirname))];
+
+  let current = options.initial;
+  /** What was last refused (the material, or the read error), so a bad file is reported once, not on every poll. */
+  let refused: string | undefined;
+  let closed = false;
+  let queue: Promise<unknown> = Promise.resolve();
+  let debounce: ReturnType<typeof setTimeout> | undefined;
+  let watcher: Deno.FsWatcher | undefined;
+  let watching: Promise<void> | undefined;
+
+  const refuse = (what: string, error: unknown, msg: string): ReloadOutcome => {
+    if (what === refused) return "invalid";
+    refused = what;
+    const setting = error instanceof TlsMaterialError ? error.setting : undefined;
+    log.error(msg, { setting, error });
+    onOutcome?.("invalid");
+    return "invalid";
+  };
+
+  const runCheck = async (): Promise<ReloadOutcome> => {
+    let material: TlsMaterial;
+    try {
+      material = await readTlsFiles(files);
+    } catch (error) {
+      return refuse(`read: ${(error as Error).message}`, error, "cannot read the TLS files; keeping the current certificates");
+    }
+    if (same(material, current)) {
+      refused = undefined;
+      return "unchanged";
+    }
+    const contents = `material: ${material.cert}\0${material.key}\0${material.ca}`;
+    let summary;
+    try {
+      summary = validateTlsMaterial(material, files, now());
+    } catch (error) {
+      return refuse(contents, error, "new TLS material is invalid; keeping the current certificates");
+    }
+    try {
+      await apply(material);
+    } catch (error) {
+      return refuse(contents, error, "applying new TLS material failed; keeping the current certificates");
+    }
+    current = material;
+    refused = undefined;
+    log.info("TLS material reloaded", { ...summary });
+    onOutcome?.("reloaded");
+    return "reloaded";
+  };
+
+  const check = (): Promise<ReloadOutcome> => {
+    const run = queue.then(runCheck);
+    queue = run.catch(() => {});
+    return run;
+  };
+
+  const schedule = () => {
+    if (closed) return;
+    clearTimeout(debounce);
+    debounce = setTimeout(() => {
+      debounce = undefined;
+      if (!closed) void check();
+    }, debounceMs);
+  };
+
+  const startWatching = () => {
+    if (closed || options.watch === false || watching) return;
+    try {
+      watcher = Deno.watchFs(dirs, { recursive: false });
+    } catch (error) {
+      log.warn("cannot watch the TLS file directories; relying on the periodic re-read", { dirs, error, pollIntervalMs });
+      return;
+    }
+    const active = watcher;
+    watching = (async () => {
+      try {
+        for await (const event of active) {
+          // Our own reads show up as "access" events; reacting to them would re-read forever.
+          if (event.kind !== "access") schedule();
+        }
+        if (!closed) log.warn("the TLS file directory watch ended; relying on the periodic re-read", { dirs });
+      } catch (error) {
+        if (!closed) log.warn("the TLS file directory watch failed; relying on the periodic re-read", { dirs, error });
+      } finally {
+        if (watcher === active) watcher = undefined;
+        watching = undefined;
+      }
+    })();
+  };
+
+  startWatching();
+  const poll = pollIntervalMs > 0
+    ? setInterval(() => {
+      startWatching(); // a directory that went away and came back is watched again
+      void check();
+    }, pollIntervalMs)
+    : undefined;
+  log.debug("watching TLS files", { dirs, debounceMs, pollIntervalMs });
+
+  return {
+    check,
+    get current() {
+      return current;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearTimeout(debounce);
+      clearInterval(poll);
+      try {
+        watcher?.close();
+      } catch { /* already closed by the runtime */ }
+      await watching;
+      await queue;
+    },
+  };
+}

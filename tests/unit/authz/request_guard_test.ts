@@ -1,0 +1,219 @@
+/**
+ * The per-request checks: rate limit (429), then policy (403), then the
+ * concurrency cap (503), with audit records for refusals and scale outcomes.
+ */
+import assert from "node:assert/strict";
+import { createAuthorizer, createRequestGuard, type GuardedRequest, parsePolicy, type RequestGuard } from "../../../src/authz/mod.ts";
+import { HttpError } from "../../../src/http/http_error.ts";
+import { createConcurrencyLimiter, createRateLimiter } from "../../../src/limits/mod.ts";
+import { createLogger } from "../../../src/observability/logger.ts";
+import type { ClientIdentity } from "../../../src/http/types.ts";
+
+const alice: ClientIdentity = Object.freeze({ cn: "alice", organizations: Object.freeze(["sre"]), fingerprint256: "AA:01" });
+const bob: ClientIdentity = Object.freeze({ cn: "bob", organizations: Object.freeze([]), fingerprint256: "BB:02" });
+
+const authorizer = createAuthorizer(parsePolicy(
+  JSON.stringify({
+    rules: [
+      { subjects: [{ group: "sre" }], permissions: { read: ["*"], scale: ["demo"] } },
+      { subjects: [{ cn: "bob" }], permissions: { read: ["web"] } },
+    ],
+  }),
+  "policy.json",
+));
+
+function setup(limits: { reads?: number; writes?: number; concurrent?: number } = {}) {
+  const logs: Record<string, unknown>[] = [];
+  const counted: string[] = [];
+  let t = 0;
+  const guard: RequestGuard = createRequestGuard({
+    authorizer,
+    reads: limits.reads ? createRateLimiter({ ratePerSecond: 1, burst: limits.reads, now: () => t }) : undefined,
+    writes: limits.writes ? createRateLimiter({ ratePerSecond: 1, burst: limits.writes, now: () => t }) : undefined,
+    concurrency: limits.concurrent ? createConcurrencyLimiter({ max: limits.concurrent }) : undefined,
+    log: createLogger({ sink: (line) => logs.push(JSON.parse(line)), now: () => new Date("2026-11-21T10:00:00Z") }),
+    metrics: {
+      authzDenied: (identity, permission) => counted.push(`denied ${identity} ${permission}`),
+      rateLimited: (identity, limit) => counted.push(`limited ${identity} ${limit}`),
+    },
+    now: () => new Date("2026-11-21T10:00:00Z"),
+  });
+  return { guard, logs, counted, audits: () => logs.filter((l) => l.audit === true), advance: (ms: number) => t += ms };
+}
+
+const readDemo = (client: ClientIdentity = alice): GuardedRequest => ({
+  method: "GET",
+  permission: "read",
+  namespace: "demo",
+  name: "web",
+  client,
+  requestId: "r1",
+});
+const scale = (namespace: string | undefined, client: ClientIdentity = alice): GuardedRequest => ({
+  method: "PUT",
+  permission: "scale",
+  namespace,
+  name: "web",
+  client,
+  requestId: "r2",
+});
+
+function refusal(fn: () => unknown): HttpError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof HttpError) return error;
+    throw error;
+  }
+  assert.fail("expected an HttpError");
+}
+
+Deno.test("requests the policy allows are admitted", () => {
+  const { guard, audits } = setup();
+  guard.admit(readDemo())();
+  guard.admit(scale("demo"))();
+  guard.admit({ ...readDemo(bob), namespace: "web" })();
+  assert.equal(audits().length, 0, "allowed requests leave no audit record at admission");
+});
+
+Deno.test("a read outside the client's namespaces is refused with 403, audited and counted", () => {
+  const { guard, audits, counted } = setup();
+  const error = refusal(() => guard.admit(readDemo(bob)));
+  assert.equal(error.status, 403);
+  assert.equal(error.detail, `CN=bob may not read in namespace "demo"`);
+  assert.deepEqual(counted, ["denied bob read"]);
+  assert.deepEqual(audits(), [{
+    time: "2026-11-21T10:00:00.000Z",
+    level: "info",
+    msg: "audit",
+    audit: true,
+    identity: { cn: "bob", organizations: [], fingerprint256: "BB:02" },
+    action: "read",
+    target: { namespace: "demo", name: "web" },
+    outcome: "denied",
+    status: 403,
+    reason: `CN=bob may not read in namespace "demo"`,
+    requestId: "r1",
+  }]);
+});
+
+Deno.test("a scale outside the client's namespaces is refused with 403 and audited", () => {
+  const { guard, audits } = setup();
+  const error = refusal(() => guard.admit(scale("prod")));
+  assert.equal(error.status, 403);
+  assert.equal(error.detail, `CN=alice, O=sre may not scale in namespace "prod"`);
+  assert.equal(audits()[0].action, "scale");
+  assert.equal(audits()[0].outcome, "denied");
+});
+
+Deno.test("without a namespace, a read is admitted (the handler filters) and a scale needs '*'", () => {
+  const { guard } = setup();
+  guard.admit({ method: "GET", permission: "read", client: bob, requestId: "r" })();
+  assert.equal(refusal(() => guard.admit(scale(undefined))).detail, "CN=alice, O=sre may not scale in every namespace");
+});
+
+Deno.test("routes without a permission need only a certificate, and nothing is checked off the mTLS listener", () => {
+  const { guard } = setup({ concurrent: 1 });
+  const mallory = Object.freeze({ cn: "mallory", organizations: Object.freeze([]), fingerprint256: "CC" });
+  guard.admit({ method: "GET", client: mallory, requestId: "r" })();
+  guard.admit({ method: "GET", permission: "scale", namespace: "prod", requestId: "r" })();
+});
+
+Deno.test("a client over its read limit gets 429 with Retry-After, counted but not audited", () => {
+  const { guard, audits, counted } = setup({ reads: 2 });
+  guard.admit(readDemo())();
+  guard.admit(readDemo())();
+  const error = refusal(() => guard.admit(readDemo()));
+  assert.equal(error.status, 429);
+  assert.equal(error.headers["retry-after"], "1");
+  assert.match(error.detail, /rate limit for reads exceeded for this client certificate \(1\/s, bursts of 2\); retry in 1 s/);
+  assert.deepEqual(counted, ["limited alice read"]);
+  assert.equal(audits().length, 0);
+  guard.admit({ ...readDemo(bob), namespace: "web" })(); // bob has his own budget
+});
+
+Deno.test("a client over its write limit gets 429 and the refused scale is audited", () => {
+  const { guard, audits, advance } = setup({ writes: 1 });
+  guard.admit(scale("demo"))();
+  const error = refusal(() => guard.admit(scale("demo")));
+  assert.equal(error.status, 429);
+  assert.equal(audits()[0].status, 429);
+  assert.equal(audits()[0].outcome, "denied");
+  advance(1000);
+  guard.admit(scale("demo"))();
+});
+
+Deno.test("the 429 detail states the rate in the unit it was most likely configured in", () => {
+  const cases: [number, string][] = [[2, "2/s"], [0.5, "30/min"], [1 / 60, "1/min"], [1 / 3600, "1/h"], [1 / 7, "0.143/s"]];
+  for (const [ratePerSecond, shown] of cases) {
+    const guard = createRequestGuard({
+      authorizer,
+      reads: createRateLimiter({ ratePerSecond, burst: 1, now: () => 0 }),
+      log: createLogger({ sink: () => {} }),
+    });
+    guard.admit(readDemo())();
+    assert.match(refusal(() => guard.admit(readDemo())).detail, new RegExp(`\\(${shown.replace(".", "\\.")}, bursts of 1\\)`));
+  }
+});
+
+Deno.test("reads and writes have separate budgets", () => {
+  const { guard } = setup({ reads: 1, writes: 1 });
+  guard.admit(readDemo())();
+  assert.equal(refusal(() => guard.admit(readDemo())).status, 429);
+  guard.admit(scale("demo"))();
+});
+
+Deno.test("the rate limit applies before the policy, so refused probing is limited too", () => {
+  const { guard } = setup({ reads: 2 });
+  assert.equal(refusal(() => guard.admit(readDemo(bob))).status, 403);
+  assert.equal(refusal(() => guard.admit(readDemo(bob))).status, 403);
+  assert.equal(refusal(() => guard.admit(readDemo(bob))).status, 429);
+});
+
+Deno.test("over the concurrency cap requests get 503; refused requests never hold a slot", () => {
+  const { guard } = setup({ concurrent: 1 });
+  const release = guard.admit(readDemo());
+  const error = refusal(() => guard.admit(readDemo()));
+  assert.equal(error.status, 503);
+  assert.equal(error.headers["retry-after"], "1");
+  release();
+  assert.equal(refusal(() => guard.admit(readDemo(bob))).status, 403);
+  guard.admit(readDemo())(); // the 403 took no slot
+});
+
+Deno.test("auditScale records the outcome of an admitted scale from its response", async (t) => {
+  await t.step("200: succeeded, with the counts before and after", async () => {
+    const { guard, audits } = setup();
+    const response = Response.json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 });
+    await guard.auditScale(scale("demo"), response);
+    assert.deepEqual(
+      { outcome: audits()[0].outcome, status: audits()[0].status, before: audits()[0].replicasBefore, after: audits()[0].replicasAfter },
+      { outcome: "succeeded", status: 200, before: 2, after: 5 },
+    );
+    assert.deepEqual(await response.json(), { namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 }, "body untouched");
+  });
+  await t.step("202: accepted", async () => {
+    const { guard, audits } = setup();
+    await guard.auditScale(scale("demo"), Response.json({ replicas: 5, previousReplicas: 2 }, { status: 202 }));
+    assert.equal(audits()[0].outcome, "accepted");
+  });
+  await t.step("409: failed, with the problem detail as reason", async () => {
+    const { guard, audits } = setup();
+    const problem = {
+      type: "about:blank",
+      title: "Conflict",
+      status: 409,
+      detail: "Kubernetes API conflict: the object has been modified",
+    };
+    await guard.auditScale(scale("demo"), new Response(JSON.stringify(problem), { status: 409 }));
+    assert.equal(audits()[0].outcome, "failed");
+    assert.equal(audits()[0].reason, problem.detail);
+    assert.equal(audits()[0].replicasBefore, undefined);
+  });
+  await t.step("a body that is not JSON still gives a record", async () => {
+    const { guard, audits } = setup();
+    await guard.auditScale(scale("demo"), new Response("oops", { status: 500 }));
+    assert.equal(audits()[0].outcome, "failed");
+    assert.equal(audits()[0].status, 500);
+  });
+});
