@@ -26,9 +26,7 @@ export function createDeploymentHandlers({ view, authorizer }: { view: CacheView
 
   return {
     listAll(request, { client }) {
-      const url = new URL(request.url);
-      validateQuery(url, ["namespace"]);
-      const namespace = url.searchParams.get("namespace");
+      const namespace = validateQuery(request.url, ["namespace"]).get("namespace");
       const headers = view.readHeaders();
       if (namespace !== null) requireNamespace(namespace);
       let items = cache.list(namespace ?? undefined);
@@ -38,13 +36,13 @@ export function createDeploymentHandlers({ view, authorizer }: { view: CacheView
       return jsonResponse({ items }, { headers });
     },
     listNamespace(request, { params }) {
-      validateQuery(new URL(request.url), []);
+      validateQuery(request.url, []);
       const headers = view.readHeaders();
       requireNamespace(params.namespace);
       return jsonResponse({ items: cache.list(params.namespace) }, { headers });
     },
     get(request, { params }) {
-      validateQuery(new URL(request.url), []);
+      validateQuery(request.url, []);
       validateDeploymentName(params.name);
       const headers = view.readHeaders();
       requireNamespace(params.namespace);

@@ -15,7 +15,7 @@ export interface Lifecycle {
 
 export function createHealthHandler({ view }: { view: CacheView }): Handler {
   return (request) => {
-    validateQuery(new URL(request.url), []);
+    validateQuery(request.url, []);
     const f = view.freshness();
     const status = view.cache.status();
     const cache = {

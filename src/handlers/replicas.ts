@@ -27,7 +27,7 @@ export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHa
   const { cache } = view;
 
   const target = (request: Request, params: Readonly<Record<string, string>>) => {
-    validateQuery(new URL(request.url), []);
+    validateQuery(request.url, []);
     const namespace = validateNamespace(params.namespace);
     const name = validateDeploymentName(params.name);
     return { namespace, name };

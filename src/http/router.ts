@@ -6,6 +6,7 @@
 import type { Handler, RequestContext } from "./types.ts";
 import { HttpError } from "./http_error.ts";
 import type { Permission } from "../authz/policy.ts";
+import { compilePathPattern, type PathPattern } from "./path_pattern.ts";
 
 export type Method = "GET" | "PUT" | "POST" | "DELETE" | "PATCH";
 
@@ -37,11 +38,11 @@ export interface Router {
 
 export function createRouter(routes: readonly Route[]): Router {
   // Group by path so one pattern test serves every method of a resource.
-  const byPath = new Map<string, { pattern: URLPattern; routes: Route[] }>();
+  const byPath = new Map<string, { pattern: PathPattern; routes: Route[] }>();
   for (const route of routes) {
     let entry = byPath.get(route.path);
     if (!entry) {
-      entry = { pattern: new URLPattern({ pathname: route.path }), routes: [] };
+      entry = { pattern: compilePathPattern(route.path), routes: [] };
       byPath.set(route.path, entry);
     }
     if (entry.routes.some((r) => r.method === route.method)) {
@@ -57,17 +58,15 @@ export function createRouter(routes: readonly Route[]): Router {
     // matching path before deciding on 405, and offer the union of their methods in Allow.
     let matchedRoutes: Route[] | undefined;
     for (const group of groups) {
-      const result = group.pattern.exec({ pathname });
-      if (!result) continue;
+      const raw = group.pattern.exec(pathname);
+      if (!raw) continue;
       const route = group.routes.find((r) => r.method === wanted);
       if (!route) {
         (matchedRoutes ??= []).push(...group.routes);
         continue;
       }
       const params: Record<string, string> = {};
-      for (const [key, value] of Object.entries(result.pathname.groups)) {
-        if (value !== undefined) params[key] = safeDecode(value);
-      }
+      for (const key in raw) params[key] = safeDecode(raw[key]);
       return { route, params };
     }
     if (matchedRoutes) {
@@ -78,7 +77,7 @@ export function createRouter(routes: readonly Route[]): Router {
   }
 
   function allowedMethods(pathname: string): string | undefined {
-    const matched = groups.filter((g) => g.pattern.test({ pathname })).flatMap((g) => g.routes);
+    const matched = groups.filter((g) => g.pattern.exec(pathname)).flatMap((g) => g.routes);
     return matched.length ? allowed(matched) : undefined;
   }
 
@@ -101,6 +100,7 @@ function allowed(routes: readonly Route[]): string {
 
 /** Percent-decoding a malformed escape must be a 400, not a crash. */
 function safeDecode(value: string): string {
+  if (!value.includes("%")) return value;
   try {
     return decodeURIComponent(value);
   } catch {

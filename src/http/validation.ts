@@ -42,14 +42,21 @@ export function validateDeploymentName(value: string): string {
   return value;
 }
 
-/** Rejects query parameters a route does not know, so a typo like ?namepsace= is not silently ignored. */
-export function validateQuery(url: URL, allowed: readonly string[]): void {
-  for (const key of url.searchParams.keys()) {
+/**
+ * Rejects query parameters a route does not know, so a typo like ?namepsace= is not silently ignored.
+ * Takes the URL (string or parsed) and returns its parameters; a URL without "?" is not parsed at all,
+ * which keeps the common read path cheap.
+ */
+export function validateQuery(url: string | URL, allowed: readonly string[]): URLSearchParams {
+  if (typeof url === "string" && !url.includes("?")) return new URLSearchParams();
+  const params = (typeof url === "string" ? new URL(url) : url).searchParams;
+  for (const key of params.keys()) {
     if (!allowed.includes(key)) {
       const known = allowed.length ? `; supported: ${allowed.join(", ")}` : "; this endpoint takes none";
       throw new HttpError(400, `unknown query parameter "${truncate(key)}"${known}`);
     }
   }
+  return params;
 }
 
 /** The PUT replicas body: exactly `{"replicas": <integer 0..max>}`. */

@@ -67,7 +67,7 @@ const REJECTED: readonly RejectCase[] = [
   // Query parameters.
   {
     name: "unknown query parameter",
-    run: () => validateQuery(new URL("https://localhost/api/v1/deployments?namepsace=prod"), ["namespace"]),
+    run: () => validateQuery("https://localhost/api/v1/deployments?namepsace=prod", ["namespace"]),
     detail: /unknown query parameter "namepsace"; supported: namespace/,
   },
   {
