@@ -58,6 +58,8 @@ export class InformerCache implements DeploymentCache {
     const common = {
       watch: options.source.watch,
       watchTimeoutSeconds: options.watchTimeoutSeconds,
+      // The server closes each watch after watchTimeoutSeconds; allow for ListWatch's reconnect delay on top.
+      stallAfterMs: options.watchTimeoutSeconds * 1000 + 35_000,
       clock,
       log: options.log,
     };

@@ -60,6 +60,13 @@ export interface ReflectorOptions {
   /** Reduces an object to what onUpsert/onRemove need before ListWatch stores it. */
   trim: (obj: KubeObject) => KubeObject;
   watchTimeoutSeconds: number;
+  /**
+   * A connected watch with no sign of life for this long is abandoned and restarted. A healthy watch hears
+   * from the API server at least every watchTimeoutSeconds (the server closes it and we reconnect), so this
+   * only fires when a stream hangs without closing: measured when kube-apiserver is SIGKILLed, undici's
+   * response body in Deno neither ends nor errors and abort() does not release it.
+   */
+  stallAfterMs: number;
   backoff: Backoff;
   clock: Clock;
   log: Logger;
@@ -83,6 +90,7 @@ export class Reflector {
   #error: string | undefined;
   #restarts = 0;
   #restartTimer: TimerId | undefined;
+  #watchdog: TimerId | undefined;
   #stopped = false;
   #log: Logger;
 
@@ -114,6 +122,7 @@ export class Reflector {
   /** Starts listing and watching. Resolves after the first attempt, successful or not; failures restart in the background. */
   async start(): Promise<void> {
     this.#stopped = false;
+    this.#armWatchdog();
     try {
       await this.#lw.start();
     } catch (error) {
@@ -125,6 +134,8 @@ export class Reflector {
     this.#stopped = true;
     if (this.#restartTimer !== undefined) this.#o.clock.clearTimeout(this.#restartTimer);
     this.#restartTimer = undefined;
+    if (this.#watchdog !== undefined) this.#o.clock.clearTimeout(this.#watchdog);
+    this.#watchdog = undefined;
     await this.#lw.stop();
     this.#connected = false;
   }
@@ -212,6 +223,25 @@ export class Reflector {
 
   #contact(): void {
     this.#lastContactAt = this.#o.clock.now();
+  }
+
+  /** Checks periodically that a connected watch is still heard from; see stallAfterMs. */
+  #armWatchdog(): void {
+    if (this.#watchdog !== undefined) return;
+    const period = Math.max(1000, Math.floor(this.#o.stallAfterMs / 4));
+    const tick = () => {
+      this.#watchdog = undefined;
+      if (this.#stopped) return;
+      const silentMs = this.#lastContactAt === undefined ? 0 : this.#o.clock.now() - this.#lastContactAt;
+      if (this.#connected && silentMs > this.#o.stallAfterMs) {
+        this.#log.warn("watch silent for too long; abandoning it and restarting", { silentMs });
+        // Stop aborts what can be aborted; the restart below opens a fresh watch from the last resourceVersion.
+        this.#lw.stop().catch(() => {});
+        this.#failed(new Error(`watch stalled: no data for ${Math.round(silentMs / 1000)} s`));
+      }
+      this.#watchdog = this.#o.clock.setTimeout(tick, period);
+    };
+    this.#watchdog = this.#o.clock.setTimeout(tick, period);
   }
 
   /** Runs a handler; a throw or a rejected promise is logged, never propagated into the watch stream. */

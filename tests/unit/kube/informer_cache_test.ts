@@ -287,3 +287,26 @@ Deno.test("read-your-writes: waitForVersion resolves when the watch delivers tha
   await eventually(() => assert.equal(cache.get("prod", "web")?.replicas, 4));
   await cache.stop();
 });
+
+Deno.test("a watch that stays open but silent past the stall limit is abandoned and reopened", async () => {
+  const { kube, cache, clock, lines } = setup();
+  seed(kube);
+  await cache.start();
+  const first = deploymentWatch(kube);
+  // Nothing arrives and the stream never closes (kube-apiserver SIGKILLed under undici-in-Deno).
+  await clock.advance(60_000);
+  assert.equal(cache.status().connected, true, "still trusted within the stall limit");
+  assert.equal(kube.watches.filter((w) => w.path === first.path).length, 1);
+  await clock.advance(60_000);
+  assert.ok(first.aborted, "the silent watch was abandoned");
+  assert.ok(lines.some((l) => l.msg === "watch silent for too long; abandoning it and restarting"));
+  await clock.advance(2_000);
+  const reopened = kube.open().filter((w) => w.path === first.path);
+  assert.equal(reopened.length, 1, "a fresh watch is open");
+  assert.notEqual(reopened[0], first);
+  assert.equal(reopened[0].params.resourceVersion, first.params.resourceVersion, "resumes from the last resourceVersion");
+  assert.equal(cache.status().connected, true);
+  kube.put(kube.deployment("prod", "after-stall", 2));
+  assert.equal(cache.get("prod", "after-stall")?.replicas, 2, "changes flow again");
+  await cache.stop();
+});
