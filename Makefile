@@ -72,3 +72,4 @@ clean: cluster-down ## Remove generated files (keeps the Go-built binaries in .c
 	@rm -rf node_modules $(TOOLS_DIR)
 
 include mk/packaging.mk
+include mk/bench.mk

@@ -1,0 +1,3 @@
+module replica-api/bench/loadgen
+
+go 1.26

@@ -1,0 +1,220 @@
+/**
+ * Throughput and latency over mTLS on loopback, side by side in one run:
+ *
+ *   (c) the ceiling: bench/ceiling_server.ts, a fixed-body node:https mTLS responder in Deno
+ *   (a) GET .../replicas on the service (ACCESS_LOG=false), and again with ACCESS_LOG=true
+ *   (b) GET /api/v1/deployments (all Deployments of the small data set)
+ *   (d) a new TLS connection (full TLS 1.3 handshake with client certificate) per request, on
+ *       the service and on the ceiling
+ *
+ * Each case runs BENCH_ROUNDS times, interleaved (the order is reversed every other round),
+ * for BENCH_DURATION seconds after a warm-up; the table shows medians, and every ratio is
+ * computed within a round and then the median taken. With taskset, servers run on CPU 0 and the
+ * load generator on CPU 1 ("pinned"); the same cases also run unpinned ("shared").
+ * Server CPU per request comes from /proc/<pid>/stat and is less noisy than req/s.
+ */
+import {
+  type BenchCluster,
+  envNumber,
+  fmt,
+  hasTaskset,
+  int,
+  loadgen,
+  type LoadgenResult,
+  log,
+  median,
+  type Pki,
+  type ServerProcess,
+  serviceClient,
+  startCeiling,
+  startService,
+  table,
+  verdict,
+  waitReady,
+} from "./lib.ts";
+
+export interface ThroughputOptions {
+  pki: Pki;
+  cluster: BenchCluster;
+  /** GET .../replicas target and the namespace it lives in. */
+  replicasPath: string;
+  listPath: string;
+  listItems: number;
+}
+
+interface Case {
+  id: string;
+  label: string;
+  server: "svc" | "svcLog" | "ceiling";
+  path: "replicas" | "list" | "ceiling";
+  newConn?: boolean;
+  connections: number;
+}
+
+const CASES: Case[] = [
+  { id: "c", label: "(c) ceiling: node:https fixed body", server: "ceiling", path: "ceiling", connections: 16 },
+  { id: "a", label: "(a) GET replicas", server: "svc", path: "replicas", connections: 16 },
+  { id: "a_log", label: "(a) GET replicas, ACCESS_LOG=true", server: "svcLog", path: "replicas", connections: 16 },
+  { id: "b", label: "(b) GET all Deployments", server: "svc", path: "list", connections: 16 },
+  { id: "d", label: "(d) new TLS conn per request: GET replicas", server: "svc", path: "replicas", newConn: true, connections: 8 },
+  { id: "d_c", label: "new TLS conn per request: ceiling", server: "ceiling", path: "ceiling", newConn: true, connections: 8 },
+];
+
+export interface CaseResult {
+  id: string;
+  label: string;
+  placement: string;
+  rounds: LoadgenResult[];
+  rps: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  errors: number;
+  cpuUsPerReq: number;
+  /** Median over rounds of (this rps / ceiling rps in the same round). */
+  ratioToCeiling?: number;
+  /** For (d): vs the ceiling's new-connection case. */
+  ratioToCeilingNewConn?: number;
+}
+
+export interface ThroughputResult {
+  durationS: number;
+  rounds: number;
+  placements: { placement: string; cases: CaseResult[] }[];
+  markdown: string;
+  targetMet: boolean;
+}
+
+let listShape = "";
+
+export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
+  const durationS = envNumber("BENCH_DURATION", 5);
+  const warmupS = envNumber("BENCH_WARMUP", 1);
+  const rounds = envNumber("BENCH_ROUNDS", 2);
+  const placements: { name: string; server?: string; client?: string }[] = [];
+  if (hasTaskset()) placements.push({ name: "pinned (server CPU 0, loadgen CPU 1)", server: "0", client: "1" });
+  placements.push({ name: "shared (no pinning)" });
+  if (Deno.env.get("BENCH_PLACEMENT") === "pinned") placements.splice(1);
+  if (Deno.env.get("BENCH_PLACEMENT") === "shared") placements.splice(0, placements.length - 1);
+
+  const out: ThroughputResult["placements"] = [];
+  for (const placement of placements) {
+    log(`throughput: ${placement.name}`);
+    const servers = await startServers(o, placement.server);
+    try {
+      const urlOf = (c: Case) => {
+        const s = servers[c.server];
+        return s.apiUrl + (c.path === "replicas" ? o.replicasPath : c.path === "list" ? o.listPath : "/");
+      };
+      // Warm up every server/path (JIT, TLS session state, connection pools).
+      for (const c of CASES.filter((c) => !c.newConn)) {
+        await loadgen({
+          pki: o.pki,
+          urls: [urlOf(c)],
+          label: `warm-up ${c.id}`,
+          durationS: 2,
+          warmupS: 0,
+          cpus: placement.client,
+          quiet: true,
+        });
+      }
+      const perCase = new Map<string, LoadgenResult[]>();
+      for (let r = 0; r < rounds; r++) {
+        const order = r % 2 === 0 ? CASES : [...CASES].reverse();
+        for (const c of order) {
+          const res = await loadgen({
+            pki: o.pki,
+            urls: [urlOf(c)],
+            label: `${c.id} r${r + 1} ${placement.server ? "pinned" : "shared"}`,
+            connections: c.connections,
+            durationS,
+            warmupS,
+            newConn: c.newConn,
+            cpus: placement.client,
+          }, servers[c.server].pid);
+          perCase.set(c.id, [...(perCase.get(c.id) ?? []), res]);
+        }
+      }
+      const ceilingRounds = perCase.get("c")!;
+      const ceilingNewConn = perCase.get("d_c")!;
+      const cases: CaseResult[] = CASES.map((c) => {
+        const rs = perCase.get(c.id)!;
+        const res: CaseResult = {
+          id: c.id,
+          label: c.id === "b" ? `${c.label} (${listShape})` : c.label,
+          placement: placement.name,
+          rounds: rs,
+          rps: median(rs.map((x) => x.rps)),
+          p50: median(rs.map((x) => x.latency_ms.p50)),
+          p90: median(rs.map((x) => x.latency_ms.p90)),
+          p99: median(rs.map((x) => x.latency_ms.p99)),
+          max: Math.max(...rs.map((x) => x.latency_ms.max)),
+          errors: rs.reduce((n, x) => n + x.error_count, 0),
+          cpuUsPerReq: median(rs.map((x) => ((x.serverCpuS ?? NaN) * 1e6) / (x.ok || 1))),
+        };
+        res.ratioToCeiling = median(rs.map((x, i) => x.rps / ceilingRounds[i].rps));
+        if (c.newConn) res.ratioToCeilingNewConn = median(rs.map((x, i) => x.rps / ceilingNewConn[i].rps));
+        return res;
+      });
+      out.push({ placement: placement.name, cases });
+    } finally {
+      await Promise.all(Object.values(servers).map((s) => s.stop()));
+    }
+  }
+
+  const md: string[] = [];
+  let targetMet = true;
+  for (const p of out) {
+    const ceiling = p.cases.find((c) => c.id === "c")!;
+    md.push(
+      `**${p.placement}** — ${rounds} interleaved rounds of ${durationS} s each (+${warmupS} s warm-up); medians over rounds (mean of the middle two for an even count), max over rounds.`,
+      "",
+    );
+    md.push(table(
+      ["case", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "server CPU µs/req", "× ceiling (c)", "× ceiling, same mode"],
+      p.cases.map((c) => [
+        c.label,
+        int(c.rps),
+        fmt(c.p50, 3),
+        fmt(c.p90, 3),
+        fmt(c.p99, 3),
+        fmt(c.max, 1),
+        String(c.errors),
+        fmt(c.cpuUsPerReq, 1),
+        fmt(c.ratioToCeiling!, 2),
+        c.ratioToCeilingNewConn !== undefined ? fmt(c.ratioToCeilingNewConn, 2) : c.id === "c" ? "1.00" : "",
+      ]),
+    ));
+    const a = p.cases.find((c) => c.id === "a")!;
+    const met = a.ratioToCeiling! >= 0.9;
+    targetMet &&= met;
+    md.push(
+      "",
+      `Target (a) ≥ 0.9 × (c): ${fmt(a.ratioToCeiling!, 2)} × — ${verdict(met)}` +
+        (met ? "" : ` (short by ${fmt((0.9 - a.ratioToCeiling!) * ceiling.rps, 0)} req/s at this ceiling)`) +
+        `; CPU per request ${fmt(a.cpuUsPerReq, 1)} µs vs ${fmt(ceiling.cpuUsPerReq, 1)} µs (${
+          fmt(ceiling.cpuUsPerReq / a.cpuUsPerReq, 2)
+        } ×).`,
+      "",
+    );
+  }
+  return { durationS, rounds, placements: out, markdown: md.join("\n"), targetMet };
+}
+
+async function startServers(o: ThroughputOptions, cpus?: string): Promise<Record<Case["server"], ServerProcess>> {
+  const svc = await startService({ name: "svc", kubeconfig: o.cluster.kubeconfig, pki: o.pki, cpus, accessLog: false });
+  const svcLog = await startService({ name: "svc-accesslog", kubeconfig: o.cluster.kubeconfig, pki: o.pki, cpus, accessLog: true });
+  await Promise.all([waitReady(svc), waitReady(svcLog)]);
+  // The ceiling answers with exactly the body the service sends for the same request.
+  const client = serviceClient(o.pki);
+  const body = await (await fetch(svc.apiUrl + o.replicasPath, { client })).text();
+  client.close();
+  if (!body.includes('"replicas"')) throw new Error(`unexpected GET replicas body: ${body}`);
+  const ceiling = await startCeiling({ name: "ceiling", pki: o.pki, cpus, body });
+  const listClient = serviceClient(o.pki);
+  const list = await (await fetch(svc.apiUrl + o.listPath, { client: listClient })).text();
+  listClient.close();
+  listShape = `${JSON.parse(list).items.length} items, ${(list.length / 1024).toFixed(1)} KB`;
+  return { svc, svcLog, ceiling };
+}

@@ -1,0 +1,46 @@
+# Benchmarks and fault runs (BENCHMARKS.md). Included by the Makefile, which provides DENO (exported)
+# and the targets `deps` and `certs`. Both runs use their own local control plane (bench/cluster.sh:
+# separate state folder and ports, binaries shared with tests/cluster), so they never disturb
+# `make test`; they start it and stop it again (BENCH_KEEP_CLUSTER=1 keeps it).
+#
+#   make bench     throughput/latency vs the node:https ceiling, CPU profiles, 10,000-Deployment scale
+#   make faults    soak (FAULTS_SOAK, default 5m), kube-apiserver/etcd faults and abusive clients under load
+#
+# Results: printed, and written to .cache/bench/results/ (Markdown + JSON, CPU profiles).
+# Settings: see the headers of bench/bench.ts and bench/faults.ts (BENCH_DURATION, BENCH_ROUNDS, ...).
+
+BENCH_CACHE_DIR := $(CURDIR)/.cache/bench
+LOADGEN_BIN     := $(BENCH_CACHE_DIR)/loadgen
+BENCH_GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+# --allow-all: the scripts read /proc (Deno asks for all permissions there) and run servers, kubectl and taskset anyway.
+BENCH_DENO_RUN  := $(DENO) run --allow-all
+
+.PHONY: bench bench-throughput bench-scale faults loadgen bench-cluster-down bench-check
+
+# Standard library only: no module downloads. Rebuilt when its sources change.
+$(LOADGEN_BIN): bench/loadgen/go.mod $(wildcard bench/loadgen/*.go)
+	@mkdir -p $(BENCH_CACHE_DIR)
+	@echo "building the load generator -> $@"
+	@cd bench/loadgen && GOTOOLCHAIN=local CGO_ENABLED=0 $(BENCH_GO) build -trimpath -o $@ .
+
+loadgen: $(LOADGEN_BIN) ## Build the Go mTLS load generator (.cache/bench/loadgen)
+
+bench: deps $(LOADGEN_BIN) ## Benchmarks: req/s and latency vs the node:https ceiling, CPU profiles, 10k-Deployment scale
+	@$(BENCH_DENO_RUN) bench/bench.ts
+
+bench-throughput: deps $(LOADGEN_BIN) ## Only the throughput table and CPU profiles of make bench
+	@$(BENCH_DENO_RUN) bench/bench.ts throughput profile
+
+bench-scale: deps $(LOADGEN_BIN) ## Only the 10,000-Deployment scale part of make bench
+	@$(BENCH_DENO_RUN) bench/bench.ts scale
+
+faults: deps $(LOADGEN_BIN) ## Soak at half of peak (FAULTS_SOAK=5m), API server/etcd faults and abusive clients, under load
+	@$(BENCH_DENO_RUN) bench/faults.ts
+
+bench-cluster-down: ## Stop the benchmarks' own control plane (if BENCH_KEEP_CLUSTER=1 left it running)
+	@bench/cluster.sh down
+
+bench-check: deps ## Type-check and lint the benchmark scripts, vet and unit-test the load generator (fast, no cluster)
+	@$(DENO) check bench/*.ts
+	@$(DENO) lint bench/
+	@cd bench/loadgen && GOTOOLCHAIN=local $(BENCH_GO) vet . && GOTOOLCHAIN=local $(BENCH_GO) test ./...
