@@ -311,6 +311,11 @@ component_args() {
         --disable-admission-plugins=ServiceAccount
         --allow-privileged=true
         --profiling=false
+        --audit-policy-file="${CLUSTER_DIR}/audit-policy.yaml"
+        --audit-log-path="${LOG_DIR}/audit.log"
+        --audit-log-format=json
+        --audit-log-maxsize=100
+        --audit-log-maxbackup=1
         # Without it, SIGTERM waits the full 60s shutdown timeout whenever a client (the
         # controller manager, an informer) holds a watch open; with it, about 3s.
         --shutdown-watch-termination-grace-period=2s
@@ -414,6 +419,7 @@ write_cluster_env() {
     printf 'CLUSTER_KCM_PID_FILE=%q\n' "$(pid_file kube-controller-manager)"
     printf 'CLUSTER_WITH_CONTROLLER_MANAGER=%q\n' "${WITH_CONTROLLER_MANAGER}"
     printf 'CLUSTER_LOG_DIR=%q\n' "${LOG_DIR}"
+    printf 'CLUSTER_AUDIT_LOG=%q\n' "${LOG_DIR}/audit.log"
     printf 'CLUSTER_KUBERNETES_VERSION=%q\n' "${KUBERNETES_VERSION}"
     printf 'CLUSTER_ETCD_VERSION=%q\n' "${ETCD_VERSION}"
     printf 'CLUSTER_HELM=%q\n' "${HELM_BIN}"

@@ -117,3 +117,30 @@ Deno.test("[integration] etcd compaction forces 410 Gone; the service relists an
     assert.equal(await svc.stop(), 0);
   }
 });
+
+Deno.test("[integration] kube-apiserver SIGKILLed: a hung watch is detected, readiness drops, and the service recovers", async () => {
+  const ns = uniqueName("it-kill");
+  await createNamespace(ns);
+  await createDeployment(ns, "web", 1);
+  const sa = await chartServiceAccount();
+  // A short server-side watch timeout keeps the stall limit (WATCH_TIMEOUT + 35 s) test-sized.
+  const svc = await startService({ kubeconfig: sa.kubeconfig, env: { WATCH_TIMEOUT: "5s" } });
+  const path = `/api/v1/namespaces/${ns}/deployments/web/replicas`;
+  let killed = false;
+  try {
+    await ctl("kill", "kube-apiserver");
+    killed = true;
+    const ms = await waitFor(async () => (await svc.probe("/readyz")).status === 503, 60_000, "readiness 503 after SIGKILL", 250);
+    console.log(`  readiness 503 ${(ms / 1000).toFixed(1)} s after SIGKILL`);
+    assert.equal((await svc.api(path)).status, 200, "reads still served from the cache");
+    await ctl("start", "kube-apiserver");
+    killed = false;
+    await waitFor(async () => (await svc.probe("/readyz")).status === 200, 60_000, "ready again", 250);
+    await kubectl(["scale", "deployment", "web", "-n", ns, "--replicas=3"]);
+    await waitFor(async () => (await svc.api(path)).body.replicas === 3, 2000, "changes after recovery");
+    assert.ok(svc.logs.some((l) => /watch silent for too long|list\/watch failed/.test(String(l.msg))), "the hang was noticed and logged");
+  } finally {
+    if (killed) await ctl("start", "kube-apiserver");
+    assert.equal(await svc.stop(), 0);
+  }
+});

@@ -12,6 +12,8 @@ export interface ClusterEnv {
   readonly ctl: string;
   readonly helm: string;
   readonly etcdEndpoint: string;
+  /** The API server's audit log (Deployment requests only); undefined for a control plane started before it existed. */
+  readonly auditLog?: string;
 }
 
 /** Reads cluster.env; fails with the command that fixes it when the control plane was not started. */
@@ -35,6 +37,7 @@ export function clusterEnv(): ClusterEnv {
     ctl: vars.CLUSTER_CTL,
     helm: vars.CLUSTER_HELM,
     etcdEndpoint: vars.CLUSTER_ETCD_ENDPOINT,
+    auditLog: vars.CLUSTER_AUDIT_LOG,
   };
 }
 
