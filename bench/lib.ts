@@ -14,33 +14,8 @@ const ENV_KEYS_KEPT = ["PATH", "HOME", "DENO_DIR", "TMPDIR"];
 
 // ---------------------------------------------------------------- small utilities
 
-export interface CommandResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export async function run(
-  cmd: string,
-  args: string[],
-  options: { stdin?: string; env?: Record<string, string>; passStderr?: boolean } = {},
-): Promise<CommandResult> {
-  const child = new Deno.Command(cmd, {
-    args,
-    env: options.env,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: options.passStderr ? "inherit" : "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(options.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: options.passStderr ? "" : dec.decode(out.stderr) };
-}
+export { type CommandResult, run } from "../tests/support/command.ts";
+import { type CommandResult, run } from "../tests/support/command.ts";
 
 export async function mustRun(cmd: string, args: string[], options: Parameters<typeof run>[2] = {}): Promise<CommandResult> {
   const r = await run(cmd, args, options);

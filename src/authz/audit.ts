@@ -42,20 +42,13 @@ export interface AuditEvent {
   readonly requestId: string;
 }
 
-export interface AuditRecord {
+/** One audit log line: the event as given, marked as audit, timed, with the identity reduced to plain fields. */
+export type AuditRecord = Omit<AuditEvent, "identity"> & {
   readonly audit: true;
   /** ISO 8601, UTC. */
   readonly time: string;
   readonly identity: { readonly cn: string; readonly organizations: readonly string[]; readonly fingerprint256: string };
-  readonly action: AuditAction;
-  readonly target: AuditTarget;
-  readonly outcome: AuditOutcome;
-  readonly status: number;
-  readonly replicasBefore?: number;
-  readonly replicasAfter?: number;
-  readonly reason?: string;
-  readonly requestId: string;
-}
+};
 
 const ACTIONS: readonly string[] = ["read", "scale"];
 const OUTCOMES: readonly string[] = ["allowed", "denied", "succeeded", "failed", "accepted"];

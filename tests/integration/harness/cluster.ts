@@ -41,33 +41,8 @@ export function clusterEnv(): ClusterEnv {
   };
 }
 
-export interface CommandResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export async function run(
-  cmd: string,
-  args: string[],
-  options: { stdin?: string; env?: Record<string, string> } = {},
-): Promise<CommandResult> {
-  const child = new Deno.Command(cmd, {
-    args,
-    env: options.env,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(options.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+export { type CommandResult, run } from "../../support/command.ts";
+import { type CommandResult, run } from "../../support/command.ts";
 
 /** kubectl as the cluster admin (or with the given kubeconfig); throws with stderr unless allowFail. */
 export async function kubectl(
