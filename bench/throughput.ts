@@ -51,7 +51,7 @@ interface Case {
   connections: number;
 }
 
-const CASES: Case[] = [
+const ALL_CASES: Case[] = [
   { id: "c", label: "(c) ceiling: node:https fixed body", server: "ceiling", path: "ceiling", connections: 16 },
   { id: "a", label: "(a) GET replicas", server: "svc", path: "replicas", connections: 16 },
   { id: "a_log", label: "(a) GET replicas, ACCESS_LOG=true", server: "svcLog", path: "replicas", connections: 16 },
@@ -59,6 +59,24 @@ const CASES: Case[] = [
   { id: "d", label: "(d) new TLS conn per request: GET replicas", server: "svc", path: "replicas", newConn: true, connections: 8 },
   { id: "d_c", label: "new TLS conn per request: ceiling", server: "ceiling", path: "ceiling", newConn: true, connections: 8 },
 ];
+
+/**
+ * BENCH_CASES=a,c (ids above) runs a subset, for quick before/after checks while changing the
+ * service; the ceiling (c) and (a) are always included because every ratio is taken against (c)
+ * and the target is about (a), and d_c runs whenever d does.
+ */
+function selectedCases(): Case[] {
+  const wanted = Deno.env.get("BENCH_CASES");
+  if (!wanted) return ALL_CASES;
+  const ids = new Set(wanted.split(",").map((s) => s.trim()).filter(Boolean));
+  const unknown = [...ids].filter((id) => !ALL_CASES.some((c) => c.id === id));
+  if (unknown.length) {
+    throw new Error(`BENCH_CASES: unknown case(s) ${unknown.join(", ")}; known: ${ALL_CASES.map((c) => c.id).join(", ")}`);
+  }
+  ids.add("c").add("a");
+  if (ids.has("d")) ids.add("d_c");
+  return ALL_CASES.filter((c) => ids.has(c.id));
+}
 
 export interface CaseResult {
   id: string;
@@ -98,6 +116,7 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
   if (Deno.env.get("BENCH_PLACEMENT") === "pinned") placements.splice(1);
   if (Deno.env.get("BENCH_PLACEMENT") === "shared") placements.splice(0, placements.length - 1);
 
+  const CASES = selectedCases();
   const out: ThroughputResult["placements"] = [];
   for (const placement of placements) {
     log(`throughput: ${placement.name}`);
