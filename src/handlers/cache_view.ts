@@ -40,9 +40,15 @@ export function createCacheView(options: CacheViewOptions): CacheView {
         return { "cache-status": `replica-api; hit; ttl=${Math.max(0, Math.floor(options.staleAfterMs / 1000) - age)}` };
       }
       return {
-        "cache-status": `replica-api; hit; ttl=${-Math.max(1, age)}; detail="${(f.reason ?? "stale").replaceAll(/["\\]/g, "'")}"`,
+        "cache-status": `replica-api; hit; ttl=${-Math.max(1, age)}; detail="${quotable(f.reason ?? "stale")}"`,
         "age": String(age),
       };
     },
   };
+}
+
+/** The reason inside a quoted header parameter: no quotes, backslashes or control characters (they would break the field). */
+function quotable(reason: string): string {
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
+  return reason.replaceAll(/["\\]/g, "'").replaceAll(/[\x00-\x1f\x7f]/g, " ");
 }

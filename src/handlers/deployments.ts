@@ -1,6 +1,6 @@
 /** GET handlers for Deployment lists and single Deployments, answered from the cache only. */
 import type { Handler } from "../http/types.ts";
-import { jsonResponse } from "../http/response.ts";
+import { emptyResponse, jsonResponse } from "../http/response.ts";
 import { HttpError } from "../http/http_error.ts";
 import { validateDeploymentName, validateNamespace, validateQuery } from "../http/validation.ts";
 import type { CacheView } from "./cache_view.ts";
@@ -49,7 +49,7 @@ export function createDeploymentHandlers({ view, authorizer }: { view: CacheView
       const record = cache.get(params.namespace, params.name);
       if (!record) throw new HttpError(404, `deployment "${params.namespace}/${params.name}" not found`);
       const etag = `"${record.resourceVersion}"`;
-      if (noneMatch(request, record.resourceVersion)) return new Response(null, { status: 304, headers: { ...headers, etag } });
+      if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
       return jsonResponse(record, { headers: { ...headers, etag } });
     },
   };

@@ -1,10 +1,11 @@
 /** GET /api/v1/openapi.json: the API contract (api/openapi.json), embedded at build time and serialised once. */
 import type { Handler } from "../http/types.ts";
+import { textResponse } from "../http/response.ts";
 import openapi from "../../api/openapi.json" with { type: "json" };
 
 export const OPENAPI_DOCUMENT: Readonly<typeof openapi> = openapi;
 
 export function createOpenApiHandler(): Handler {
   const body = JSON.stringify(openapi);
-  return () => new Response(body, { headers: { "content-type": "application/json" } });
+  return () => textResponse(body, "application/json");
 }

@@ -5,7 +5,7 @@
  * has seen the write (200), or 202 if it has not within WRITE_SYNC_TIMEOUT.
  */
 import type { Handler } from "../http/types.ts";
-import { jsonResponse } from "../http/response.ts";
+import { emptyResponse, jsonResponse } from "../http/response.ts";
 import { HttpError } from "../http/http_error.ts";
 import { readJsonBody } from "../http/body.ts";
 import { validateDeploymentName, validateNamespace, validateQuery, validateReplicasBody } from "../http/validation.ts";
@@ -50,7 +50,7 @@ export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHa
         readyReplicas: record.readyReplicas,
         availableReplicas: record.availableReplicas,
       };
-      if (noneMatch(request, record.resourceVersion)) return new Response(null, { status: 304, headers: { ...headers, etag } });
+      if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
       return jsonResponse(body, { headers: { ...headers, etag } });
     },
 

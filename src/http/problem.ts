@@ -6,6 +6,7 @@
  */
 import { HttpError } from "./http_error.ts";
 import { KubeApiError } from "../kube/kube_api_error.ts";
+import { textResponse } from "./response.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 
@@ -61,8 +62,19 @@ export function problemBody(status: number, title: string, detail: string, insta
 
 /** Renders an HttpError as problem+json (the listener drops the body for HEAD requests). */
 export function problemResponse(error: HttpError, instance?: string): Response {
-  const headers = new Headers(error.headers);
-  headers.set("content-type", PROBLEM_CONTENT_TYPE);
-  headers.set("cache-control", "no-store");
-  return new Response(problemBody(error.status, error.title, error.detail, instance), { status: error.status, headers });
+  return textResponse(problemBody(error.status, error.title, error.detail, instance), PROBLEM_CONTENT_TYPE, {
+    status: error.status,
+    // Last, so an error cannot override how a problem is cached.
+    headers: { ...withoutContentType(error.headers), "cache-control": "no-store" },
+  });
+}
+
+/** The problem's own content type wins over one an error may carry. */
+function withoutContentType(headers: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (lower !== "content-type" && lower !== "cache-control") out[lower] = headers[name];
+  }
+  return out;
 }
