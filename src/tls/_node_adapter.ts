@@ -4,6 +4,9 @@
  */
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { Buffer } from "node:buffer";
+import { PreparedResponse } from "../http/response.ts";
+import { BodilessRequest, isCanonicalTarget } from "./_node_request.ts";
 
 // Handlers must not see attacker-chosen authorities, so URLs are built on a
 // fixed origin instead of the Host header.
@@ -111,9 +114,18 @@ export function discardBody(req: IncomingMessage): void {
   req.resume();
 }
 
+/** For a request whose body the handler never sees (GET, HEAD): drop one if the client sent it anyway. */
+function ignoredBody(req: IncomingMessage): () => void {
+  return announcesBody(req) ? () => discardBody(req) : noop;
+}
+
 /** Build a `Request` from a node request. Throws {@link BadRequest}. */
 export function toRequest(req: IncomingMessage): AdaptedRequest {
   const method = req.method ?? "GET";
+  // The hot path: a cached read. GET and HEAD bodies have no meaning and are discarded (see abandonBody).
+  if ((method === "GET" || method === "HEAD") && req.url !== undefined && isCanonicalTarget(req.url)) {
+    return { request: new BodilessRequest(method, URL_BASE + req.url, req.rawHeaders), hasBody: false, abandonBody: ignoredBody(req) };
+  }
   if (FETCH_FORBIDDEN_METHODS.has(method.toUpperCase())) throw new UnroutableMethod(method);
   const url = requestUrl(req.url ?? "");
   const hasBody = method !== "GET" && method !== "HEAD" && announcesBody(req);
@@ -141,7 +153,7 @@ export function toRequest(req: IncomingMessage): AdaptedRequest {
     body?.abandon();
     throw new BadRequest("Malformed request header", { cause: err });
   }
-  return { request, hasBody, abandonBody: body?.abandon ?? noop };
+  return { request, hasBody, abandonBody: body?.abandon ?? ignoredBody(req) };
 }
 
 /** Write an RFC 9457 problem document; used only for errors the adapter itself answers. */
@@ -188,8 +200,42 @@ function isStreamed(response: Response): boolean {
  * Send a `Response`. Resolves when the body has been handed to node or the
  * client went away; rejects only if the response body itself fails (the
  * connection is then destroyed, since the status line may already be out).
+ * A {@link PreparedResponse} is written synchronously (no promise).
  */
-export async function writeResponse(
+export function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response, close: boolean): Promise<void> | void {
+  if (response instanceof PreparedResponse) {
+    const fields = response.preparedFields;
+    if (fields !== undefined) return writePrepared(req, res, response.status, fields, response.preparedText, close);
+  }
+  return writeFetchResponse(req, res, response, close);
+}
+
+/** Statuses whose responses never have content (RFC 9110 §6.4.1), so they get no Content-Length. */
+function bodylessStatus(status: number): boolean {
+  return status < 200 || status === 204 || status === 304;
+}
+
+/** One writeHead with a flat field list and one end(): the cheapest way through node:http (see PreparedResponse). */
+function writePrepared(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  fields: readonly string[],
+  text: string | null,
+  close: boolean,
+): void {
+  if (res.destroyed) return;
+  const head = fields.slice();
+  // Set explicitly: after writeHead, node would fall back to chunked encoding for end(chunk).
+  // HEAD answers carry the length the GET would have (RFC 9110 §9.3.2).
+  if (!bodylessStatus(status)) head.push("content-length", text === null ? "0" : String(Buffer.byteLength(text, "utf8")));
+  if (close) head.push("connection", "close");
+  res.writeHead(status, head);
+  if (text === null || req.method === "HEAD") res.end();
+  else res.end(text);
+}
+
+async function writeFetchResponse(
   req: IncomingMessage,
   res: ServerResponse,
   response: Response,

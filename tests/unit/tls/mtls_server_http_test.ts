@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import tls from "node:tls";
 import { delay, keepAliveAgent, request, startHarness, tlsExchange } from "./_harness.ts";
+import { emptyResponse, jsonResponse } from "../../../src/http/response.ts";
 
 const PROBLEM = "application/problem+json";
 
@@ -261,6 +262,44 @@ Deno.test("a streamed body is cancelled when the client left before the handler 
     await closed;
     clientGone();
     await wasCancelled;
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("prepared responses carry an exact Content-Length; HEAD gets the GET's length and no body; 304 gets none", async () => {
+  const h = await startHarness((req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/304") return emptyResponse(304, { etag: '"1"' });
+    return jsonResponse({ word: "héllo" }, { headers: { etag: '"1"' } });
+  });
+  try {
+    const body = JSON.stringify({ word: "héllo" });
+    const length = new TextEncoder().encode(body).byteLength; // multi-byte: not body.length
+    const get = await tlsExchange(h, h.pki.alice, "GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.match(get.received, new RegExp(`\r\ncontent-length: ${length}\r\n`, "i"));
+    assert.doesNotMatch(get.received, /transfer-encoding/i);
+    assert.ok(get.received.endsWith(`\r\n\r\n${body}`), get.received);
+    const head = await tlsExchange(h, h.pki.alice, "HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.match(head.received, new RegExp(`\r\ncontent-length: ${length}\r\n`, "i"));
+    assert.ok(head.received.endsWith("\r\n\r\n"), head.received);
+    const notModified = await tlsExchange(h, h.pki.alice, "GET /304 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.match(notModified.received, /^HTTP\/1\.1 304/);
+    assert.doesNotMatch(notModified.received, /content-length|transfer-encoding/i);
+    assert.match(notModified.received, /\r\netag: "1"\r\n/i);
+  } finally {
+    await h.close();
+  }
+});
+
+Deno.test("a GET that carries a body anyway does not stall the next request on the connection", async () => {
+  const h = await startHarness(() => jsonResponse({ ok: true }));
+  try {
+    const body = "x".repeat(1024 * 1024); // more than the socket buffers: unread, it would hold the connection
+    const two = `GET /a HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+      "GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    const exchange = await tlsExchange(h, h.pki.alice, two);
+    assert.equal(exchange.received.match(/HTTP\/1\.1 200/g)?.length, 2, exchange.received);
   } finally {
     await h.close();
   }
