@@ -11,8 +11,12 @@
  */
 
 export interface PathPattern {
-  /** The matched parameters (raw, still percent-encoded, as URLPattern gives them), or undefined. */
-  exec(pathname: string): Record<string, string> | undefined;
+  /**
+   * The matched parameters (raw, still percent-encoded, as URLPattern gives them), or undefined.
+   * `segments` is `pathname.split("/")`, when the caller has it already (a router tries every
+   * pattern on the same path, so it splits once).
+   */
+  exec(pathname: string, segments?: readonly string[]): Record<string, string> | undefined;
 }
 
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
@@ -39,8 +43,8 @@ export function compilePathPattern(pattern: string): PathPattern {
   }
   const parts = compiled as ({ param: string; literal?: undefined } | { literal: string; param?: undefined })[];
   return {
-    exec(pathname) {
-      const actual = pathname.split("/");
+    exec(pathname, segments) {
+      const actual = segments ?? pathname.split("/");
       if (actual.length !== parts.length) return undefined;
       let params: Record<string, string> | undefined;
       for (let i = 0; i < parts.length; i++) {

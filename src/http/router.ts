@@ -33,7 +33,7 @@ export interface Router {
   /** The Allow value for a path (as in a 405), or undefined when no route matches it. */
   allowedMethods(pathname: string): string | undefined;
   /** Matches and runs the handler with path params in the context. */
-  handle(request: Request, context: RequestContext, match?: RouteMatch): Promise<Response>;
+  handle(request: Request, context: RequestContext, match?: RouteMatch): Response | Promise<Response>;
 }
 
 export function createRouter(routes: readonly Route[]): Router {
@@ -57,8 +57,9 @@ export function createRouter(routes: readonly Route[]): Router {
     // A broader pattern (/x/:id) must not hide a narrower one (/x/search) that has the method: look at every
     // matching path before deciding on 405, and offer the union of their methods in Allow.
     let matchedRoutes: Route[] | undefined;
+    const segments = pathname.split("/");
     for (const group of groups) {
-      const raw = group.pattern.exec(pathname);
+      const raw = group.pattern.exec(pathname, segments);
       if (!raw) continue;
       const route = group.routes.find((r) => r.method === wanted);
       if (!route) {
@@ -85,9 +86,10 @@ export function createRouter(routes: readonly Route[]): Router {
     routes,
     match,
     allowedMethods,
-    async handle(request, context, found) {
+    /** Not async: a synchronous handler's Response passes straight through (see app.ts). */
+    handle(request, context, found) {
       const { route, params } = found ?? match(request.method, new URL(request.url).pathname);
-      return await route.handler(request, { ...context, params });
+      return route.handler(request, { ...context, params });
     },
   };
 }

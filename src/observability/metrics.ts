@@ -5,7 +5,7 @@
  * typo cannot create a new series.
  */
 
-type Labels = Record<string, string>;
+export type Labels = Record<string, string>;
 
 interface Metric {
   readonly name: string;
@@ -53,6 +53,21 @@ class Family<T> {
   }
 }
 
+/**
+ * A series resolved once (see `child()` on each metric): updating it skips the
+ * label lookup, which matters on the per-request path.
+ */
+export interface CounterChild {
+  inc(by?: number): void;
+}
+export interface GaugeChild {
+  inc(by?: number): void;
+  dec(by?: number): void;
+}
+export interface HistogramChild {
+  observe(value: number): void;
+}
+
 export class Counter implements Metric {
   #family: Family<{ value: number }>;
   constructor(readonly name: string, readonly help: string, labelNames: readonly string[] = []) {
@@ -60,6 +75,11 @@ export class Counter implements Metric {
   }
   inc(labels: Labels = {}, by = 1): void {
     this.#family.get(labels).value += by;
+  }
+  /** The series for these labels (created now, so it is exported from now on). */
+  child(labels: Labels): CounterChild {
+    const state = this.#family.get(labels);
+    return { inc: (by = 1) => void (state.value += by) };
   }
   value(labels: Labels = {}): number {
     return this.#family.get(labels).value;
@@ -88,6 +108,11 @@ export class Gauge implements Metric {
   dec(labels: Labels = {}, by = 1): void {
     this.#family.get(labels).value -= by;
   }
+  /** The series for these labels (created now, so it is exported from now on). */
+  child(labels: Labels): GaugeChild {
+    const state = this.#family.get(labels);
+    return { inc: (by = 1) => void (state.value += by), dec: (by = 1) => void (state.value -= by) };
+  }
   render(lines: string[]): void {
     if (this.#collect) { for (const [labels, value] of this.#collect()) this.set(labels, value); }
     lines.push(`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} gauge`);
@@ -106,8 +131,15 @@ export class Histogram implements Metric {
     this.#family = new Family(labelNames, () => ({ counts: new Array(buckets.length).fill(0), sum: 0, count: 0 }));
   }
   observe(labels: Labels, value: number): void {
+    this.#record(this.#family.get(labels), value);
+  }
+  /** The series for these labels (created now, so it is exported from now on). */
+  child(labels: Labels): HistogramChild {
     const state = this.#family.get(labels);
-    // Cumulative counts are computed at render time; here one bucket per observation keeps this O(log n)-cheap.
+    return { observe: (value) => this.#record(state, value) };
+  }
+  #record(state: { counts: number[]; sum: number; count: number }, value: number): void {
+    // Cumulative counts are computed at render time; here one bucket per observation keeps this cheap.
     let i = 0;
     while (i < this.buckets.length && value > this.buckets[i]) i++;
     if (i < this.buckets.length) state.counts[i]++;

@@ -4,7 +4,7 @@
  * bounded: routes are route names, statuses are numbers, identities are
  * client certificate CNs (one per issued certificate).
  */
-import { Registry } from "./metrics.ts";
+import { type Counter, type CounterChild, type Gauge, type GaugeChild, type Histogram, type HistogramChild, Registry } from "./metrics.ts";
 import type { CacheStatus } from "../kube/cache.ts";
 import { VERSION } from "../version.ts";
 
@@ -83,14 +83,7 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
 
   return {
     registry: r,
-    http: {
-      started: (listener) => inFlight.inc({ listener }),
-      finished(listener, route, method, status, seconds) {
-        inFlight.dec({ listener });
-        requests.inc({ listener, route, method, status: String(status) });
-        duration.observe({ listener, route }, seconds);
-      },
-    },
+    http: createHttpMetrics(inFlight, requests, duration),
     tlsFailure: (reason) => tls.inc({ reason }),
     informer: (informer) => ({
       event: (type) => events.inc({ informer, type }),
@@ -117,6 +110,38 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
           return [[{}, at === undefined ? -1 : Math.max(0, (now() - at) / 1000)]];
         },
       );
+    },
+  };
+}
+
+/**
+ * The per-request hooks, with every series looked up once per (listener, route, method, status)
+ * and then reused: resolving labels on each request was ~2 % of a cached read's CPU time.
+ * The key space is bounded like the labels themselves (route names, HTTP methods, statuses).
+ */
+function createHttpMetrics(inFlight: Gauge, requests: Counter, duration: Histogram): HttpMetrics {
+  const inFlightOf = new Map<string, GaugeChild>();
+  const outcomeOf = new Map<string, { count: CounterChild; duration: HistogramChild }>();
+  const inFlightChild = (listener: string) => {
+    let child = inFlightOf.get(listener);
+    if (!child) inFlightOf.set(listener, child = inFlight.child({ listener }));
+    return child;
+  };
+  return {
+    started: (listener) => inFlightChild(listener).inc(),
+    finished(listener, route, method, status, seconds) {
+      inFlightChild(listener).dec();
+      const key = `${listener}\0${route}\0${method}\0${status}`;
+      let outcome = outcomeOf.get(key);
+      if (!outcome) {
+        outcome = {
+          count: requests.child({ listener, route, method, status: String(status) }),
+          duration: duration.child({ listener, route }),
+        };
+        outcomeOf.set(key, outcome);
+      }
+      outcome.count.inc();
+      outcome.duration.observe(seconds);
     },
   };
 }

@@ -117,7 +117,8 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     return conn.peer;
   };
 
-  const serve = async (req: IncomingMessage, res: ServerResponse, conn: Connection): Promise<void> => {
+  /** Synchronous when the handler and the response are (a cached read); a promise otherwise. */
+  const serve = (req: IncomingMessage, res: ServerResponse, conn: Connection): Promise<void> | void => {
     const peer = peerOf(conn);
     if (!peer) {
       // rejectUnauthorized should make this unreachable; refuse rather than serve anonymously.
@@ -145,23 +146,33 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       return;
     }
     const context: RequestContext = { client: peer.client, remoteAddr: peer.remoteAddr, params: EMPTY_PARAMS };
-    let response: Response;
-    try {
-      response = await handler(adapted.request, context);
-      if (!(response instanceof Response)) throw new TypeError(`handler returned ${typeof response}, not a Response`);
-    } catch (err) {
-      log.error("handler failed", { cause: err, method: req.method, path: new URL(adapted.request.url).pathname, cn: peer.client.cn });
+    const request = adapted.request;
+    const handlerFailed = (err: unknown) => {
+      log.error("handler failed", { cause: err, method: req.method, path: new URL(request.url).pathname, cn: peer.client.cn });
       writeProblem(res, 500, "Internal Server Error", INTERNAL_ERROR_DETAIL, closing);
       adapted.abandonBody();
-      return;
-    }
+    };
+    const bodyFailed = (err: unknown) => log.error("response body failed", { cause: err, method: req.method, cn: peer.client.cn });
+    const respond = (response: Response): Promise<void> | void => {
+      if (!(response instanceof Response)) return handlerFailed(new TypeError(`handler returned ${typeof response}, not a Response`));
+      let written: Promise<void> | void = undefined;
+      try {
+        written = writeResponse(req, res, response, closing);
+      } catch (err) {
+        res.destroy();
+        bodyFailed(err);
+      }
+      // A cached read is answered without a single await: each hop costs microtasks and async-context work.
+      if (!(written instanceof Promise)) return adapted.abandonBody();
+      return written.catch(bodyFailed).finally(adapted.abandonBody);
+    };
+    let result: Response | Promise<Response>;
     try {
-      await writeResponse(req, res, response, closing);
+      result = handler(request, context);
     } catch (err) {
-      log.error("response body failed", { cause: err, method: req.method, cn: peer.client.cn });
-    } finally {
-      adapted.abandonBody();
+      return handlerFailed(err);
     }
+    return result instanceof Promise ? result.then(respond, handlerFailed) : respond(result);
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -174,10 +185,16 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       if (closing && conn.inFlight === 0) conn.socket.end();
     });
     res.on("error", (err) => log.debug("response stream error", { err }));
-    serve(req, res, conn).catch((err) => {
+    const unexpected = (err: unknown) => {
       log.error("unexpected failure while serving a request", { cause: err });
       res.destroy();
-    });
+    };
+    try {
+      const served = serve(req, res, conn);
+      if (served instanceof Promise) served.catch(unexpected);
+    } catch (err) {
+      unexpected(err);
+    }
   };
 
   const server = https.createServer({
