@@ -9,7 +9,9 @@
  *
  * Environment: TLS_CERT_FILE, TLS_KEY_FILE, TLS_CLIENT_CA_FILE (required),
  * LISTEN_ADDR (default 127.0.0.1:0), CEILING_BODY (default: a body shaped like
- * GET .../replicas). Prints one JSON line {"msg":"listening","api":"host:port"}.
+ * GET .../replicas), CEILING_HEADERS (a JSON object of extra response headers,
+ * default none: with the service's own extra headers it shows what the bigger
+ * response alone costs). Prints one JSON line {"msg":"listening","api":"host:port"}.
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -26,6 +28,7 @@ const env = (name: string, fallback?: string): string => {
 const body = new TextEncoder().encode(
   env("CEILING_BODY", '{"namespace":"bench-00","name":"app-000","replicas":1,"readyReplicas":0,"availableReplicas":0}'),
 );
+const extraHeaders = Object.entries(JSON.parse(env("CEILING_HEADERS", "{}")) as Record<string, string>);
 const [hostname, port] = (() => {
   const addr = env("LISTEN_ADDR", "127.0.0.1:0");
   const i = addr.lastIndexOf(":");
@@ -42,6 +45,7 @@ const server = https.createServer({
 }, (_req: IncomingMessage, res: ServerResponse) => {
   res.statusCode = 200;
   res.setHeader("content-type", "application/json");
+  for (const [name, value] of extraHeaders) res.setHeader(name, value);
   res.end(body); // a single end(chunk): node adds Content-Length
 });
 server.on("tlsClientError", (_err: Error, socket: { destroy(): void }) => socket.destroy());

@@ -45,7 +45,7 @@ export interface ThroughputOptions {
 interface Case {
   id: string;
   label: string;
-  server: "svc" | "svcLog" | "ceiling";
+  server: "svc" | "svcLog" | "ceiling" | "ceilingHeaders";
   path: "replicas" | "list" | "ceiling";
   newConn?: boolean;
   connections: number;
@@ -53,6 +53,13 @@ interface Case {
 
 const ALL_CASES: Case[] = [
   { id: "c", label: "(c) ceiling: node:https fixed body", server: "ceiling", path: "ceiling", connections: 16 },
+  {
+    id: "c_h",
+    label: "ceiling with the service's extra response headers (informational)",
+    server: "ceilingHeaders",
+    path: "ceiling",
+    connections: 16,
+  },
   { id: "a", label: "(a) GET replicas", server: "svc", path: "replicas", connections: 16 },
   { id: "a_log", label: "(a) GET replicas, ACCESS_LOG=true", server: "svcLog", path: "replicas", connections: 16 },
   { id: "b", label: "(b) GET all Deployments", server: "svc", path: "list", connections: 16 },
@@ -105,6 +112,9 @@ export interface ThroughputResult {
 }
 
 let listShape = "";
+
+/** Headers GET replicas sends that the plain ceiling does not (Content-Type and Content-Length both send). */
+const SERVICE_EXTRA_HEADERS = ["cache-status", "etag", "x-request-id"];
 
 export async function runThroughput(o: ThroughputOptions): Promise<ThroughputResult> {
   const durationS = envNumber("BENCH_DURATION", 5);
@@ -227,13 +237,17 @@ async function startServers(o: ThroughputOptions, cpus?: string): Promise<Record
   await Promise.all([waitReady(svc), waitReady(svcLog)]);
   // The ceiling answers with exactly the body the service sends for the same request.
   const client = serviceClient(o.pki);
-  const body = await (await fetch(svc.apiUrl + o.replicasPath, { client })).text();
+  const sample = await fetch(svc.apiUrl + o.replicasPath, { client });
+  const body = await sample.text();
   client.close();
   if (!body.includes('"replicas"')) throw new Error(`unexpected GET replicas body: ${body}`);
   const ceiling = await startCeiling({ name: "ceiling", pki: o.pki, cpus, body });
+  // The same response byte for byte (give or take the request id's value): the cost of the bigger response alone.
+  const extra = Object.fromEntries(SERVICE_EXTRA_HEADERS.map((name) => [name, sample.headers.get(name) ?? ""]));
+  const ceilingHeaders = await startCeiling({ name: "ceiling-headers", pki: o.pki, cpus, body, env: { CEILING_HEADERS: JSON.stringify(extra) } });
   const listClient = serviceClient(o.pki);
   const list = await (await fetch(svc.apiUrl + o.listPath, { client: listClient })).text();
   listClient.close();
   listShape = `${JSON.parse(list).items.length} items, ${(list.length / 1024).toFixed(1)} KB`;
-  return { svc, svcLog, ceiling };
+  return { svc, svcLog, ceiling, ceilingHeaders };
 }

@@ -21,23 +21,27 @@ export interface CacheView {
   readonly cache: DeploymentCache;
   freshness(): Freshness;
   /** Throws 503 before the first sync; otherwise the headers to attach to a read. */
-  readHeaders(): Record<string, string>;
+  readHeaders(): Readonly<Record<string, string>>;
 }
 
 export function createCacheView(options: CacheViewOptions): CacheView {
   const now = options.now ?? Date.now;
   const freshness = () => assessFreshness(options.cache.status(), now(), options.staleAfterMs);
+  let live: { ttl: number; headers: Readonly<Record<string, string>> } = { ttl: -1, headers: {} };
   return {
     cache: options.cache,
     freshness,
-    readHeaders(): Record<string, string> {
+    readHeaders(): Readonly<Record<string, string>> {
       const f = freshness();
       if (f.state === "syncing") {
         throw new HttpError(503, `the Deployment cache is not ready yet (${f.reason}); retry shortly`, { headers: { "retry-after": "2" } });
       }
       const age = Math.floor(f.ageSeconds ?? 0);
       if (f.state === "live") {
-        return { "cache-status": `replica-api; hit; ttl=${Math.max(0, Math.floor(options.staleAfterMs / 1000) - age)}` };
+        // Reused while the ttl stays the same (it changes once a second): this runs on every read.
+        const ttl = Math.max(0, Math.floor(options.staleAfterMs / 1000) - age);
+        if (ttl !== live.ttl) live = { ttl, headers: Object.freeze({ "cache-status": `replica-api; hit; ttl=${ttl}` }) };
+        return live.headers;
       }
       return {
         "cache-status": `replica-api; hit; ttl=${-Math.max(1, age)}; detail="${quotable(f.reason ?? "stale")}"`,

@@ -64,6 +64,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const perMs = ratePerSecond / 1000;
   /** Insertion order = least recently used first. */
   const buckets = new Map<string, Bucket>();
+  /** The key of the last take: it is at the most recently used end already. */
+  let lastKey: string | undefined;
 
   const level = (bucket: Bucket, t: number) => Math.min(burst, bucket.tokens + Math.max(0, t - bucket.updated) * perMs);
 
@@ -85,17 +87,22 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     take(key) {
       const t = now();
       // Before the lookup: the sweep may forget this key's own bucket, which is then full, and so equal to a new one.
-      sweep(t);
+      // Skipped when this key is the only one tracked (one busy client): there is nothing else to forget.
+      if (buckets.size > 1 || key !== lastKey) sweep(t);
       let bucket = buckets.get(key);
       if (bucket) {
-        buckets.delete(key); // re-inserted below, at the most recently used end
         bucket.tokens = level(bucket, t);
         bucket.updated = t;
+        if (key !== lastKey) {
+          buckets.delete(key); // re-inserted at the most recently used end
+          buckets.set(key, bucket);
+        }
       } else {
         bucket = { tokens: burst, updated: t };
         if (buckets.size >= maxKeys) buckets.delete(buckets.keys().next().value!);
+        buckets.set(key, bucket);
       }
-      buckets.set(key, bucket);
+      lastKey = key;
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1;
         return ALLOWED;

@@ -46,10 +46,18 @@ function requestUrl(target: string): string {
   throw new BadRequest(`Unsupported request target: ${JSON.stringify(target.slice(0, 100))}`);
 }
 
-/** Whether the message framing announces a body (RFC 9112 §6.3). */
+/**
+ * Whether the message framing announces a body (RFC 9112 §6.3). Reads rawHeaders: `req.headers`
+ * is built on first access, a cost a GET should not pay to learn it has no body.
+ */
 function announcesBody(req: IncomingMessage): boolean {
-  const length = req.headers["content-length"];
-  return req.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return true;
+    if (name.length === 14 && name.toLowerCase() === "content-length" && raw[i + 1] !== "0") return true;
+  }
+  return false;
 }
 
 const noop = () => {};
