@@ -43,66 +43,77 @@ export function createApp(options: AppOptions): Handler {
   const metrics = options.metrics;
 
   /** Turns a failure into its problem response; logs server-side failures with their cause. */
-  const failed = (request: Request, requestId: string, pathname: string, error: unknown): Response | Promise<Response> => {
+  const failed = (x: Exchange, error: unknown): Response | Promise<Response> => {
     const httpError = toHttpError(error);
     if (httpError.status >= 500) {
       log.error("request failed", {
-        requestId,
-        method: request.method,
-        path: pathname,
+        requestId: x.requestId,
+        method: x.request.method,
+        path: x.pathname,
         status: httpError.status,
         error: httpError.cause ?? httpError,
       });
     }
-    const response = problemResponse(httpError, pathname);
+    const response = problemResponse(httpError, x.pathname);
     // The request body may be unread (e.g. 404 on a PUT); release it so the connection is reusable.
-    if (request.body === null) return response;
-    return request.body.cancel().then(() => response, () => response);
+    const body = x.request.body;
+    if (body === null) return response;
+    return body.cancel().then(() => response, () => response);
   };
 
+  /** Everything after the handler: audit, request id, access log, metrics. */
+  const finish = (x: Exchange, response: Response): Response | Promise<Response> => {
+    x.release();
+    // Refusals were audited by the guard; this records how an admitted scale ended.
+    if (x.admitted?.permission === "scale") return guard!.auditScale(x.admitted, response).then(() => complete(x, response));
+    return complete(x, response);
+  };
+
+  const complete = (x: Exchange, response: Response): Response => {
+    setResponseHeader(response, "x-request-id", x.requestId);
+    const durationMs = now() - x.started;
+    const method = x.request.method;
+    if (options.accessLog) {
+      log.info("request", {
+        requestId: x.requestId,
+        method,
+        route: x.routeName,
+        path: x.pathname,
+        status: response.status,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        clientCN: x.context.client?.cn,
+        remoteAddr: x.context.remoteAddr,
+      });
+    }
+    metrics?.finished(listener, x.routeName, method, response.status, durationMs / 1000);
+    return response;
+  };
+
+  const fail = (x: Exchange, error: unknown): Response | Promise<Response> => {
+    const problem = failed(x, error);
+    return problem instanceof Promise ? problem.then((response) => finish(x, response)) : finish(x, problem);
+  };
+
+  // One state object per request and functions defined once: closures per request measurably cost on the read path.
   return (request: Request, context: RequestContext): Response | Promise<Response> => {
     const started = now();
     metrics?.started(listener);
     // Honour a caller's id (so a trace spans systems) only when it is harmless to log and echo.
     const incoming = request.headers.get("x-request-id");
-    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId();
-    let routeName = "unmatched";
-    const pathname = pathOf(request.url);
-    /** Set once the guard let the request through: its scale outcome is audited below. */
-    let admitted: GuardedRequest | undefined;
-    let release = noop;
-
-    /** Everything after the handler: audit, request id, access log, metrics. */
-    const finish = (response: Response): Response | Promise<Response> => {
-      // Refusals were audited by the guard; this records how an admitted scale ended.
-      if (admitted?.permission === "scale") return guard!.auditScale(admitted, response).then(() => complete(response));
-      return complete(response);
+    const x: Exchange = {
+      request,
+      context,
+      started,
+      requestId: incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId(),
+      pathname: pathOf(request.url),
+      routeName: "unmatched",
+      admitted: undefined,
+      release: noop,
     };
-    const complete = (response: Response): Response => {
-      setResponseHeader(response, "x-request-id", requestId);
-      const durationMs = now() - started;
-      if (options.accessLog) {
-        log.info("request", {
-          requestId,
-          method: request.method,
-          route: routeName,
-          path: pathname,
-          status: response.status,
-          durationMs: Math.round(durationMs * 1000) / 1000,
-          clientCN: context.client?.cn,
-          remoteAddr: context.remoteAddr,
-        });
-      }
-      metrics?.finished(listener, routeName, request.method, response.status, durationMs / 1000);
-      return response;
-    };
-    const settle = (result: Response | Promise<Response>): Response | Promise<Response> =>
-      result instanceof Promise ? result.then(finish) : finish(result);
-
     let result: Response | Promise<Response>;
     try {
-      const found = router.match(request.method, pathname);
-      routeName = found.route.name;
+      const found = router.match(request.method, x.pathname);
+      x.routeName = found.route.name;
       if (guard) {
         const guarded: GuardedRequest = {
           method: request.method,
@@ -111,32 +122,33 @@ export function createApp(options: AppOptions): Handler {
           namespace: found.params.namespace ?? queryNamespace(request.url),
           name: found.params.name,
           client: context.client,
-          requestId,
+          requestId: x.requestId,
         };
-        release = guard.admit(guarded); // throws 429, 403 or 503
-        admitted = guarded;
+        x.release = guard.admit(guarded); // throws 429, 403 or 503
+        x.admitted = guarded;
       }
       result = router.handle(request, context, found);
     } catch (error) {
-      release();
-      return settle(failed(request, requestId, pathname, error));
+      return fail(x, error);
     }
     // A cached read stays synchronous all the way: every await costs microtasks and async-context bookkeeping.
-    if (!(result instanceof Promise)) {
-      release();
-      return finish(result);
-    }
-    return result.then(
-      (response) => {
-        release();
-        return finish(response);
-      },
-      (error) => {
-        release();
-        return settle(failed(request, requestId, pathname, error));
-      },
-    );
+    if (!(result instanceof Promise)) return finish(x, result);
+    return result.then((response) => finish(x, response), (error) => fail(x, error));
   };
+}
+
+/** What the pipeline knows about one request while it is being handled. */
+interface Exchange {
+  readonly request: Request;
+  readonly context: RequestContext;
+  readonly started: number;
+  readonly requestId: string;
+  readonly pathname: string;
+  routeName: string;
+  /** Set once the guard let the request through: its scale outcome is audited in finish(). */
+  admitted: GuardedRequest | undefined;
+  /** Gives back the guard's concurrency slot; called exactly once, in finish(). */
+  release: () => void;
 }
 
 /** `?namespace=` of a request URL, without parsing URLs that have no query. */

@@ -233,12 +233,12 @@ function writePrepared(
   close: boolean,
 ): void {
   if (res.destroyed) return;
-  const head = fields.slice();
-  // Set explicitly: after writeHead, node would fall back to chunked encoding for end(chunk).
-  // HEAD answers carry the length the GET would have (RFC 9110 §9.3.2).
-  if (!bodylessStatus(status)) head.push("content-length", text === null ? "0" : String(Buffer.byteLength(text, "utf8")));
-  if (close) head.push("connection", "close");
-  res.writeHead(status, head);
+  res.statusCode = status;
+  // setHeader per field measured cheaper in Deno 2.9 than writeHead(status, flatArray).
+  for (let i = 0; i < fields.length; i += 2) res.setHeader(fields[i], fields[i + 1]);
+  // HEAD answers carry the length the GET would have (RFC 9110 §9.3.2); for GET node adds it itself on end(chunk).
+  if (req.method === "HEAD" && text !== null && !bodylessStatus(status)) res.setHeader("content-length", Buffer.byteLength(text, "utf8"));
+  if (close) res.setHeader("connection", "close");
   if (text === null || req.method === "HEAD") res.end();
   else res.end(text);
 }

@@ -10,7 +10,7 @@ import type { TLSSocket } from "node:tls";
 import type { ClientIdentity, Handler, RequestContext } from "../http/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import { clientIdentityOf } from "./_client_identity.ts";
-import { BadRequest, discardBody, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
+import { type AdaptedRequest, BadRequest, discardBody, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
 import { classifyTlsFailure, type TlsFailureReason } from "./tls_failure.ts";
 import { applyListenerLimits, DEFAULT_LISTENER_LIMITS, type ListenerLimits, listenerServerOptions } from "../limits/listener_limits.ts";
 import { reloadSecureContext } from "./reload_secure_context.ts";
@@ -146,33 +146,42 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       return;
     }
     const context: RequestContext = { client: peer.client, remoteAddr: peer.remoteAddr, params: EMPTY_PARAMS };
-    const request = adapted.request;
-    const handlerFailed = (err: unknown) => {
-      log.error("handler failed", { cause: err, method: req.method, path: new URL(request.url).pathname, cn: peer.client.cn });
-      writeProblem(res, 500, "Internal Server Error", INTERNAL_ERROR_DETAIL, closing);
-      adapted.abandonBody();
-    };
-    const bodyFailed = (err: unknown) => log.error("response body failed", { cause: err, method: req.method, cn: peer.client.cn });
-    const respond = (response: Response): Promise<void> | void => {
-      if (!(response instanceof Response)) return handlerFailed(new TypeError(`handler returned ${typeof response}, not a Response`));
-      let written: Promise<void> | void = undefined;
-      try {
-        written = writeResponse(req, res, response, closing);
-      } catch (err) {
-        res.destroy();
-        bodyFailed(err);
-      }
-      // A cached read is answered without a single await: each hop costs microtasks and async-context work.
-      if (!(written instanceof Promise)) return adapted.abandonBody();
-      return written.catch(bodyFailed).finally(adapted.abandonBody);
-    };
     let result: Response | Promise<Response>;
     try {
-      result = handler(request, context);
+      result = handler(adapted.request, context);
     } catch (err) {
-      return handlerFailed(err);
+      return handlerFailed(req, res, adapted, peer.client, err);
     }
-    return result instanceof Promise ? result.then(respond, handlerFailed) : respond(result);
+    // A cached read is answered without a single await: each hop costs microtasks and async-context work.
+    if (!(result instanceof Promise)) return respond(req, res, adapted, peer.client, result);
+    return result.then(
+      (response) => respond(req, res, adapted, peer.client, response),
+      (err) => handlerFailed(req, res, adapted, peer.client, err),
+    );
+  };
+
+  /** Writes the handler's response; defined once, not per request, to keep the hot path free of closures. */
+  const respond = (req: IncomingMessage, res: ServerResponse, adapted: AdaptedRequest, client: ClientIdentity, response: Response) => {
+    if (!(response instanceof Response)) {
+      return handlerFailed(req, res, adapted, client, new TypeError(`handler returned ${typeof response}, not a Response`));
+    }
+    let written: Promise<void> | void = undefined;
+    try {
+      written = writeResponse(req, res, response, closing);
+    } catch (err) {
+      res.destroy();
+      log.error("response body failed", { cause: err, method: req.method, cn: client.cn });
+    }
+    if (!(written instanceof Promise)) return adapted.abandonBody();
+    return written
+      .catch((err) => log.error("response body failed", { cause: err, method: req.method, cn: client.cn }))
+      .finally(adapted.abandonBody);
+  };
+
+  const handlerFailed = (req: IncomingMessage, res: ServerResponse, adapted: AdaptedRequest, client: ClientIdentity, err: unknown) => {
+    log.error("handler failed", { cause: err, method: req.method, path: new URL(adapted.request.url).pathname, cn: client.cn });
+    writeProblem(res, 500, "Internal Server Error", INTERNAL_ERROR_DETAIL, closing);
+    adapted.abandonBody();
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
