@@ -203,6 +203,19 @@ Deno.test("GET /api/v1/namespaces/:namespace/deployments lists one namespace", a
   assert.deepEqual(await json(await send("/api/v1/namespaces/dev/deployments")), { items: [DEV_WEB] });
 });
 
+Deno.test("repeated lists answer the same text until a Deployment changes, and then the change", async () => {
+  const { send, cache } = harness();
+  const paths = ["/api/v1/deployments", "/api/v1/namespaces/prod/deployments"];
+  const before = await Promise.all(paths.map(async (p) => await (await send(p)).text()));
+  assert.deepEqual(await Promise.all(paths.map(async (p) => await (await send(p)).text())), before);
+  const scaled = { ...PROD_WEB, replicas: 7, resourceVersion: "200" };
+  cache.put(scaled);
+  assert.deepEqual(await json(await send(paths[0])), { items: [DEV_WEB, PROD_API, scaled] });
+  assert.deepEqual(await json(await send(paths[1])), { items: [PROD_API, scaled] });
+  cache.remove("prod", "api");
+  assert.deepEqual(await json(await send(paths[1])), { items: [scaled] });
+});
+
 Deno.test("listing a namespace that exists but has no Deployments answers an empty list", async () => {
   const { send } = harness();
   assert.deepEqual(await json(await send("/api/v1/deployments?namespace=empty")), { items: [] });
