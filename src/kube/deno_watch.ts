@@ -22,6 +22,11 @@
  * resolved per watch, so a rotated token or client certificate applies to the
  * next watch without any client to invalidate. HTTP/2 is disabled, as for
  * client-node (see http1_only.ts): one watch per connection, and no GOAWAY.
+ *
+ * Two differences from client-node's requests remain, as Deno.createHttpClient
+ * has no option for them: the kubeconfig's CA is trusted in addition to Deno's
+ * built-in roots rather than instead of them, and HTTPS_PROXY / NO_PROXY from
+ * the environment apply (the README tells operators).
  */
 import { KubeApiError } from "./kube_api_error.ts";
 import type { WatchLike } from "./reflector.ts";
