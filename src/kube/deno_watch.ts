@@ -127,7 +127,8 @@ async function openWatch(
   restartIdleTimer();
   let response: Response;
   try {
-    response = await fetch(url, { headers: { ...credentials.headers }, client, signal: controller.signal });
+    // A watch is never redirected; following one would carry the credentials to wherever it points.
+    response = await fetch(url, { headers: { ...credentials.headers }, client, signal: controller.signal, redirect: "manual" });
   } catch (error) {
     finish(orTimeout(error));
     return controller;

@@ -215,6 +215,19 @@ Deno.test("a non-2xx answer ends the watch with its HTTP status and Status messa
   }
 });
 
+Deno.test("a redirect is not followed: it ends the watch as an error, and the credentials go nowhere else", async () => {
+  await withServer((req, res) => {
+    res.writeHead(302, { location: `https://localhost:${(req.socket.address() as { port: number }).port}/elsewhere` });
+    res.end();
+  }, async (server, pki) => {
+    const watch = createDenoWatch({ credentials: () => Promise.resolve(credentialsFor(pki, server.url)), idleTimeoutMs: 5000 });
+    const r = recorder();
+    await watch.watch("/apis/apps/v1/deployments", {}, r.callback, r.done);
+    assert.equal((await r.ended as WatchHttpError).statusCode, 302);
+    assert.equal(server.requests.length, 1);
+  });
+});
+
 Deno.test("a watch that hears nothing for idleTimeoutMs ends with a TimeoutError and closes its connection", async () => {
   await withServer(streaming(), async (server, pki) => {
     const watch = createDenoWatch({ credentials: () => Promise.resolve(credentialsFor(pki, server.url)), idleTimeoutMs: 300 });
