@@ -383,17 +383,20 @@ try {
     const outageS = envNumber("FAULTS_OUTAGE_S", 5);
     const rows: string[][] = [];
     const phases: Record<string, unknown>[] = [];
-    const faults: { name: string; expectDegrade: boolean; inject: (m: Monitor) => Promise<{ backAt: number }> }[] = [
+    // injectedAt: the moment the fault itself begins (after the changes made just before it), so "503 after" is
+    // measured from the kill or stop, not from the start of the phase.
+    const faults: { name: string; expectDegrade: boolean; inject: (m: Monitor) => Promise<{ injectedAt: number; backAt: number }> }[] = [
       {
         name: `kube-apiserver stopped gracefully (SIGTERM), down ${outageS} s, restarted`,
         expectDegrade: true,
         inject: async (m) => {
           await makeChanges(kube, 10);
+          const injectedAt = m.now();
           await clusterCtl("stop", "kube-apiserver");
           await sleep(outageS * 1000);
           const r = await clusterCtl("start", "kube-apiserver");
           if (r.code !== 0) throw new Error(`restarting kube-apiserver failed: ${r.stderr}`);
-          return { backAt: m.now() };
+          return { injectedAt, backAt: m.now() };
         },
       },
       {
@@ -401,11 +404,12 @@ try {
         expectDegrade: true,
         inject: async (m) => {
           await makeChanges(kube, 10); // in flight while it dies
+          const injectedAt = m.now();
           await clusterCtl("kill", "kube-apiserver");
           await sleep(outageS * 1000);
           const r = await clusterCtl("start", "kube-apiserver");
           if (r.code !== 0) throw new Error(`restarting kube-apiserver failed: ${r.stderr}`);
-          return { backAt: m.now() };
+          return { injectedAt, backAt: m.now() };
         },
       },
       {
@@ -413,9 +417,10 @@ try {
         expectDegrade: false,
         inject: async (m) => {
           await makeChanges(kube, 10);
+          const injectedAt = m.now();
           const r = await clusterCtl("restart", "etcd");
           if (r.code !== 0) throw new Error(`restarting etcd failed: ${r.stderr}`);
-          return { backAt: m.now() };
+          return { injectedAt, backAt: m.now() };
         },
       },
       {
@@ -425,9 +430,10 @@ try {
           await makeChanges(kube, 20);
           const c = await clusterCtl("etcd-compact");
           if (c.code !== 0) throw new Error(`etcd compaction failed: ${c.stderr}`);
+          const injectedAt = m.now();
           const r = await clusterCtl("restart", "kube-apiserver");
           if (r.code !== 0) throw new Error(`restarting kube-apiserver failed: ${r.stderr}`);
-          return { backAt: m.now() };
+          return { injectedAt, backAt: m.now() };
         },
       },
     ];
@@ -453,7 +459,7 @@ try {
       await sleep(3000);
       const faultAt = monitor.now();
       const faultWallMs = Date.now();
-      const { backAt } = await fault.inject(monitor);
+      const { injectedAt, backAt } = await fault.inject(monitor);
       // Wait for readiness to come back (at most 30 s), then changes after recovery.
       for (let i = 0; i < 300; i++) {
         const last = monitor.samples.at(-1);
@@ -484,6 +490,7 @@ try {
         window: win,
         backAt,
         faultAt,
+        injectedAt,
         recoveryS,
         consistency,
         gone,
@@ -499,7 +506,9 @@ try {
         `${monitor.staleReads(faultAt)} of ${monitor.samples.filter((s) => s.t >= faultAt).length}`,
         win.degradedAt === undefined
           ? "stayed ready (never 503)"
-          : `503 after ${fmt((win.degradedAt - faultAt) / 1000, 1)} s; 200 again ${fmt(recoveryS, 1)} s after the API server was back` +
+          : `503 after ${fmt(Math.max(0, win.degradedAt - injectedAt) / 1000, 1)} s; 200 again ${
+            fmt(recoveryS, 1)
+          } s after the API server was back` +
             ` (${fmt(((win.recoveredAt ?? NaN) - win.degradedAt) / 1000, 1)} s not ready)` +
             (win.recoveredAt === undefined ? ` — NOT ready again within ${fmt((monitor.now() - backAt) / 1000, 0)} s` : ""),
         `after the fault: ${gone ? `410 seen (${gone} log lines), ` : ""}${restarts} list/watch restarts, ${relists} relists`,

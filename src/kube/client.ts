@@ -2,9 +2,12 @@
  * The only module that talks to @kubernetes/client-node's API classes: it
  * loads the kubeconfig and exposes the narrow seams the rest of the service
  * uses (list functions, a watch, and the scale calls), normalising every
- * failure into a KubeApiError.
+ * failure into a KubeApiError. Watches run on Deno's own fetch when the
+ * kubeconfig allows it (see deno_watch.ts for why), else on client-node's Watch.
  */
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from "@kubernetes/client-node";
+import { createDenoWatch } from "./deno_watch.ts";
+import { fetchCredentialsFrom } from "./fetch_credentials.ts";
 import { forceHttp1 } from "./http1_only.ts";
 import { KubeApiError } from "./kube_api_error.ts";
 import type { KubeSource } from "./informer_cache.ts";
@@ -29,6 +32,11 @@ export interface KubeClient {
   readonly scaleApi: ScaleApi;
   /** "https://host:port" of the API server, for logs. */
   readonly server: string;
+  /**
+   * Why watches use client-node's Watch instead of Deno's fetch (then a SIGKILLed API server is only noticed by
+   * the reflector's stall watchdog); undefined when they use Deno's fetch.
+   */
+  readonly watchFallbackReason?: string;
 }
 
 export function loadKubeConfig(options: Pick<KubeClientOptions, "kubeconfig" | "context" | "inCluster">): KubeConfig {
@@ -54,10 +62,10 @@ export function createKubeClient(
 ): KubeClient {
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
-  const watch = new Watch(kc);
-  // Watch aborts a stream after this long without data (typed private, but it is the documented knob); it must
-  // outlast the server-side watch timeout or quiet clusters would reconnect needlessly.
-  (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = options.watchIdleTimeoutMs;
+  const fetchCredentials = fetchCredentialsFrom(kc);
+  const watch = fetchCredentials.credentials
+    ? createDenoWatch({ credentials: fetchCredentials.credentials, idleTimeoutMs: options.watchIdleTimeoutMs })
+    : clientNodeWatch(kc, options.watchIdleTimeoutMs);
   const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
   const timeout = options.requestTimeoutMs;
   const observe = options.observe ?? (() => {});
@@ -92,7 +100,15 @@ export function createKubeClient(
     },
   };
 
-  return { source, scaleApi, server: kc.getCurrentCluster()?.server ?? "" };
+  return { source, scaleApi, server: kc.getCurrentCluster()?.server ?? "", watchFallbackReason: fetchCredentials.unsupported };
+}
+
+function clientNodeWatch(kc: KubeConfig, idleTimeoutMs: number): Watch {
+  const watch = new Watch(kc);
+  // Watch aborts a stream after this long without data (typed private, but it is the documented knob); it must
+  // outlast the server-side watch timeout or quiet clusters would reconnect needlessly.
+  (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = idleTimeoutMs;
+  return watch;
 }
 
 function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resourceVersion?: string } }): ScaleState {

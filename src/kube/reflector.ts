@@ -29,14 +29,17 @@ export interface ListResult {
   items: KubeObject[];
 }
 
-/** The shape of client-node's Watch, which ListWatch calls; decorated here and faked in tests. */
+/**
+ * The shape of client-node's Watch, which ListWatch calls; decorated here, implemented on Deno's fetch in
+ * deno_watch.ts, and faked in tests. It resolves once the request is answered, with a handle that aborts it.
+ */
 export interface WatchLike {
   watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
     callback: (phase: string, apiObj: KubeObject, watchObj?: unknown) => void,
     done: (err: unknown) => void,
-  ): Promise<unknown>;
+  ): Promise<{ abort(): void }>;
 }
 
 export interface ReflectorEvents {
@@ -63,7 +66,8 @@ export interface ReflectorOptions {
   /**
    * A connected watch with no sign of life for this long is abandoned and restarted. A healthy watch hears
    * from the API server at least every watchTimeoutSeconds (the server closes it and we reconnect), so this
-   * only fires when a stream hangs without closing: measured when kube-apiserver is SIGKILLed, undici's
+   * only fires when a stream hangs without closing: a network partition where no FIN ever arrives, or, with
+   * client-node's Watch (the fallback, see client.ts), a SIGKILLed kube-apiserver, after which undici's
    * response body in Deno neither ends nor errors and abort() does not release it.
    */
   stallAfterMs: number;
@@ -163,7 +167,12 @@ export class Reflector {
         this.#synced = true;
         let failed = false;
         let failedStatus: string | undefined;
+        // Set once ListWatch aborts this watch (on stop, or after the watchdog abandoned it). What the watch reports
+        // after that is about a stream nobody reads: passed on, it would make ListWatch abort its next watch and
+        // report a failure we caused ourselves. (Deno's fetch watch does report its abort; undici's never did.)
+        let abandoned = false;
         const onEvent = (phase: string, obj: KubeObject, raw?: unknown) => {
+          if (abandoned) return;
           this.#contact();
           this.#o.events?.event?.(phase);
           if (phase === "ERROR") {
@@ -180,6 +189,7 @@ export class Reflector {
           });
         };
         const onDone = (err: unknown) => {
+          if (abandoned) return;
           if (err) {
             const code = (err as { statusCode?: number }).statusCode;
             if (code === 410) {
@@ -199,7 +209,7 @@ export class Reflector {
         };
         const params = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.#o.watchTimeoutSeconds };
         const requested = this.#o.clock.now();
-        let handle;
+        let handle: { abort(): void };
         try {
           handle = await this.#o.watch.watch(path, params, onEvent, onDone);
         } catch (error) {
@@ -216,7 +226,12 @@ export class Reflector {
           this.#o.backoff.reset();
           if (!wasConnected) this.#log.info("watching", { resourceVersion: queryParams.resourceVersion });
         }
-        return handle;
+        return {
+          abort: () => {
+            abandoned = true;
+            handle.abort();
+          },
+        };
       },
     };
   }

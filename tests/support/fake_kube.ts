@@ -13,6 +13,7 @@ export interface OpenWatch {
   path: string;
   params: Record<string, unknown>;
   emit(type: string, obj: Obj): void;
+  /** Ends the watch: done(err), once. Also works after abort(), to report the abort as late as a test wants. */
   close(err?: unknown): void;
   closed: boolean;
   aborted: boolean;
@@ -91,6 +92,7 @@ export class FakeKube implements KubeSource {
 
   watch: WatchLike = {
     watch: (path, params, callback, done) => {
+      let doneCalled = false;
       const w: OpenWatch = {
         path,
         params,
@@ -99,8 +101,10 @@ export class FakeKube implements KubeSource {
         emit: (type, obj) => {
           if (!w.closed) callback(type, obj, { type, object: obj });
         },
+        // After abort() this still reports, once: a real watch reports its abort, possibly late.
         close: (err) => {
-          if (w.closed) return;
+          if (doneCalled) return;
+          doneCalled = true;
           w.closed = true;
           done(err ?? null);
         },

@@ -310,3 +310,37 @@ Deno.test("a watch that stays open but silent past the stall limit is abandoned 
   assert.equal(cache.get("prod", "after-stall")?.replicas, 2, "changes flow again");
   await cache.stop();
 });
+
+Deno.test("a watch that reports its abort late, after the watchdog replaced it, does not disturb the new watch", async () => {
+  const { kube, cache, clock } = setup();
+  seed(kube);
+  await cache.start();
+  const first = deploymentWatch(kube);
+  await clock.advance(122_000);
+  assert.ok(first.aborted, "the silent watch was abandoned");
+  const reopened = deploymentWatch(kube);
+  assert.notEqual(reopened, first);
+  const before = cache.status();
+  assert.equal(before.connected, true);
+  // Deno's fetch watch reports the abort through done(); here it arrives after the new watch started.
+  first.close(new DOMException("The signal has been aborted", "AbortError"));
+  await settle();
+  assert.equal(reopened.aborted, false, "the new watch is left alone");
+  assert.deepEqual(cache.status(), before, "no failure, no restart, no new error");
+  kube.put(kube.deployment("prod", "after", 2));
+  assert.equal(cache.get("prod", "after")?.replicas, 2, "changes still flow");
+  await cache.stop();
+});
+
+Deno.test("stopping the cache while a watch reports its abort neither restarts nor records an error", async () => {
+  const { kube, cache, clock } = setup();
+  await cache.start();
+  const w = deploymentWatch(kube);
+  const opened = kube.watches.length;
+  await cache.stop();
+  w.close(new DOMException("The signal has been aborted", "AbortError"));
+  await clock.advance(60_000);
+  assert.equal(kube.watches.length, opened);
+  assert.equal(cache.status().error, undefined);
+  assert.equal(cache.status().restarts, 0);
+});
