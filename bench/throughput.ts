@@ -244,7 +244,13 @@ async function startServers(o: ThroughputOptions, cpus?: string): Promise<Record
   const ceiling = await startCeiling({ name: "ceiling", pki: o.pki, cpus, body });
   // The same response byte for byte (give or take the request id's value): the cost of the bigger response alone.
   const extra = Object.fromEntries(SERVICE_EXTRA_HEADERS.map((name) => [name, sample.headers.get(name) ?? ""]));
-  const ceilingHeaders = await startCeiling({ name: "ceiling-headers", pki: o.pki, cpus, body, env: { CEILING_HEADERS: JSON.stringify(extra) } });
+  const ceilingHeaders = await startCeiling({
+    name: "ceiling-headers",
+    pki: o.pki,
+    cpus,
+    body,
+    env: { CEILING_HEADERS: JSON.stringify(extra) },
+  });
   const listClient = serviceClient(o.pki);
   const list = await (await fetch(svc.apiUrl + o.listPath, { client: listClient })).text();
   listClient.close();
