@@ -17,3 +17,10 @@ Deno.test("backoff jitter stays between half and all of the ceiling", () => {
     assert.ok(d >= 50 && d <= 1000, `delay ${d} within bounds`);
   }
 });
+
+Deno.test("the default backoff never waits more than 8 s, so recovery after an outage of any length stays within 10 s", () => {
+  const b = createBackoff({ random: () => 1 });
+  const delays = Array.from({ length: 40 }, () => b.next());
+  assert.equal(Math.max(...delays), 8_000);
+  assert.deepEqual(delays.slice(0, 5), [500, 1000, 2000, 4000, 8000]);
+});
