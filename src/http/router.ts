@@ -61,14 +61,15 @@ export function createRouter(routes: readonly Route[]): Router {
     for (const group of groups) {
       const raw = group.pattern.exec(pathname, segments);
       if (!raw) continue;
-      const route = group.routes.find((r) => r.method === wanted);
+      let route: Route | undefined;
+      for (const r of group.routes) if (r.method === wanted) route = r;
       if (!route) {
         (matchedRoutes ??= []).push(...group.routes);
         continue;
       }
-      const params: Record<string, string> = {};
-      for (const key in raw) params[key] = safeDecode(raw[key]);
-      return { route, params };
+      // exec() returns a fresh object: decode in place rather than copy (this runs on every request).
+      for (const key in raw) raw[key] = safeDecode(raw[key]);
+      return { route, params: raw };
     }
     if (matchedRoutes) {
       const allow = allowed(matchedRoutes);
