@@ -67,7 +67,7 @@ export const SETTINGS = {
     help: "open connections from one source address (IPv4 address or IPv6 /64) at most, or off",
   },
   HANDSHAKE_RATE_PER_SOURCE: {
-    default: "50/s,burst=100",
+    default: "50/s",
     help: "new connections per source address, refused before the TLS handshake: <n>/s|m|h[,burst=<n>] or off",
   },
   HANDSHAKE_TIMEOUT: { default: "10s", help: "time a client has to complete the TLS handshake" },

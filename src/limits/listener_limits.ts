@@ -49,7 +49,7 @@ export const DEFAULT_LISTENER_LIMITS: ListenerLimits = Object.freeze({
   idleTimeoutMs: 30_000,
   maxConnections: 1_000,
   maxConnectionsPerSource: 100,
-  handshakeRatePerSource: Object.freeze({ ratePerSecond: 50, burst: 100 }),
+  handshakeRatePerSource: Object.freeze({ ratePerSecond: 50, burst: 50 }),
 });
 
 /** The node:https createServer options that carry the limits; spread them into the options object. */

@@ -52,7 +52,7 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
       idleTimeoutMs: 30_000,
       maxConnections: 1000,
       maxConnectionsPerSource: 100,
-      handshakeRatePerSource: { ratePerSecond: 50, burst: 100 },
+      handshakeRatePerSource: { ratePerSecond: 50, burst: 50 },
     },
   });
 });
