@@ -11,7 +11,8 @@
  *    within 10 s of the API server being back, Cache-Status of reads, no crash, and afterwards the
  *    service's list equals kubectl's (changes made just before the fault and after recovery included)
  * 4. abuse: the p99 of a well-behaved open-loop client with and without misbehaving clients (idle TLS
- *    and TCP connections, half-sent requests and handshakes, garbage, certificate-less handshakes)
+ *    and TCP connections, half-sent requests and handshakes, garbage, certificate-less handshakes,
+ *    re-dialling, one source or many over the connection caps), the abusers on other loopback addresses
  *
  *   deno run -A bench/faults.ts [peak] [soak] [faults] [abuse]     (default: all)
  *
@@ -20,7 +21,8 @@
  * Environment: FAULTS_REUSE_CLUSTER=1 (do not recreate the bench control plane), FAULTS_SOAK (5m), FAULTS_RATE (req/s; default half of measured peak),
  * FAULTS_PHASE_S (35: load duration around each fault), FAULTS_OUTAGE_S (5: how long kube-apiserver
  * stays dead), FAULTS_ABUSE_S (15), FAULTS_ABUSE_RATE (1000: well-behaved client req/s),
- * FAULTS_ABUSE_BOUND (2: allowed p99 ratio), FAULTS_STRICT=1 (exit 1 when a check fails),
+ * FAULTS_ABUSE_BOUND (2: allowed p99 ratio), FAULTS_ABUSE_SOURCE_LIMITS=off (the abuse rows without the
+ * per-source connection limits, to compare), FAULTS_STRICT=1 (exit 1 when a check fails),
  * BENCH_KEEP_CLUSTER=1, LOADGEN.
  */
 import {
@@ -253,8 +255,8 @@ interface Svc {
   stop: () => Promise<number>;
 }
 
-async function startSvc(name: string, denoFlags: string[] = []): Promise<Svc> {
-  const proc = await startService({ name, kubeconfig: cluster.kubeconfig, pki, accessLog: false, denoFlags });
+async function startSvc(name: string, denoFlags: string[] = [], env: Record<string, string> = {}): Promise<Svc> {
+  const proc = await startService({ name, kubeconfig: cluster.kubeconfig, pki, accessLog: false, denoFlags, env });
   let stopping = false;
   let crashed = false;
   proc.exited.then((code) => {
@@ -539,56 +541,112 @@ try {
     const goodRate = envNumber("FAULTS_ABUSE_RATE", 1000);
     const bound = envNumber("FAULTS_ABUSE_BOUND", 2);
     await stopSvc(svc);
-    svc = await startSvc("svc-abuse");
+    // FAULTS_ABUSE_SOURCE_LIMITS=off: the same rows without the per-source limits, for a before/after comparison.
+    const sourceLimitsOff = Deno.env.get("FAULTS_ABUSE_SOURCE_LIMITS") === "off";
+    svc = await startSvc("svc-abuse", [], sourceLimitsOff ? { MAX_CONNECTIONS_PER_SOURCE: "off", HANDSHAKE_RATE_PER_SOURCE: "off" } : {});
     urls = urlsFor(svc.proc);
     const target = urls[0];
-    // The service's defaults: MAX_CONNECTIONS 1000, HANDSHAKE_TIMEOUT and HEADERS_TIMEOUT 10 s. "Held" abusers open
-    // their connections once and the well-behaved client is measured while all of them are open (before the 10 s
-    // timeouts close them); "re-dialling" ones reconnect whenever the server closes them, which turns them into a
-    // burst of handshakes every 10 s. The connection-cap row goes over MAX_CONNECTIONS on purpose (informational).
+    // The service's defaults: MAX_CONNECTIONS 1000, MAX_CONNECTIONS_PER_SOURCE 100, HANDSHAKE_RATE_PER_SOURCE
+    // 50/s (bursts of 50), HANDSHAKE_TIMEOUT and HEADERS_TIMEOUT 10 s. The well-behaved client connects from
+    // 127.0.0.1; abusers from other loopback addresses (127.0.0.2, ...: all of 127/8 is loopback on Linux), as
+    // other hosts would, each scenario from fresh ones. "Held" abusers open their connections once and the
+    // well-behaved client is measured while all of them are open (before the 10 s timeouts close them); they are
+    // spread over enough sources to stay within the per-source limits (50 each: one burst), so those rows measure
+    // what admitted connections cost. "Re-dialling" ones reconnect whenever the server closes them, which turns them into a burst
+    // of handshakes every 10 s (and, once refused, into a stream of connection attempts). Informational rows show
+    // what the per-source limits do not bound, or what this one machine cannot separate.
     const heldS = Math.min(6, abuseS);
-    type Scenario = {
-      name: string;
-      informational?: boolean;
-      goodS?: number;
-      abusers: { kind: string; c: number; rate?: number; redial?: boolean }[];
-    };
+    /** `sources`: how many addresses this abuser dials from (default 1). */
+    type Abuser = { kind: string; c: number; rate?: number; redial?: boolean; sources?: number };
+    /** `sharedSources`: all abusers dial from the same addresses (one abusive host running several kinds at once). */
+    type Scenario = { name: string; informational?: boolean; goodS?: number; sharedSources?: number; abusers: Abuser[] };
     const scenarios: Scenario[] = [
       { name: "none (baseline)", abusers: [] },
       {
-        name: "held: 500 idle TLS connections (valid cert, no request) + 400 idle TCP connections",
+        name: "held: 500 idle TLS connections (valid cert, no request) + 400 idle TCP connections, from 18 sources (50 each)",
         goodS: heldS,
-        abusers: [{ kind: "idle-tls", c: 500 }, { kind: "idle-tcp", c: 400 }],
+        abusers: [{ kind: "idle-tls", c: 500, sources: 10 }, { kind: "idle-tcp", c: 400, sources: 8 }],
       },
       {
-        name: "held: 200 half-sent requests + 200 half-sent TLS handshakes",
+        name: "held: 200 half-sent requests + 200 half-sent TLS handshakes, from 8 sources (50 each)",
         goodS: heldS,
-        abusers: [{ kind: "half-request", c: 200 }, { kind: "half-handshake", c: 200 }],
+        abusers: [{ kind: "half-request", c: 200, sources: 4 }, { kind: "half-handshake", c: 200, sources: 4 }],
       },
       {
-        name: "re-dialling: 500 idle TLS + 200 half-sent requests, reconnected when closed (handshake bursts)",
+        name: "re-dialling: one source with 500 idle TLS + 200 half-sent requests, reconnected when closed or refused, ≤ 1,000 attempts/s",
+        sharedSources: 1,
+        abusers: [
+          { kind: "idle-tls", c: 500, redial: true, rate: 700 },
+          { kind: "half-request", c: 200, redial: true, rate: 300 },
+        ],
+      },
+      {
+        // Refused holders retry every 100 ms: ~5,000 attempts/s, each a full ClientHello (X25519MLKEM768 key shares) built
+        // by the abuser on this same 2-core machine, about a core of CPU; the server spends ~35 µs on each refusal.
+        name: "re-dialling as above, attempts uncapped (~5,000/s: the abuser's own TLS work takes about one of the two cores)",
         informational: true,
+        sharedSources: 1,
         abusers: [{ kind: "idle-tls", c: 500, redial: true }, { kind: "half-request", c: 200, redial: true }],
       },
-      { name: "garbage instead of TLS: 100 connections/s, 2 KB random bytes each", abusers: [{ kind: "garbage-tcp", c: 8, rate: 100 }] },
       {
-        name: "garbage after TLS: 50 connections/s, full handshake then 2 KB random bytes",
-        abusers: [{ kind: "garbage-http", c: 8, rate: 50 }],
-      },
-      { name: "handshakes without a client certificate: 50/s", abusers: [{ kind: "no-cert", c: 8, rate: 50 }] },
-      {
-        name: "connection cap: 1,100 idle TCP connections held (MAX_CONNECTIONS 1,000); the well-behaved client connects after them",
+        name: "re-dialling from 7 sources: 100 idle TLS or half-sent requests each, reconnected when closed",
         informational: true,
+        abusers: [{ kind: "idle-tls", c: 500, redial: true, sources: 5 }, { kind: "half-request", c: 200, redial: true, sources: 2 }],
+      },
+      {
+        name: "garbage instead of TLS: 100 connections/s from 4 sources, 2 KB random bytes each",
+        abusers: [{ kind: "garbage-tcp", c: 8, rate: 100, sources: 4 }],
+      },
+      {
+        name: "garbage after TLS: 50 connections/s from 2 sources, full handshake then 2 KB random bytes",
+        abusers: [{ kind: "garbage-http", c: 8, rate: 50, sources: 2 }],
+      },
+      {
+        name: "handshakes without a client certificate: 50/s from 2 sources",
+        abusers: [{ kind: "no-cert", c: 8, rate: 50, sources: 2 }],
+      },
+      {
+        name: "connection cap: one source tries to hold 1,100 idle TCP connections; the well-behaved client connects after them",
         goodS: heldS,
         abusers: [{ kind: "idle-tcp", c: 1100 }],
       },
+      {
+        name: "connection cap: 22 sources hold 50 idle TCP connections each (1,100 > MAX_CONNECTIONS 1,000)",
+        informational: true,
+        goodS: heldS,
+        abusers: [{ kind: "idle-tcp", c: 1100, sources: 22 }],
+      },
       { name: "none (baseline, again)", abusers: [] },
     ];
-    const results: { name: string; informational?: boolean; good: LoadgenResult; abuse: LoadgenResult[] }[] = [];
+    let sourceCounter = 0;
+    /** Fresh loopback source addresses: 127.0.0.2-251, then 127.0.1.2-251, ... */
+    const nextSources = (n: number) =>
+      Array.from({ length: n }, () => {
+        const i = sourceCounter++;
+        return `127.0.${Math.floor(i / 250)}.${2 + (i % 250)}`;
+      });
+    /** replica_api_connections_refused_total by reason, from the service's /metrics. */
+    const refusedByReason = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`${svc.proc.probeUrl}/metrics`)).text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^replica_api_connections_refused_total\{reason="([^"]+)"\} (\d+)$/gm)) out[m[1]] = Number(m[2]);
+      return out;
+    };
+    const results: {
+      name: string;
+      informational?: boolean;
+      good: LoadgenResult;
+      abuse: LoadgenResult[];
+      sources: string[][];
+      refused: Record<string, number>;
+    }[] = [];
     for (const s of scenarios) {
       log(`abuse: ${s.name}`);
       const goodS = s.goodS ?? abuseS;
-      const abusers = s.abusers.map((a) =>
+      const before = await refusedByReason();
+      const shared = s.sharedSources ? nextSources(s.sharedSources) : undefined;
+      const sources = s.abusers.map((a) => shared ?? nextSources(a.sources ?? 1));
+      const abusers = s.abusers.map((a, i) =>
         loadgenBackground({
           pki,
           urls: [target],
@@ -597,6 +655,7 @@ try {
           connections: a.c,
           rate: a.rate,
           redial: a.redial,
+          laddr: sources[i],
           durationS: goodS + 4,
           quiet: true,
         })
@@ -612,7 +671,9 @@ try {
         warmupS: 0,
       });
       const abuse = await Promise.all(abusers.map((a) => a.done));
-      results.push({ name: s.name, informational: s.informational, good, abuse });
+      const after = await refusedByReason();
+      const refused = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]).filter(([, n]) => n));
+      results.push({ name: s.name, informational: s.informational, good, abuse, sources, refused });
       await sleep(1000);
     }
     const baseP99 = Math.max(results[0].good.latency_ms.p99, results.at(-1)!.good.latency_ms.p99);
@@ -631,17 +692,27 @@ try {
             x.first_server_close_s !== undefined ? ` (first after ${x.first_server_close_s} s)` : ""
           }`;
         }).join("; "),
+        Object.entries(r.refused).map(([reason, n]) => `${reason} ${int(n)}`).join(", "),
         r.informational ? "(informational)" : r.abuse.length ? verdict(ok) : "",
       ];
     });
     json.abuse = results;
     report.push(
-      `## Abuse: a well-behaved client (${goodRate} req/s open loop, 4 connections, ${abuseS} s) with and without misbehaving ones`,
+      `## Abuse: a well-behaved client (${goodRate} req/s open loop, 4 connections, ${abuseS} s) with and without misbehaving ones` +
+        (sourceLimitsOff ? " — per-source limits OFF (FAULTS_ABUSE_SOURCE_LIMITS=off)" : ""),
       "",
-      `Bound: well-behaved p99 ≤ ${bound} × the worse of the two baselines (${fmt(baseP99, 3)} ms), and zero errors.`,
+      `Bound: well-behaved p99 ≤ ${bound} × the worse of the two baselines (${fmt(baseP99, 3)} ms), and zero errors. ` +
+        "The well-behaved client connects from 127.0.0.1, the abusers from other loopback addresses; " +
+        '"refused before TLS" is replica_api_connections_refused_total during the row.',
       "",
     );
-    report.push(table(["misbehaving clients", "ok / errors", "well-behaved latency", "p99 ratio", "what the abusers saw", ""], rows), "");
+    report.push(
+      table(
+        ["misbehaving clients", "ok / errors", "well-behaved latency", "p99 ratio", "what the abusers saw", "refused before TLS", ""],
+        rows,
+      ),
+      "",
+    );
   }
 } finally {
   await stopSvc(svc);

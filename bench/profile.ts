@@ -11,6 +11,7 @@
  */
 import {
   BENCH_CACHE,
+  BENCH_UNLIMITED_SOURCES,
   type BenchCluster,
   Inspector,
   loadgen,
@@ -210,7 +211,15 @@ export async function runProfiles(
   opts: { cpus?: string; clientCpus?: string; durationS?: number; outDir: string },
 ): Promise<{ markdown: string; files: string[]; summaries: Record<string, ProfileSummary> }> {
   const inspect = ["--inspect=127.0.0.1:0"];
-  const svc = await startService({ name: "svc-profile", kubeconfig: cluster.kubeconfig, pki, cpus: opts.cpus, denoFlags: inspect });
+  // The new-connection profile opens connections at full speed from 127.0.0.1, far above the per-source defaults.
+  const svc = await startService({
+    name: "svc-profile",
+    kubeconfig: cluster.kubeconfig,
+    pki,
+    cpus: opts.cpus,
+    denoFlags: inspect,
+    env: { ...BENCH_UNLIMITED_SOURCES },
+  });
   const ceiling = targets.some((t) => t.ceiling)
     ? await startCeiling({ name: "ceiling-profile", pki, cpus: opts.cpus, denoFlags: inspect })
     : undefined;

@@ -14,6 +14,7 @@
  * Server CPU per request comes from /proc/<pid>/stat and is less noisy than req/s.
  */
 import {
+  BENCH_UNLIMITED_SOURCES,
   type BenchCluster,
   envNumber,
   fmt,
@@ -232,8 +233,10 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
 }
 
 async function startServers(o: ThroughputOptions, cpus?: string): Promise<Record<Case["server"], ServerProcess>> {
-  const svc = await startService({ name: "svc", kubeconfig: o.cluster.kubeconfig, pki: o.pki, cpus, accessLog: false });
-  const svcLog = await startService({ name: "svc-accesslog", kubeconfig: o.cluster.kubeconfig, pki: o.pki, cpus, accessLog: true });
+  // Case (d) opens a new connection per request from 127.0.0.1, far above the per-source defaults.
+  const env = { ...BENCH_UNLIMITED_SOURCES };
+  const svc = await startService({ name: "svc", kubeconfig: o.cluster.kubeconfig, pki: o.pki, cpus, accessLog: false, env });
+  const svcLog = await startService({ name: "svc-accesslog", kubeconfig: o.cluster.kubeconfig, pki: o.pki, cpus, accessLog: true, env });
   await Promise.all([waitReady(svc), waitReady(svcLog)]);
   // The ceiling answers with exactly the body the service sends for the same request.
   const client = serviceClient(o.pki);

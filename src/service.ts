@@ -103,6 +103,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       handler: apiApp,
       log,
       onTlsError: metrics.tlsFailure,
+      onConnectionRefused: metrics.connectionRefused,
       allowedMethods: apiRouter.allowedMethods,
       limits: config.listenerLimits,
     });

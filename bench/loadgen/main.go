@@ -17,6 +17,7 @@
 //	loadgen ... -new-conn -c 8 -d 10s URL                    a new TLS connection per request
 //	loadgen ... -n 50 -c 1 URL                                exactly 50 measured requests
 //	loadgen ... -abuse idle-tls -c 500 -d 30s URL             hold 500 idle TLS connections
+//	loadgen ... -laddr 127.0.0.2,127.0.0.3 ...                dial from these local addresses, round-robin
 package main
 
 import (
@@ -195,6 +196,7 @@ type config struct {
 	abuse      string
 	abuseBytes int
 	redial     bool
+	laddrs     []*net.TCPAddr
 }
 
 func parseFlags() *config {
@@ -224,7 +226,9 @@ func parseFlags() *config {
 	flag.StringVar(&c.abuse, "abuse", "", "misbehave instead of measuring: idle-tls, idle-tcp, half-request, half-handshake, garbage-tcp, garbage-http, no-cert (-c holders; -rate caps new connections/s for the looping kinds)")
 	flag.IntVar(&c.abuseBytes, "abuse-bytes", 2048, "bytes of garbage per connection for garbage-*")
 	flag.BoolVar(&c.redial, "abuse-redial", false, "idle-*/half-*: open a new connection whenever the server closes one (default: each holder opens once)")
+	laddr := flag.String("laddr", "", "local IP address(es) to dial from, comma-separated, used round-robin (a server sees each as another client host; on Linux all of 127.0.0.0/8 is loopback)")
 	flag.Parse()
+	c.laddrs = parseLocalAddrs(*laddr)
 	c.urls = append(urlFlags, flag.Args()...)
 	if len(c.urls) == 0 {
 		fatalf("no URL given")
@@ -233,6 +237,23 @@ func parseFlags() *config {
 		fatalf("-c must be at least 1")
 	}
 	return c
+}
+
+// parseLocalAddrs reads -laddr: empty means "let the kernel choose".
+func parseLocalAddrs(list string) []*net.TCPAddr {
+	var out []*net.TCPAddr
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		ip := net.ParseIP(part)
+		if ip == nil {
+			fatalf("-laddr: %q is not an IP address", part)
+		}
+		out = append(out, &net.TCPAddr{IP: ip})
+	}
+	return out
 }
 
 func fatalf(format string, args ...any) {
@@ -432,6 +453,7 @@ type gen struct {
 	warmed       atomic.Int64 // warm-up requests started (for -warmup-n)
 	dropped      atomic.Uint64
 	rr           atomic.Uint64
+	laddrRR      atomic.Uint64
 	intervals    []map[string]any
 }
 
@@ -502,9 +524,17 @@ func buildTargets(c *config) []*target {
 	return out
 }
 
+// localAddr is the next -laddr address (round-robin), or nil for the kernel's choice.
+func (g *gen) localAddr() net.Addr {
+	if len(g.cfg.laddrs) == 0 {
+		return nil
+	}
+	return g.cfg.laddrs[g.laddrRR.Add(1)%uint64(len(g.cfg.laddrs))]
+}
+
 func (g *gen) dial(deadline time.Time) (*clientConn, time.Duration, string, error) {
 	t0 := time.Now()
-	d := net.Dialer{Deadline: deadline}
+	d := net.Dialer{Deadline: deadline, LocalAddr: g.localAddr()}
 	raw, err := d.Dial("tcp", g.targets[0].addr)
 	if err != nil {
 		return nil, 0, classify("connect", err), err
@@ -915,7 +945,7 @@ func runAbuse(g *gen) {
 		}
 	}
 	dialTCP := func() (net.Conn, error) {
-		d := net.Dialer{Timeout: 5 * time.Second}
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: g.localAddr()}
 		return d.Dial("tcp", g.targets[0].addr)
 	}
 	dialTLS := func() (*tls.Conn, error) {

@@ -81,3 +81,34 @@ func TestRoundTripFraming(t *testing.T) {
 		t.Fatalf("closed before a response: %T %v", err, err)
 	}
 }
+
+func TestLocalAddrsAreUsedRoundRobin(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	g := &gen{cfg: &config{laddrs: parseLocalAddrs("127.0.0.2, 127.0.0.3")}}
+	seen := map[string]int{}
+	for i := 0; i < 4; i++ {
+		d := net.Dialer{LocalAddr: g.localAddr()}
+		c, err := d.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, _, _ := net.SplitHostPort(s.RemoteAddr().String())
+		seen[host]++
+		_ = s.Close()
+		_ = c.Close()
+	}
+	if seen["127.0.0.2"] != 2 || seen["127.0.0.3"] != 2 {
+		t.Fatalf("the server saw %v, want two connections from each -laddr address", seen)
+	}
+	if (&gen{cfg: &config{}}).localAddr() != nil {
+		t.Fatal("without -laddr the kernel must choose")
+	}
+}

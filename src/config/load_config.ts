@@ -4,7 +4,7 @@
  * only module that knows the setting names; nothing else reads the environment.
  */
 import { ConfigError } from "./config_error.ts";
-import { type ListenAddress, parseAddress, parseBoolean, parseDuration, parseInteger } from "./parse.ts";
+import { type ListenAddress, parseAddress, parseBoolean, parseDuration, parseInteger, parseLimit } from "./parse.ts";
 import { isLogLevel, type LogLevel } from "../observability/logger.ts";
 import { isDns1123Label } from "../http/validation.ts";
 import { type ListenerLimits, parseRateSpec, type RateSpec } from "../limits/mod.ts";
@@ -62,6 +62,14 @@ export const SETTINGS = {
   RATE_LIMIT_WRITES: { default: "5/s,burst=20", help: "PUT per client certificate: <n>/s|m|h[,burst=<n>] or off" },
   MAX_CONCURRENT_REQUESTS: { default: "256", help: "requests in progress at most; more are answered 503" },
   MAX_CONNECTIONS: { default: "1000", help: "open connections on the mTLS listener at most, handshakes included" },
+  MAX_CONNECTIONS_PER_SOURCE: {
+    default: "100",
+    help: "open connections from one source address (IPv4 address or IPv6 /64) at most, or off",
+  },
+  HANDSHAKE_RATE_PER_SOURCE: {
+    default: "50/s",
+    help: "new connections per source address, refused before the TLS handshake: <n>/s|m|h[,burst=<n>] or off",
+  },
   HANDSHAKE_TIMEOUT: { default: "10s", help: "time a client has to complete the TLS handshake" },
   HEADERS_TIMEOUT: { default: "10s", help: "time a client has to send request line and headers (also: first request)" },
   REQUEST_TIMEOUT: { default: "30s", help: "time a client has to send a whole request, body included" },
@@ -131,7 +139,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     throw new ConfigError("PROBE_ADDR", `must differ from LISTEN_ADDR (${listen.hostname}:${listen.port})`);
   }
 
-  const rate = (name: "RATE_LIMIT_READS" | "RATE_LIMIT_WRITES") => {
+  const rate = (name: "RATE_LIMIT_READS" | "RATE_LIMIT_WRITES" | "HANDSHAKE_RATE_PER_SOURCE") => {
     try {
       return parseRateSpec(raw(name)!);
     } catch (error) {
@@ -149,6 +157,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     requestTimeoutMs,
     idleTimeoutMs: parseDuration("IDLE_TIMEOUT", raw("IDLE_TIMEOUT")!, { minMs: 100, maxMs: 3_600_000 }),
     maxConnections: parseInteger("MAX_CONNECTIONS", raw("MAX_CONNECTIONS")!, 1, 1_000_000),
+    maxConnectionsPerSource: parseLimit("MAX_CONNECTIONS_PER_SOURCE", raw("MAX_CONNECTIONS_PER_SOURCE")!, 1, 1_000_000),
+    handshakeRatePerSource: rate("HANDSHAKE_RATE_PER_SOURCE"),
   });
 
   return Object.freeze({
@@ -179,9 +189,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
 /** Text for --help: every setting with its flag and default. */
 export function usage(): string {
   const lines = ["replica-api: Kubernetes Deployment replicas over mTLS", "", "Settings (environment variable / flag, default):"];
+  const width = Math.max(...Object.keys(SETTINGS).map((name) => name.length));
   for (const [name, s] of Object.entries(SETTINGS)) {
     lines.push(
-      `  ${name.padEnd(20)} ${flagName(name).padEnd(22)} ${s.help}${
+      `  ${name.padEnd(width)} ${flagName(name).padEnd(width + 2)} ${s.help}${
         s.default !== undefined && s.default !== "" ? ` (default ${s.default})` : ""
       }`,
     );

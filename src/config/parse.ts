@@ -41,6 +41,15 @@ export function parseInteger(setting: string, raw: string, min: number, max: num
   return value;
 }
 
+/** A cap that can be switched off: a whole number in min-max, or "off" (null). Zero is refused: it would mean "nothing at all". */
+export function parseLimit(setting: string, raw: string, min: number, max: number): number | null {
+  const text = raw.trim().toLowerCase();
+  if (text === "off") return null;
+  if (text === "0") throw new ConfigError(setting, `0 would refuse everything; use off for no limit`);
+  if (!/^\d+$/.test(text)) throw new ConfigError(setting, `"${raw}" is not a whole number or off`);
+  return parseInteger(setting, text, min, max);
+}
+
 export function parseBoolean(setting: string, raw: string): boolean {
   const v = raw.trim().toLowerCase();
   if (["1", "true", "yes", "on"].includes(v)) return true;

@@ -14,11 +14,16 @@
  * keepAliveTimeoutBuffer); connections over `maxConnections` are closed
  * right after accept, counting ones still in their handshake.
  *
+ * The per-source limits (connections held, and new connections per second,
+ * by one source address) are enforced by source_gate.ts at the same point,
+ * right after accept and before the TLS handshake.
+ *
  * Deliberately not used: `server.setTimeout()` (socket inactivity). It also
  * fires while a handler is still working (a PUT waiting for read-your-writes),
  * cutting off requests that are merely slow on our side.
  */
 import type { Server as NetServer } from "node:net";
+import type { RateSpec } from "./rate_spec.ts";
 
 export interface ListenerLimits {
   /** TLS handshake must complete within this (HANDSHAKE_TIMEOUT). */
@@ -31,6 +36,10 @@ export interface ListenerLimits {
   readonly idleTimeoutMs: number;
   /** Open connections at most, counting those still in their handshake (MAX_CONNECTIONS). */
   readonly maxConnections: number;
+  /** Open connections per source address at most (MAX_CONNECTIONS_PER_SOURCE); null = no limit. */
+  readonly maxConnectionsPerSource: number | null;
+  /** New connections per source address, as a token bucket (HANDSHAKE_RATE_PER_SOURCE); null = no limit. */
+  readonly handshakeRatePerSource: RateSpec | null;
 }
 
 export const DEFAULT_LISTENER_LIMITS: ListenerLimits = Object.freeze({
@@ -39,6 +48,8 @@ export const DEFAULT_LISTENER_LIMITS: ListenerLimits = Object.freeze({
   requestTimeoutMs: 30_000,
   idleTimeoutMs: 30_000,
   maxConnections: 1_000,
+  maxConnectionsPerSource: 100,
+  handshakeRatePerSource: Object.freeze({ ratePerSecond: 50, burst: 50 }),
 });
 
 /** The node:https createServer options that carry the limits; spread them into the options object. */
@@ -58,6 +69,16 @@ export function checkListenerLimits(limits: ListenerLimits): void {
   }
   if (limits.headersTimeoutMs > limits.requestTimeoutMs) {
     throw new RangeError(`headersTimeoutMs (${limits.headersTimeoutMs}) must not exceed requestTimeoutMs (${limits.requestTimeoutMs})`);
+  }
+  const perSource = limits.maxConnectionsPerSource;
+  if (perSource !== null && !(Number.isSafeInteger(perSource) && perSource >= 1)) {
+    throw new RangeError(`maxConnectionsPerSource must be a whole number ≥ 1 or null, got ${perSource}`);
+  }
+  const rate = limits.handshakeRatePerSource;
+  if (
+    rate !== null && !(Number.isFinite(rate.ratePerSecond) && rate.ratePerSecond > 0 && Number.isSafeInteger(rate.burst) && rate.burst >= 1)
+  ) {
+    throw new RangeError(`handshakeRatePerSource must have a rate > 0 and a whole burst ≥ 1, got ${JSON.stringify(rate)}`);
   }
 }
 

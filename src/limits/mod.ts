@@ -1,6 +1,6 @@
 /**
  * Abuse limits: per-identity request rates, a cap on concurrent requests, and
- * connection limits for the mTLS listener.
+ * connection limits for the mTLS listener (timeouts, a global cap, and caps per source address).
  * @module
  */
 export { createRateLimiter, DEFAULT_MAX_KEYS, type RateDecision, type RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
@@ -14,3 +14,13 @@ export {
   type ListenerServerOptions,
   listenerServerOptions,
 } from "./listener_limits.ts";
+export {
+  createSourceLimiter,
+  type SourceAdmission,
+  type SourceLimiter,
+  type SourceLimiterOptions,
+  type SourceRefusalReason,
+} from "./source_limiter.ts";
+export { sourceOf } from "./source_address.ts";
+export { gateConnectionsBySource, type SourceGateOptions, type SourceRefusal } from "./source_gate.ts";
+export { createRefusalLog, type RefusalLog, type RefusalLogOptions } from "./refusal_log.ts";

@@ -13,6 +13,8 @@ export interface ServiceMetrics {
   /** HTTP pipeline hooks (see http/app.ts). */
   readonly http: HttpMetrics;
   tlsFailure(reason: string): void;
+  /** A connection closed right after accept by a per-source limit, before any TLS work. */
+  connectionRefused(reason: string): void;
   informer(informer: string): InformerMetrics;
   kubeRequest(verb: string, status: string, seconds: number): void;
   authzDenied(identity: string, permission: string): void;
@@ -50,6 +52,11 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
   const tls = r.counter("replica_api_tls_handshake_failures_total", "Refused or failed TLS handshakes on the mTLS listener, by reason.", [
     "reason",
   ]);
+  const refused = r.counter(
+    "replica_api_connections_refused_total",
+    "Connections to the mTLS listener closed right after accept by a per-source limit, before the TLS handshake, by reason.",
+    ["reason"],
+  );
   const events = r.counter("replica_api_informer_events_total", "Watch events received, by informer and event type.", ["informer", "type"]);
   const relists = r.counter("replica_api_informer_lists_total", "Full LISTs made by an informer (start, restart after failure, 410).", [
     "informer",
@@ -85,6 +92,7 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
     registry: r,
     http: createHttpMetrics(inFlight, requests, duration),
     tlsFailure: (reason) => tls.inc({ reason }),
+    connectionRefused: (reason) => refused.inc({ reason }),
     informer: (informer) => ({
       event: (type) => events.inc({ informer, type }),
       relist: () => relists.inc({ informer }),

@@ -13,6 +13,9 @@ import { clientIdentityOf } from "./_client_identity.ts";
 import { type AdaptedRequest, BadRequest, discardBody, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
 import { classifyTlsFailure, type TlsFailureReason } from "./tls_failure.ts";
 import { applyListenerLimits, DEFAULT_LISTENER_LIMITS, type ListenerLimits, listenerServerOptions } from "../limits/listener_limits.ts";
+import { createSourceLimiter, type SourceRefusalReason } from "../limits/source_limiter.ts";
+import { gateConnectionsBySource } from "../limits/source_gate.ts";
+import { createRefusalLog } from "../limits/refusal_log.ts";
 import { reloadSecureContext } from "./reload_secure_context.ts";
 import type { TlsMaterial } from "./reload_material.ts";
 
@@ -43,8 +46,13 @@ export interface MtlsServerOptions {
    * cannot represent (TRACE, CONNECT), which are answered 405 (or 404) here instead of reaching the handler.
    */
   allowedMethods?: (pathname: string) => string | undefined;
-  /** Handshake/header/request/idle timeouts and the connection cap; defaults: DEFAULT_LISTENER_LIMITS. */
+  /** Handshake/header/request/idle timeouts and the connection caps; defaults: DEFAULT_LISTENER_LIMITS. */
   limits?: ListenerLimits;
+  /**
+   * Called once per connection refused by a per-source limit (closed right after accept, before any TLS
+   * work; such connections never reach onTlsError).
+   */
+  onConnectionRefused?: (reason: SourceRefusalReason) => void;
 }
 
 /** A running mTLS listener. */
@@ -85,7 +93,8 @@ function remoteAddressOf(socket: Socket): string {
 
 /** Start the mTLS listener; resolves once it is bound, rejects if binding fails. */
 export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsServer> {
-  const { handler, onTlsError } = options;
+  const { handler, onTlsError, onConnectionRefused } = options;
+  const limits = options.limits ?? DEFAULT_LISTENER_LIMITS;
   const log = options.log.child({ component: "mtls_server" });
   const rawSockets = new Set<Socket>();
   const connections = new Map<TLSSocket, Connection>();
@@ -213,14 +222,29 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     requestCert: true,
     rejectUnauthorized: true,
     minVersion: "TLSv1.3",
-    ...listenerServerOptions(options.limits ?? DEFAULT_LISTENER_LIMITS),
+    ...listenerServerOptions(limits),
   }, onRequest);
-  applyListenerLimits(server, options.limits ?? DEFAULT_LISTENER_LIMITS);
+  applyListenerLimits(server, limits);
 
   server.on("connection", (socket: Socket) => {
     rawSockets.add(socket);
     socket.once("close", () => rawSockets.delete(socket));
   });
+  if (limits.maxConnectionsPerSource !== null || limits.handshakeRatePerSource !== null) {
+    const refusals = createRefusalLog({ log });
+    // After the tracking listener above: refused sockets are destroyed at once and need no tracking.
+    gateConnectionsBySource(server, {
+      limiter: createSourceLimiter({ maxConnectionsPerSource: limits.maxConnectionsPerSource, connectRate: limits.handshakeRatePerSource }),
+      onRefused: (refusal) => {
+        try {
+          refusals.refused(refusal);
+          onConnectionRefused?.(refusal.reason);
+        } catch (cbErr) {
+          log.error("onConnectionRefused callback failed", { cause: cbErr });
+        }
+      },
+    });
+  }
   // Prepended so the connection is tracked (and closable) before node:http sees it.
   server.prependListener("secureConnection", (socket: TLSSocket) => void connectionOf(socket));
   server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {

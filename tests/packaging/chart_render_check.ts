@@ -209,6 +209,8 @@ Deno.test("chart: ConfigMap holds only known settings, and the TLS paths point i
   for (const key of Object.keys(cm.data)) assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/load_config.ts`);
   assertEquals(cm.data.LISTEN_ADDR, "0.0.0.0:8443", "LISTEN_ADDR");
   assertEquals(cm.data.PROBE_ADDR, "0.0.0.0:8081", "PROBE_ADDR");
+  assertEquals(cm.data.MAX_CONNECTIONS_PER_SOURCE, SETTINGS.MAX_CONNECTIONS_PER_SOURCE.default, "MAX_CONNECTIONS_PER_SOURCE default");
+  assertEquals(cm.data.HANDSHAKE_RATE_PER_SOURCE, SETTINGS.HANDSHAKE_RATE_PER_SOURCE.default, "HANDSHAKE_RATE_PER_SOURCE default");
   assert(!("KUBECONFIG" in cm.data), "no KUBECONFIG: the in-cluster ServiceAccount is used");
   const d = one(objects, "Deployment");
   const volume = d.spec.template.spec.volumes.find((v: Obj) => v.name === "tls");
@@ -283,6 +285,14 @@ Deno.test("chart: PodDisruptionBudget only with more than one replica; helm test
   assertEquals(pod.spec.volumes[0].secret.secretName, "rel-client-tls", "client certificate from the named Secret");
 });
 
+Deno.test("chart: the per-source connection limits render as whole numbers or off", async () => {
+  const configMap = async (args: string[]) => one(await render([...TLS, ...args]), "ConfigMap").data;
+  const big = await configMap(["--set", "config.maxConnectionsPerSource=1000000", "--set", "config.handshakeRatePerSource=10/m"]);
+  assertEquals([big.MAX_CONNECTIONS_PER_SOURCE, big.HANDSHAKE_RATE_PER_SOURCE], ["1000000", "10/m"], "a number, not 1e+06");
+  const off = await configMap(["--set", "config.maxConnectionsPerSource=off", "--set", "config.handshakeRatePerSource=off"]);
+  assertEquals([off.MAX_CONNECTIONS_PER_SOURCE, off.HANDSHAKE_RATE_PER_SOURCE], ["off", "off"], "off for both");
+});
+
 Deno.test("chart: values.schema.json rejects invalid values with a message naming the value", async () => {
   const cases: [string, string[], string][] = [
     ["replicaCount as a word", ["--set-string", "replicaCount=two"], "/replicaCount"],
@@ -291,6 +301,8 @@ Deno.test("chart: values.schema.json rejects invalid values with a message namin
     ["unknown nested key", ["--set", "config.listenAddr=x"], "additional properties 'listenAddr' not allowed"],
     ["bad duration", ["--set", "config.shutdownTimeout=10 seconds"], "/config/shutdownTimeout"],
     ["bad log level", ["--set", "config.logLevel=verbose"], "/config/logLevel"],
+    ["per-source connection cap of 0", ["--set", "config.maxConnectionsPerSource=0"], "/config/maxConnectionsPerSource"],
+    ["per-source handshake rate without a unit", ["--set", "config.handshakeRatePerSource=50"], "/config/handshakeRatePerSource"],
     ["port out of range", ["--set", "ports.probe=70000"], "/ports/probe"],
     ["certificate that is not PEM", ["--set", "tls.cert=hello"], "/tls/cert"],
   ];

@@ -51,6 +51,8 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
       requestTimeoutMs: 30_000,
       idleTimeoutMs: 30_000,
       maxConnections: 1000,
+      maxConnectionsPerSource: 100,
+      handshakeRatePerSource: { ratePerSecond: 50, burst: 50 },
     },
   });
 });
@@ -195,6 +197,33 @@ Deno.test("loadConfig() throws a ConfigError naming the bad setting", async (t) 
     { name: "underscore in WATCH_NAMESPACES", setting: "WATCH_NAMESPACES", env: { ...BASE, WATCH_NAMESPACES: "team_a" } },
     { name: "dotted name in WATCH_NAMESPACES", setting: "WATCH_NAMESPACES", env: { ...BASE, WATCH_NAMESPACES: "team.a" } },
     { name: "64-character namespace in WATCH_NAMESPACES", setting: "WATCH_NAMESPACES", env: { ...BASE, WATCH_NAMESPACES: "a".repeat(64) } },
+    { name: "MAX_CONNECTIONS_PER_SOURCE of 0", setting: "MAX_CONNECTIONS_PER_SOURCE", env: { ...BASE, MAX_CONNECTIONS_PER_SOURCE: "0" } },
+    {
+      name: "negative MAX_CONNECTIONS_PER_SOURCE",
+      setting: "MAX_CONNECTIONS_PER_SOURCE",
+      env: { ...BASE, MAX_CONNECTIONS_PER_SOURCE: "-5" },
+    },
+    {
+      name: "MAX_CONNECTIONS_PER_SOURCE as a word",
+      setting: "MAX_CONNECTIONS_PER_SOURCE",
+      env: { ...BASE, MAX_CONNECTIONS_PER_SOURCE: "many" },
+    },
+    {
+      name: "MAX_CONNECTIONS_PER_SOURCE above 1000000",
+      setting: "MAX_CONNECTIONS_PER_SOURCE",
+      env: { ...BASE, MAX_CONNECTIONS_PER_SOURCE: "1000001" },
+    },
+    {
+      name: "HANDSHAKE_RATE_PER_SOURCE without a unit",
+      setting: "HANDSHAKE_RATE_PER_SOURCE",
+      env: { ...BASE, HANDSHAKE_RATE_PER_SOURCE: "50" },
+    },
+    { name: "HANDSHAKE_RATE_PER_SOURCE of 0/s", setting: "HANDSHAKE_RATE_PER_SOURCE", env: { ...BASE, HANDSHAKE_RATE_PER_SOURCE: "0/s" } },
+    {
+      name: "HANDSHAKE_RATE_PER_SOURCE with a zero burst",
+      setting: "HANDSHAKE_RATE_PER_SOURCE",
+      env: { ...BASE, HANDSHAKE_RATE_PER_SOURCE: "50/s,burst=0" },
+    },
     { name: "bad value given by flag", setting: "MAX_REPLICAS", env: { ...BASE, MAX_REPLICAS: "5" }, args: ["--max-replicas=abc"] },
     { name: "unknown flag", setting: "--max-replica", env: BASE, args: ["--max-replica=5"] },
     { name: "positional argument", setting: "extra", env: BASE, args: ["extra"] },
@@ -271,4 +300,29 @@ Deno.test("loadConfig() accepts every documented duration form", async (t) => {
   for (const [raw, ms] of [["250ms", 250], ["5s", 5_000], ["2m", 120_000], ["7", 7_000], ["1.5s", 1_500], ["0", 0]] as const) {
     await t.step(raw, () => assert.equal(loadConfig({ ...BASE, SHUTDOWN_TIMEOUT: raw }).shutdownTimeoutMs, ms));
   }
+});
+
+Deno.test("loadConfig() reads the per-source connection limits, and off switches each one off", async (t) => {
+  await t.step("values from the environment", () => {
+    const { listenerLimits } = loadConfig({ ...BASE, MAX_CONNECTIONS_PER_SOURCE: "20", HANDSHAKE_RATE_PER_SOURCE: "600/m,burst=30" });
+    assert.equal(listenerLimits.maxConnectionsPerSource, 20);
+    assert.deepEqual(listenerLimits.handshakeRatePerSource, { ratePerSecond: 10, burst: 30 });
+  });
+  await t.step("off", () => {
+    const { listenerLimits } = loadConfig({ ...BASE, MAX_CONNECTIONS_PER_SOURCE: "off", HANDSHAKE_RATE_PER_SOURCE: "OFF" });
+    assert.equal(listenerLimits.maxConnectionsPerSource, null);
+    assert.equal(listenerLimits.handshakeRatePerSource, null);
+  });
+  await t.step("flags override the environment", () => {
+    const { listenerLimits } = loadConfig(
+      { ...BASE, MAX_CONNECTIONS_PER_SOURCE: "off" },
+      ["--max-connections-per-source", "7", "--handshake-rate-per-source=5/s"],
+    );
+    assert.equal(listenerLimits.maxConnectionsPerSource, 7);
+    assert.deepEqual(listenerLimits.handshakeRatePerSource, { ratePerSecond: 5, burst: 5 });
+  });
+  await t.step("the errors say what is wrong and what to use instead", () => {
+    assert.throws(() => loadConfig({ ...BASE, MAX_CONNECTIONS_PER_SOURCE: "0" }), /MAX_CONNECTIONS_PER_SOURCE: .*use off/);
+    assert.throws(() => loadConfig({ ...BASE, HANDSHAKE_RATE_PER_SOURCE: "fast" }), /HANDSHAKE_RATE_PER_SOURCE: .*<count>\/s/);
+  });
 });

@@ -81,6 +81,10 @@ Deno.test("main exits 2 with one line naming MAX_REPLICAS when a flag gives a ba
   assertBadSetting(await runMain(DUMMY_TLS, ["--max-replicas=abc"]), "MAX_REPLICAS");
 });
 
+Deno.test("main exits 2 with one line naming MAX_CONNECTIONS_PER_SOURCE when it is 0", async () => {
+  assertBadSetting(await runMain({ ...DUMMY_TLS, MAX_CONNECTIONS_PER_SOURCE: "0" }), "MAX_CONNECTIONS_PER_SOURCE");
+});
+
 Deno.test("main exits 2 with one line naming an unknown flag", async () => {
   assertBadSetting(await runMain(DUMMY_TLS, ["--no-such-flag=1"]), "--no-such-flag");
 });

@@ -16,6 +16,7 @@ import {
   listenerServerOptions,
 } from "../../../src/limits/mod.ts";
 import { createTestPki, type TestPki } from "../../support/pki.ts";
+import { captureClientHello } from "../../support/client_hello.ts";
 
 const LIMITS: ListenerLimits = {
   handshakeTimeoutMs: 300,
@@ -23,6 +24,8 @@ const LIMITS: ListenerLimits = {
   requestTimeoutMs: 800,
   idleTimeoutMs: 300,
   maxConnections: 2,
+  maxConnectionsPerSource: null,
+  handshakeRatePerSource: null,
 };
 
 let pkiPromise: Promise<TestPki> | undefined;
@@ -144,24 +147,6 @@ function assertClosedAround(outcome: Outcome, expectedMs: number, slackMs = 600)
   );
 }
 
-/** A real TLS 1.3 ClientHello, captured from node:tls, to replay and then stall. */
-function captureClientHello(): Promise<Uint8Array> {
-  return new Promise((resolve) => {
-    const capture = net.createServer((socket) => {
-      socket.once("data", (chunk: Uint8Array) => {
-        resolve(new Uint8Array(chunk));
-        socket.destroy();
-        capture.close();
-      });
-    });
-    capture.listen(0, "127.0.0.1", () => {
-      const client = tls.connect({ host: "127.0.0.1", port: (capture.address() as net.AddressInfo).port, rejectUnauthorized: false });
-      client.on("error", () => {});
-      client.on("close", () => client.destroy());
-    });
-  });
-}
-
 Deno.test("handshake timeout: connections that stall before the TLS handshake completes are closed", async (t) => {
   const l = await listen();
   try {
@@ -268,8 +253,16 @@ Deno.test("listenerServerOptions maps the limits onto node:https options", () =>
   assert.equal(listenerServerOptions(LIMITS).connectionsCheckingInterval, 100);
 });
 
-Deno.test("checkListenerLimits refuses zero, fractions, and a headers timeout longer than the request timeout", () => {
+Deno.test("checkListenerLimits refuses zero, fractions, a headers timeout longer than the request timeout, and empty per-source limits", () => {
   assert.throws(() => checkListenerLimits({ ...LIMITS, maxConnections: 0 }), /maxConnections/);
+  assert.throws(() => checkListenerLimits({ ...LIMITS, maxConnectionsPerSource: 0 }), /maxConnectionsPerSource/);
+  assert.throws(() => checkListenerLimits({ ...LIMITS, handshakeRatePerSource: { ratePerSecond: 0, burst: 1 } }), /handshakeRatePerSource/);
+  assert.throws(
+    () => checkListenerLimits({ ...LIMITS, handshakeRatePerSource: { ratePerSecond: 5, burst: 0.5 } }),
+    /handshakeRatePerSource/,
+  );
+  checkListenerLimits({ ...LIMITS, maxConnectionsPerSource: null, handshakeRatePerSource: null });
+  checkListenerLimits(DEFAULT_LISTENER_LIMITS);
   assert.throws(() => checkListenerLimits({ ...LIMITS, idleTimeoutMs: 1.5 }), /idleTimeoutMs/);
   assert.throws(() => checkListenerLimits({ ...LIMITS, headersTimeoutMs: 900 }), /must not exceed requestTimeoutMs/);
 });

@@ -55,6 +55,7 @@ Deno.test("service metrics expose requests, informer, cache, Kubernetes, limit a
   m.http.started("api");
   m.http.finished("api", "get_replicas", "GET", 200, 0.002);
   m.tlsFailure("no_client_certificate");
+  m.connectionRefused("per_source_rate");
   m.informer("deployments").event("ADDED");
   m.informer("deployments").gone();
   m.kubeRequest("patch", "200", 0.02);
@@ -66,6 +67,7 @@ Deno.test("service metrics expose requests, informer, cache, Kubernetes, limit a
       'replica_api_http_requests_total{listener="api",route="get_replicas",method="GET",status="200"} 1',
       'replica_api_http_requests_in_flight{listener="api"} 0',
       'replica_api_tls_handshake_failures_total{reason="no_client_certificate"} 1',
+      'replica_api_connections_refused_total{reason="per_source_rate"} 1',
       'replica_api_informer_events_total{informer="deployments",type="ADDED"} 1',
       'replica_api_informer_gone_total{informer="deployments"} 1',
       "replica_api_cache_deployments 12",

@@ -153,7 +153,8 @@ export function tlsExchange(
   harness: Harness,
   credentials: Credentials,
   payload = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-  extra: tls.ConnectionOptions = {},
+  // localAddress: node:tls passes it on to the TCP connect (binding 127.0.0.2 etc. makes another source); the types omit it.
+  extra: tls.ConnectionOptions & { localAddress?: string } = {},
   hangUpWhen?: (received: string) => boolean,
 ): Promise<TlsExchange> {
   return new Promise((resolve) => {
