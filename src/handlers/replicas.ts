@@ -5,12 +5,15 @@
  * has seen the write (200), or 202 if it has not within WRITE_SYNC_TIMEOUT.
  */
 import type { Handler } from "../http/types.ts";
-import { emptyResponse, jsonResponse } from "../http/response.ts";
+import { emptyResponse, jsonResponse, setResponseHeader } from "../http/response.ts";
 import { HttpError } from "../http/http_error.ts";
 import { readJsonBody } from "../http/body.ts";
 import { validateDeploymentName, validateNamespace, validateQuery, validateReplicasBody } from "../http/validation.ts";
 import type { Scaler, ScaleRequest } from "../kube/scaler.ts";
 import type { CacheView } from "./cache_view.ts";
+
+/** Neither replicas endpoint takes query parameters. */
+const NO_QUERY: readonly string[] = Object.freeze([]);
 
 export interface ReplicasHandlerDeps {
   view: CacheView;
@@ -27,7 +30,7 @@ export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHa
   const { cache } = view;
 
   const target = (request: Request, params: Readonly<Record<string, string>>) => {
-    validateQuery(request.url, []);
+    validateQuery(request.url, NO_QUERY);
     const namespace = validateNamespace(params.namespace);
     const name = validateDeploymentName(params.name);
     return { namespace, name };
@@ -35,7 +38,9 @@ export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHa
 
   return {
     get(request, { params }) {
-      const { namespace, name } = target(request, params);
+      validateQuery(request.url, NO_QUERY);
+      const namespace = validateNamespace(params.namespace);
+      const name = validateDeploymentName(params.name);
       const headers = view.readHeaders();
       if (!cache.hasNamespace(namespace)) {
         throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
@@ -51,7 +56,9 @@ export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHa
         availableReplicas: record.availableReplicas,
       };
       if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
-      return jsonResponse(body, { headers: { ...headers, etag } });
+      const response = jsonResponse(body, { headers });
+      setResponseHeader(response, "etag", etag);
+      return response;
     },
 
     async put(request, { params }) {

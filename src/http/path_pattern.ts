@@ -17,6 +17,11 @@ export interface PathPattern {
    * pattern on the same path, so it splits once).
    */
   exec(pathname: string, segments?: readonly string[]): Record<string, string> | undefined;
+  /**
+   * How many "/"-separated segments every matching path has (`pathname.split("/").length`), or
+   * undefined when that is not fixed (URLPattern fallback): lets a router skip patterns cheaply.
+   */
+  readonly segmentCount?: number;
 }
 
 const PARAM = /^:([A-Za-z_][A-Za-z0-9_]*)$/;
@@ -43,6 +48,7 @@ export function compilePathPattern(pattern: string): PathPattern {
   }
   const parts = compiled as ({ param: string; literal?: undefined } | { literal: string; param?: undefined })[];
   return {
+    segmentCount: parts.length,
     exec(pathname, segments) {
       const actual = segments ?? pathname.split("/");
       if (actual.length !== parts.length) return undefined;

@@ -51,6 +51,11 @@ export function createRouter(routes: readonly Route[]): Router {
     entry.routes.push(route);
   }
   const groups = [...byPath.values()];
+  // Candidates by segment count, in table order; patterns without a fixed count are tried for every path.
+  const bySegmentCount = new Map<number, typeof groups>();
+  const counts = new Set(groups.map((g) => g.pattern.segmentCount).filter((n) => n !== undefined));
+  for (const n of counts) bySegmentCount.set(n, groups.filter((g) => g.pattern.segmentCount === undefined || g.pattern.segmentCount === n));
+  const unfixed = groups.filter((g) => g.pattern.segmentCount === undefined);
 
   function match(method: string, pathname: string): RouteMatch {
     const wanted = method === "HEAD" ? "GET" : method;
@@ -58,7 +63,7 @@ export function createRouter(routes: readonly Route[]): Router {
     // matching path before deciding on 405, and offer the union of their methods in Allow.
     let matchedRoutes: Route[] | undefined;
     const segments = pathname.split("/");
-    for (const group of groups) {
+    for (const group of bySegmentCount.get(segments.length) ?? unfixed) {
       const raw = group.pattern.exec(pathname, segments);
       if (!raw) continue;
       let route: Route | undefined;
