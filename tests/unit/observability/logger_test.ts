@@ -31,3 +31,17 @@ Deno.test("the logger flushes at once for warn, error and audit lines, and buffe
   assert.equal(flushes, 3);
   assert.equal(lines.length, 4, "debug is below the default level");
 });
+
+Deno.test("log lines carry the current time as ISO 8601, also when many share a millisecond", () => {
+  const lines: string[] = [];
+  const log = createLogger({ sink: (l) => lines.push(l) });
+  const before = Date.now();
+  for (let i = 0; i < 1000; i++) log.info("tick");
+  const after = Date.now();
+  for (const line of lines) {
+    const time = JSON.parse(line).time as string;
+    assert.match(time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const ms = Date.parse(time);
+    assert.ok(ms >= before && ms <= after, `${time} is outside the logging interval`);
+  }
+});
