@@ -281,3 +281,14 @@ export async function createTestPki(): Promise<TestPki> {
     throw err;
   }
 }
+
+let shared: Promise<TestPki> | undefined;
+
+/** One PKI for every test module of the process that asks, generated on first use and removed when the process unloads. */
+export function sharedTestPki(): Promise<TestPki> {
+  if (!shared) {
+    shared = createTestPki();
+    shared.then((pki) => globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true })));
+  }
+  return shared;
+}

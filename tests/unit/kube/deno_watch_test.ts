@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
 import { createDenoWatch, type FetchCredentials, WatchHttpError } from "../../../src/kube/deno_watch.ts";
 import { describe } from "../../../src/kube/reflector.ts";
-import { createTestPki, type TestPki } from "../../support/pki.ts";
+import { sharedTestPki, type TestPki } from "../../support/pki.ts";
 import { deployment, eventLine, startWatchServer, type WatchHandler, type WatchServer } from "./_watch_server.ts";
 
-let pkiPromise: Promise<TestPki> | undefined;
-function sharedPki(): Promise<TestPki> {
-  if (!pkiPromise) {
-    pkiPromise = createTestPki();
-    pkiPromise.then((pki) => globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true })));
-  }
-  return pkiPromise;
-}
+const sharedPki = sharedTestPki;
 
 function credentialsFor(pki: TestPki, server: string, token = "t0k3n"): FetchCredentials {
   return { server, headers: { Authorization: `Bearer ${token}` }, caCerts: [pki.ca.cert], cert: pki.alice.cert, key: pki.alice.key };

@@ -2,17 +2,10 @@ import assert from "node:assert/strict";
 import { KubeConfig } from "@kubernetes/client-node";
 import { fetchCredentialsFrom } from "../../../src/kube/fetch_credentials.ts";
 import { createKubeClient } from "../../../src/kube/client.ts";
-import { createTestPki, type TestPki } from "../../support/pki.ts";
+import { sharedTestPki, type TestPki } from "../../support/pki.ts";
 import { startWatchServer } from "./_watch_server.ts";
 
-let pkiPromise: Promise<TestPki> | undefined;
-function sharedPki(): Promise<TestPki> {
-  if (!pkiPromise) {
-    pkiPromise = createTestPki();
-    pkiPromise.then((pki) => globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true })));
-  }
-  return pkiPromise;
-}
+const sharedPki = sharedTestPki;
 
 type Cluster = Parameters<KubeConfig["loadFromOptions"]>[0]["clusters"][number];
 type User = Parameters<KubeConfig["loadFromOptions"]>[0]["users"][number];

@@ -9,17 +9,10 @@ import { createBackoff } from "../../../src/kube/backoff.ts";
 import type { ListResult } from "../../../src/kube/reflector.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { eventually } from "../../support/fake_kube.ts";
-import { createTestPki, type TestPki } from "../../support/pki.ts";
+import { sharedTestPki, type TestPki } from "../../support/pki.ts";
 import { deployment, eventLine, startWatchServer, type WatchHandler, type WatchServer } from "./_watch_server.ts";
 
-let pkiPromise: Promise<TestPki> | undefined;
-function sharedPki(): Promise<TestPki> {
-  if (!pkiPromise) {
-    pkiPromise = createTestPki();
-    pkiPromise.then((pki) => globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true })));
-  }
-  return pkiPromise;
-}
+const sharedPki = sharedTestPki;
 
 /** Handlers for the first, second, ... watch request; later requests get a stream that stays open and silent. */
 function scripted(...handlers: WatchHandler[]): WatchHandler {

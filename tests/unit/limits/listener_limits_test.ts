@@ -15,7 +15,7 @@ import {
   type ListenerLimits,
   listenerServerOptions,
 } from "../../../src/limits/mod.ts";
-import { createTestPki, type TestPki } from "../../support/pki.ts";
+import { sharedTestPki, type TestPki } from "../../support/pki.ts";
 import { captureClientHello } from "../../support/client_hello.ts";
 
 const LIMITS: ListenerLimits = {
@@ -28,14 +28,7 @@ const LIMITS: ListenerLimits = {
   handshakeRatePerSource: null,
 };
 
-let pkiPromise: Promise<TestPki> | undefined;
-function pki(): Promise<TestPki> {
-  if (!pkiPromise) {
-    pkiPromise = createTestPki();
-    pkiPromise.then((p) => globalThis.addEventListener("unload", () => Deno.removeSync(p.dir, { recursive: true })));
-  }
-  return pkiPromise;
-}
+const pki = sharedTestPki;
 
 interface Listener {
   port: number;

@@ -8,18 +8,10 @@ import tls from "node:tls";
 import type { Handler } from "../../../src/http/types.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { type MtlsServer, type MtlsServerOptions, startMtlsServer } from "../../../src/tls/mod.ts";
-import { createTestPki, type TestPki } from "../../support/pki.ts";
+import { sharedTestPki, type TestPki } from "../../support/pki.ts";
 
-let pkiPromise: Promise<TestPki> | undefined;
-
-/** The module's PKI, generated on first use and removed when the test isolate unloads. */
-export function sharedPki(): Promise<TestPki> {
-  if (!pkiPromise) {
-    pkiPromise = createTestPki();
-    pkiPromise.then((pki) => globalThis.addEventListener("unload", () => Deno.removeSync(pki.dir, { recursive: true })));
-  }
-  return pkiPromise;
-}
+/** The shared test PKI (see tests/support/pki.ts). */
+export const sharedPki: () => Promise<TestPki> = sharedTestPki;
 
 export type LogLine = Record<string, unknown> & { level: string; msg: string };
 
