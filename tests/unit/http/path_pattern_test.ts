@@ -43,3 +43,8 @@ Deno.test("compiled path patterns match exactly what URLPattern matches, with th
     }
   }
 });
+
+Deno.test("a pattern that names a parameter twice is refused, as URLPattern refuses it", () => {
+  assert.throws(() => new URLPattern({ pathname: "/a/:x/b/:x" }), TypeError);
+  assert.throws(() => compilePathPattern("/a/:x/b/:x"), TypeError);
+});
