@@ -10,18 +10,16 @@
  * BENCH_POLL_MS (5), BENCH_KEEP_CLUSTER=1 (leave the bench control plane running), LOADGEN (binary).
  */
 import {
-  BENCH_CACHE,
   type BenchCluster,
   clusterRunning,
   clusterScript,
   clusterUp,
-  ensurePki,
   hasTaskset,
   Kube,
   LOADGEN,
   log,
-  machineInfo,
   populate,
+  prepareRun,
   run,
 } from "./lib.ts";
 import { runThroughput } from "./throughput.ts";
@@ -39,20 +37,10 @@ for (const s of sections) {
   }
 }
 
-const started = performance.now();
-try {
-  await Deno.stat(LOADGEN);
-} catch {
-  console.error(`bench: ${LOADGEN} is missing: build it with make bench (or: cd bench/loadgen && go build -o ${LOADGEN} .)`);
-  Deno.exit(2);
-}
-await Deno.remove(`${BENCH_CACHE}/logs`, { recursive: true }).catch(() => {});
-const resultsDir = `${BENCH_CACHE}/results`;
-await Deno.mkdir(resultsDir, { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-
-const machine = await machineInfo();
-const pki = await ensurePki();
+const { started, resultsDir, stamp, machine, pki } = await prepareRun(
+  "bench",
+  `build it with make bench (or: cd bench/loadgen && go build -o ${LOADGEN} .)`,
+);
 
 // The empty-cluster baseline for memory and ready time needs a cluster without Deployments.
 

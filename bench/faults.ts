@@ -31,22 +31,20 @@ import {
   clusterCtl,
   clusterScript,
   clusterUp,
-  ensurePki,
   envDurationMs,
   envNumber,
   fmt,
   int,
   Kube,
-  LOADGEN,
   loadgen,
   loadgenBackground,
   type LoadgenResult,
   log,
-  machineInfo,
   median,
   mustRun,
   type Pki,
   populate,
+  prepareRun,
   rssKb,
   run,
   type ServerProcess,
@@ -212,19 +210,7 @@ async function waitConsistent(svc: ServerProcess, pki: Pki, cluster: BenchCluste
 
 // ---------------------------------------------------------------- main
 
-const started = performance.now();
-try {
-  await Deno.stat(LOADGEN);
-} catch {
-  console.error(`faults: ${LOADGEN} is missing: run make faults (it builds it)`);
-  Deno.exit(2);
-}
-await Deno.remove(`${BENCH_CACHE}/logs`, { recursive: true }).catch(() => {});
-const resultsDir = `${BENCH_CACHE}/results`;
-await Deno.mkdir(resultsDir, { recursive: true });
-const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
-const machine = await machineInfo();
-const pki = await ensurePki();
+const { started, resultsDir, stamp, machine, pki } = await prepareRun("faults", "run make faults (it builds it)");
 if (Deno.env.get("FAULTS_REUSE_CLUSTER") !== "1") {
   // A fresh control plane: the data set, etcd history and API server state are the same every run.
   await run(clusterScript(), ["down"]);

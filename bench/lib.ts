@@ -749,3 +749,34 @@ export async function settledMemory(proc: ServerProcess, settleMs = 2000): Promi
     insp.close();
   }
 }
+
+/** What a benchmark run needs before its first measurement; see {@link prepareRun}. */
+export interface RunSetup {
+  /** performance.now() at the start, for the total runtime. */
+  readonly started: number;
+  readonly resultsDir: string;
+  /** A timestamp for result file names. */
+  readonly stamp: string;
+  readonly machine: Record<string, string>;
+  readonly pki: Pki;
+}
+
+/**
+ * The common start of bench.ts and faults.ts: exits 2 with `missingHint` when the load generator
+ * is not built, clears the previous run's server logs, and prepares the results folder, the
+ * machine description and the dev PKI.
+ */
+export async function prepareRun(script: string, missingHint: string): Promise<RunSetup> {
+  const started = performance.now();
+  try {
+    await Deno.stat(LOADGEN);
+  } catch {
+    console.error(`${script}: ${LOADGEN} is missing: ${missingHint}`);
+    Deno.exit(2);
+  }
+  await Deno.remove(`${BENCH_CACHE}/logs`, { recursive: true }).catch(() => {});
+  const resultsDir = `${BENCH_CACHE}/results`;
+  await Deno.mkdir(resultsDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-").slice(0, 19);
+  return { started, resultsDir, stamp, machine: await machineInfo(), pki: await ensurePki() };
+}
