@@ -5,6 +5,7 @@
  */
 import type { Handler } from "./types.ts";
 import type { Logger } from "../observability/logger.ts";
+import { withNativeHeaders } from "./response.ts";
 
 export interface ProbeServer {
   readonly port: number;
@@ -20,9 +21,10 @@ export function startProbeServer(options: { hostname: string; port: number; hand
       options.log.error("probe request failed", { error });
       return new Response("internal error", { status: 500 });
     },
-  }, (request, info) => {
+  }, async (request, info) => {
     const addr = info.remoteAddr as Deno.NetAddr;
-    return options.handler(request, { remoteAddr: `${addr.hostname}:${addr.port}`, params: {} });
+    // Deno.serve reads the native header list, not the `headers` getter (see withNativeHeaders).
+    return withNativeHeaders(await options.handler(request, { remoteAddr: `${addr.hostname}:${addr.port}`, params: {} }));
   });
   return {
     port: (server.addr as Deno.NetAddr).port,

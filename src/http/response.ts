@@ -17,6 +17,9 @@ export type ResponseHeaders = Readonly<Record<string, string>>;
  * and the `Headers` object is filled from the fields the first time anyone
  * asks for it. From then on that object is the truth, and
  * {@link preparedFields} returns undefined so writers use it instead.
+ *
+ * A consumer that reads a Response's internal state instead of its getters
+ * (`Deno.serve`) must be given it through {@link withNativeHeaders}.
  */
 export class PreparedResponse extends Response {
   readonly #fields: string[];
@@ -78,6 +81,17 @@ export class PreparedResponse extends Response {
 
 /** Field values without CR, LF or NUL (RFC 9110 §5.5), as the Fetch Headers class enforces. */
 const VALID_FIELD_VALUE = /^[^\r\n\0]*$/;
+
+/**
+ * Makes a response safe to hand to a consumer that reads its internal state
+ * rather than its getters, such as `Deno.serve`: a {@link PreparedResponse}
+ * keeps its fields outside the native header list until someone asks for
+ * `headers`, so without this such a consumer would send none of them.
+ */
+export function withNativeHeaders(response: Response): Response {
+  if (response instanceof PreparedResponse) void response.headers;
+  return response;
+}
 
 /** Set a header on any Response; cheap for a {@link PreparedResponse}. */
 export function setResponseHeader(response: Response, name: string, value: string): void {

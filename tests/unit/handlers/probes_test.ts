@@ -8,6 +8,7 @@ import { MemoryCache } from "../../../src/kube/memory_cache.ts";
 import type { CacheStatus } from "../../../src/kube/cache.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { Registry } from "../../../src/observability/metrics.ts";
+import { startProbeServer } from "../../../src/http/probe_server.ts";
 
 const T0 = 1_700_000_000_000;
 const STALE_AFTER_MS = 120_000;
@@ -98,4 +99,34 @@ Deno.test("probe routes are only /livez and /readyz", async () => {
   const { status, headers } = await get("/api/v1/health");
   assert.equal(status, 404);
   assert.equal(headers.get("content-type"), "application/problem+json");
+});
+
+Deno.test("the probe listener (Deno.serve) sends each answer's content type and request id", async () => {
+  const cache = new MemoryCache({ namespaces: ["prod"], status: { lastContactAt: Date.now() } });
+  const view = createCacheView({ cache, staleAfterMs: STALE_AFTER_MS });
+  const registry = new Registry();
+  registry.counter("demo_total", "A demo counter.").inc();
+  const app = createApp({
+    router: createRouter(createProbeRoutes({ view, lifecycle: { shuttingDown: false }, registry })),
+    log: createLogger({ sink: () => {} }),
+    accessLog: false,
+    newRequestId: () => "req-1",
+  });
+  const server = startProbeServer({ hostname: "127.0.0.1", port: 0, handler: app, log: createLogger({ sink: () => {} }) });
+  try {
+    for (
+      const [path, type] of [["/readyz", "application/json"], ["/livez", "application/json"], [
+        "/metrics",
+        "text/plain; version=0.0.4; charset=utf-8",
+      ]]
+    ) {
+      const response = await fetch(`http://127.0.0.1:${server.port}${path}`);
+      const text = await response.text();
+      assert.equal(response.status, 200, `${path}: ${text}`);
+      assert.equal(response.headers.get("content-type"), type, path);
+      assert.equal(response.headers.get("x-request-id"), "req-1", path);
+    }
+  } finally {
+    await server.close();
+  }
 });
