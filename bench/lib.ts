@@ -16,6 +16,7 @@ const ENV_KEYS_KEPT = ["PATH", "HOME", "DENO_DIR", "TMPDIR"];
 
 export { type CommandResult, run } from "../tests/support/command.ts";
 import { type CommandResult, run } from "../tests/support/command.ts";
+import { parseEnvFile } from "../tests/support/env_file.ts";
 
 export async function mustRun(cmd: string, args: string[], options: Parameters<typeof run>[2] = {}): Promise<CommandResult> {
   const r = await run(cmd, args, options);
@@ -193,11 +194,7 @@ export async function clusterRunning(): Promise<boolean> {
 }
 
 export function readClusterEnv(file: string): BenchCluster {
-  const vars: Record<string, string> = {};
-  for (const line of Deno.readTextFileSync(file).split("\n")) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m) vars[m[1]] = m[2].replace(/^["']|["']$/g, "");
-  }
+  const vars = parseEnvFile(Deno.readTextFileSync(file));
   return {
     kubeconfig: vars.KUBECONFIG,
     apiserverUrl: vars.CLUSTER_APISERVER_URL,

@@ -3,6 +3,8 @@
  * the cluster.env written by tests/cluster/up.sh), kubectl, and a least-privilege
  * ServiceAccount bound by the Helm chart's own RBAC template.
  */
+import { parseEnvFile } from "../../support/env_file.ts";
+
 const REPO = new URL("../../../", import.meta.url).pathname;
 
 export interface ClusterEnv {
@@ -25,11 +27,7 @@ export function clusterEnv(): ClusterEnv {
   } catch {
     throw new Error(`no local control plane: ${file} is missing (run: make cluster-up)`);
   }
-  const vars: Record<string, string> = {};
-  for (const line of text.split("\n")) {
-    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
-    if (m) vars[m[1]] = m[2].replace(/^["']|["']$/g, "");
-  }
+  const vars = parseEnvFile(text);
   return {
     kubeconfig: vars.KUBECONFIG,
     apiserverUrl: vars.CLUSTER_APISERVER_URL,
