@@ -134,6 +134,18 @@ install_bin() {
   mv -f "$1" "$2"
 }
 
+# adopt_go_mod DIR: DIR/go.mod.new was just generated. When it differs from the last generated one (new
+# version or first run), start from it and drop the old sums; otherwise keep go.mod and go.sum as they are.
+adopt_go_mod() {
+  if ! cmp -s "$1/go.mod.new" "$1/go.mod.gen" 2>/dev/null; then
+    cp "$1/go.mod.new" "$1/go.mod"
+    mv -f "$1/go.mod.new" "$1/go.mod.gen"
+    rm -f "$1/go.sum"
+  else
+    rm -f "$1/go.mod.new"
+  fi
+}
+
 elapsed() { printf '%ss' "$((SECONDS - $1))"; }
 
 # ---------------------------------------------------------------- kubernetes
@@ -174,14 +186,7 @@ prepare_k8s_wrapper() {
     done <<<"${staging}"
     printf ')\n'
   } >"${K8S_WRAPPER}/go.mod.new"
-  if ! cmp -s "${K8S_WRAPPER}/go.mod.new" "${K8S_WRAPPER}/go.mod.gen" 2>/dev/null; then
-    # Regenerated (new version or first run): start from the generated file, drop old sums.
-    cp "${K8S_WRAPPER}/go.mod.new" "${K8S_WRAPPER}/go.mod"
-    mv -f "${K8S_WRAPPER}/go.mod.new" "${K8S_WRAPPER}/go.mod.gen"
-    rm -f "${K8S_WRAPPER}/go.sum"
-  else
-    rm -f "${K8S_WRAPPER}/go.mod.new"
-  fi
+  adopt_go_mod "${K8S_WRAPPER}"
   k8s_wrapper_ready=1
 }
 
@@ -239,13 +244,7 @@ build_etcd() {
       printf ')\n'
     fi
   } >"${wrapper}/go.mod.new"
-  if ! cmp -s "${wrapper}/go.mod.new" "${wrapper}/go.mod.gen" 2>/dev/null; then
-    cp "${wrapper}/go.mod.new" "${wrapper}/go.mod"
-    mv -f "${wrapper}/go.mod.new" "${wrapper}/go.mod.gen"
-    rm -f "${wrapper}/go.sum"
-  else
-    rm -f "${wrapper}/go.mod.new"
-  fi
+  adopt_go_mod "${wrapper}"
   mkdir -p "$(dirname "${out}")"
   tmp="$(dirname "${out}")/.etcd.tmp"
   (
