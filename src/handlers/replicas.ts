@@ -38,9 +38,7 @@ export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHa
 
   return {
     get(request, { params }) {
-      validateQuery(request.url, NO_QUERY);
-      const namespace = validateNamespace(params.namespace);
-      const name = validateDeploymentName(params.name);
+      const { namespace, name } = target(request, params);
       const headers = view.readHeaders();
       if (!cache.hasNamespace(namespace)) {
         throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);

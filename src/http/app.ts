@@ -43,7 +43,7 @@ export function createApp(options: AppOptions): Handler {
   const metrics = options.metrics;
 
   /** Turns a failure into its problem response; logs server-side failures with their cause. */
-  const failed = (x: Exchange, error: unknown): Response | Promise<Response> => {
+  const problemFor = (x: Exchange, error: unknown): Response | Promise<Response> => {
     const httpError = toHttpError(error);
     if (httpError.status >= 500) {
       log.error("request failed", {
@@ -90,7 +90,7 @@ export function createApp(options: AppOptions): Handler {
   };
 
   const fail = (x: Exchange, error: unknown): Response | Promise<Response> => {
-    const problem = failed(x, error);
+    const problem = problemFor(x, error);
     return problem instanceof Promise ? problem.then((response) => finish(x, response)) : finish(x, problem);
   };
 

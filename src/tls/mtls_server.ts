@@ -179,13 +179,16 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       written = writeResponse(req, res, response, closing);
     } catch (err) {
       res.destroy();
-      log.error("response body failed", { cause: err, method: req.method, cn: client.cn });
+      bodyFailed(req, client, err);
     }
     if (!(written instanceof Promise)) return adapted.abandonBody();
     return written
-      .catch((err) => log.error("response body failed", { cause: err, method: req.method, cn: client.cn }))
+      .catch((err) => bodyFailed(req, client, err))
       .finally(adapted.abandonBody);
   };
+
+  const bodyFailed = (req: IncomingMessage, client: ClientIdentity, err: unknown) =>
+    log.error("response body failed", { cause: err, method: req.method, cn: client.cn });
 
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, adapted: AdaptedRequest, client: ClientIdentity, err: unknown) => {
     log.error("handler failed", { cause: err, method: req.method, path: new URL(adapted.request.url).pathname, cn: client.cn });
