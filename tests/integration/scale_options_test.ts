@@ -236,3 +236,37 @@ Deno.test("[integration] without the right to create Events the PUT still succee
     assert.equal(await svc.stop(), 0);
   }
 });
+
+Deno.test("[integration] without the right to watch HPAs the service never claims to be ready, and says why", async () => {
+  const ns = uniqueName("it-nohpa");
+  await createNamespace(ns);
+  await createDeployment(ns, "web", 1);
+  const sa = await chartServiceAccount([ns]);
+  const role = JSON.parse((await kubectl(["get", "role", "-n", ns, "-o", "json"])).stdout).items[0];
+  const rules = role.rules.filter((r: { apiGroups: string[] }) => !r.apiGroups.includes("autoscaling"));
+  assert.equal(rules.length, role.rules.length - 1);
+  await kubectl(["patch", "role", role.metadata.name, "-n", ns, "--type=merge", "-p", JSON.stringify({ rules })]);
+  const svc = await startService({ kubeconfig: sa.kubeconfig, env: { WATCH_NAMESPACES: ns }, waitReady: false });
+  try {
+    let reason = "";
+    await waitFor(
+      async () => {
+        const r = await svc.probe("/readyz");
+        reason = r.body?.reason ?? "";
+        return r.status === 503 && /403/.test(reason);
+      },
+      10_000,
+      "readiness naming the 403",
+    );
+    assert.match(reason, /initial sync not complete: .*horizontalpodautoscalers/);
+    const put = await svc.api(`/api/v1/namespaces/${ns}/deployments/web/replicas`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: '{"replicas":2}',
+    });
+    assert.equal(put.status, 503, "no write without knowing whether an HPA would undo it");
+    assert.equal(await specReplicas(ns, "web"), 1);
+  } finally {
+    assert.equal(await svc.stop(), 0);
+  }
+});
