@@ -220,6 +220,12 @@ rbac_namespaced() {
     can get deployments.apps -n "${n}" || ok=1
     can get deployments.apps --subresource=scale -n "${n}" || ok=1
     can patch deployments.apps --subresource=scale -n "${n}" || ok=1
+    can list horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
+    can watch horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
+    can create events.events.k8s.io -n "${n}" || ok=1
+    cannot update horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
+    cannot list events.events.k8s.io -n "${n}" || ok=1
+    cannot delete events.events.k8s.io -n "${n}" || ok=1
     cannot delete deployments.apps -n "${n}" || ok=1
     cannot update deployments.apps -n "${n}" || ok=1
     cannot patch deployments.apps -n "${n}" || ok=1
@@ -231,13 +237,15 @@ rbac_namespaced() {
   for n in "${other}" "${ns}"; do
     cannot list deployments.apps -n "${n}" || ok=1
     cannot patch deployments.apps --subresource=scale -n "${n}" || ok=1
+    cannot list horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
+    cannot create events.events.k8s.io -n "${n}" || ok=1
   done
   cannot list deployments.apps --all-namespaces || ok=1
   cannot list namespaces || ok=1
   cannot get secrets -n "${ns}" || ok=1
   return "${ok}"
 }
-check "kubectl auth can-i (namespaced): deployments read + scale patch in watched namespaces only" rbac_namespaced
+check "kubectl auth can-i (namespaced): deployments read + scale patch, HPA list/watch, Event create in watched namespaces only" rbac_namespaced
 
 # Validated server-side without running them (no kubelet): the helm test pod and the load pod.
 dry_run_pods() {
@@ -272,7 +280,10 @@ rbac_cluster() {
   can watch deployments.apps --all-namespaces || ok=1
   can list namespaces || ok=1
   can watch namespaces || ok=1
+  can watch horizontalpodautoscalers.autoscaling --all-namespaces || ok=1
   for n in "${other}" "${watch_a}"; do
+    can create events.events.k8s.io -n "${n}" || ok=1
+    cannot update horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
     can get deployments.apps -n "${n}" || ok=1
     can patch deployments.apps --subresource=scale -n "${n}" || ok=1
     cannot delete deployments.apps -n "${n}" || ok=1
@@ -287,7 +298,7 @@ rbac_cluster() {
   cannot list nodes || ok=1
   return "${ok}"
 }
-check "kubectl auth can-i (all namespaces): list/watch deployments+namespaces, patch scale, nothing else" rbac_cluster
+check "kubectl auth can-i (all namespaces): list/watch deployments+namespaces+HPAs, patch scale, create Events, nothing else" rbac_cluster
 
 install_existing_secret() {
   local expected actual

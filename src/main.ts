@@ -32,6 +32,15 @@ function readPolicy(config: Config): Authorizer {
   }
 }
 
+/** reportingInstance of our Events: the host name, which in Kubernetes is the Pod name. */
+function instanceName(): string {
+  try {
+    return `replica-api-${Deno.hostname()}`;
+  } catch {
+    return "replica-api";
+  }
+}
+
 async function main(args: string[]): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
     console.log(usage());
@@ -89,6 +98,8 @@ async function main(args: string[]): Promise<number> {
       authorizer,
       source: kube.source,
       scaleApi: kube.scaleApi,
+      eventApi: kube.eventApi,
+      instance: instanceName(),
       log,
       metrics,
     });

@@ -7,6 +7,7 @@ import type { Config } from "./config/mod.ts";
 import type { Logger } from "./observability/logger.ts";
 import { InformerCache, type KubeSource } from "./kube/informer_cache.ts";
 import { createScaler, type ScaleApi } from "./kube/scaler.ts";
+import { createScaleEventRecorder, type EventApi } from "./kube/scale_events.ts";
 import { createCacheView } from "./handlers/cache_view.ts";
 import { createApiRoutes, createProbeRoutes } from "./handlers/routes.ts";
 import { createRouter } from "./http/router.ts";
@@ -30,6 +31,10 @@ export interface ServiceDeps {
   tls: TlsMaterial;
   source: KubeSource;
   scaleApi: ScaleApi;
+  /** Where "who scaled" Events go; none are recorded when undefined. */
+  eventApi?: EventApi;
+  /** This instance in those Events (reportingInstance), e.g. the Pod name. */
+  instance?: string;
   log: Logger;
   metrics: ServiceMetrics;
   /** Default: every authenticated client may do everything. */
@@ -62,9 +67,18 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   metrics.watchCache(() => cache.status());
   const view = createCacheView({ cache, staleAfterMs: config.cacheStaleAfterMs });
   const scaler = createScaler({ api: scaleApi, cache, writeSyncTimeoutMs: config.writeSyncTimeoutMs });
+  const events = deps.eventApi
+    ? createScaleEventRecorder({
+      api: deps.eventApi,
+      controller: "replica-api",
+      instance: deps.instance ?? "replica-api",
+      log,
+      count: metrics.scaleEvent,
+    })
+    : undefined;
   const lifecycle = { shuttingDown: false };
 
-  const apiRouter = createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas, authorizer }));
+  const apiRouter = createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas, authorizer, events }));
   const guard = createRequestGuard({
     authorizer,
     reads: config.rateLimitReads ? createRateLimiter(config.rateLimitReads) : undefined,
@@ -130,6 +144,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
         await reloader?.close();
         log.info("shutting down: draining requests", { graceMs: config.shutdownTimeoutMs });
         await api.close(config.shutdownTimeoutMs).catch((error) => log.error("closing the API listener failed", { error }));
+        // Events of the last scales are still on their way; give them a moment, bounded like the calls themselves.
+        await events?.settle(5_000);
         await started;
         await cache.stop().catch((error) => log.error("stopping the informers failed", { error }));
         await probe.close().catch((error) => log.error("closing the probe listener failed", { error }));

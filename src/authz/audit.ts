@@ -39,6 +39,10 @@ export interface AuditEvent {
   readonly replicasAfter?: number;
   /** Why it was denied or failed, in words (the problem detail). */
   readonly reason?: string;
+  /** The caller asked to scale past a HorizontalPodAutoscaler (?force=true). */
+  readonly forced?: boolean;
+  /** The caller asked for a dry run (?dryRun=true): nothing was changed. */
+  readonly dryRun?: boolean;
   readonly requestId: string;
 }
 
@@ -90,6 +94,8 @@ export function buildAuditRecord(event: AuditEvent, now: () => Date = () => new 
   };
   if (event.replicasBefore !== undefined) record.replicasBefore = event.replicasBefore;
   if (event.replicasAfter !== undefined) record.replicasAfter = event.replicasAfter;
+  if (event.forced) record.forced = true;
+  if (event.dryRun) record.dryRun = true;
   if (event.reason !== undefined) {
     record.reason = event.reason.length > MAX_REASON_LENGTH ? event.reason.slice(0, MAX_REASON_LENGTH) + "…" : event.reason;
   }

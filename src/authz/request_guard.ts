@@ -50,6 +50,8 @@ export interface GuardedRequest {
   /** Undefined only off the mTLS listener, where nothing is checked. */
   readonly client?: ClientIdentity;
   readonly requestId: string;
+  /** The request URL: a scale's audit record notes ?force=true and ?dryRun=true from it, whatever the outcome. */
+  readonly url?: string;
 }
 
 export interface RequestGuard {
@@ -77,6 +79,13 @@ function describeRate(perSecond: number): string {
     if (Math.abs(count - Math.round(count)) < 1e-9) return `${Math.round(count)}/${unit}`;
   }
   return `${perSecond.toPrecision(3)}/s`;
+}
+
+/** What the caller asked for, as the handler understands it: exactly "true" (anything else is a 400 there). */
+function scaleFlags(url: string | undefined): { forced?: boolean; dryRun?: boolean } {
+  if (!url?.includes("?")) return {};
+  const query = new URL(url).searchParams;
+  return { forced: query.get("force") === "true" || undefined, dryRun: query.get("dryRun") === "true" || undefined };
 }
 
 function isReadMethod(method: string): boolean {
@@ -161,13 +170,15 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
         body = await response.clone().json();
       } catch { /* no JSON body: the record goes without the details */ }
       const count = (value: unknown) => (Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : undefined);
+      const flags = scaleFlags(request.url);
       if (response.status === 200 || response.status === 202) {
         audit(request, client, response.status === 200 ? "succeeded" : "accepted", response.status, {
           replicasBefore: count(body.previousReplicas),
           replicasAfter: count(body.replicas),
+          ...flags,
         });
       } else {
-        audit(request, client, "failed", response.status, { reason: typeof body.detail === "string" ? body.detail : undefined });
+        audit(request, client, "failed", response.status, { reason: typeof body.detail === "string" ? body.detail : undefined, ...flags });
       }
     },
   };

@@ -1,6 +1,7 @@
 /** The two route tables: the mTLS API and the plain-HTTP probe port. */
 import type { Route } from "../http/router.ts";
 import type { Scaler } from "../kube/scaler.ts";
+import type { ScaleEventRecorder } from "../kube/scale_events.ts";
 import type { CacheView } from "./cache_view.ts";
 import { createDeploymentHandlers } from "./deployments.ts";
 import { createReplicasHandlers } from "./replicas.ts";
@@ -16,6 +17,8 @@ export interface ApiRouteDeps {
   authorizer?: Authorizer;
   scaler: Scaler;
   maxReplicas: number;
+  /** Records who scaled as Kubernetes Events; none when undefined. */
+  events?: ScaleEventRecorder;
 }
 
 export function createApiRoutes(deps: ApiRouteDeps): Route[] {

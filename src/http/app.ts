@@ -123,6 +123,7 @@ export function createApp(options: AppOptions): Handler {
           name: found.params.name,
           client: context.client,
           requestId: x.requestId,
+          url: request.url,
         };
         x.release = guard.admit(guarded); // throws 429, 403 or 503
         x.admitted = guarded;

@@ -59,6 +59,19 @@ export function validateQuery(url: string | URL, allowed: readonly string[]): UR
   return params;
 }
 
+/**
+ * A switch in the query string: absent means false; otherwise exactly "true" or "false", given once. Anything
+ * else is 400, so `?force=yes` or `?dryRun=1` never silently means "no".
+ */
+export function validateBooleanQuery(params: URLSearchParams, name: string): boolean {
+  const values = params.getAll(name);
+  if (values.length === 0) return false;
+  if (values.length > 1) throw new HttpError(400, `query parameter "${name}" is given ${values.length} times; give it once`);
+  if (values[0] === "true") return true;
+  if (values[0] === "false") return false;
+  throw new HttpError(400, `query parameter "${name}" must be "true" or "false", got "${truncate(values[0])}"`);
+}
+
 /** The PUT replicas body: exactly `{"replicas": <integer 0..max>}`. */
 export function validateReplicasBody(body: unknown, maxReplicas: number): number {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {

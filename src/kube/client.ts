@@ -5,7 +5,17 @@
  * failure into a KubeApiError. Watches run on Deno's own fetch when the
  * kubeconfig allows it (see deno_watch.ts for why), else on client-node's Watch.
  */
-import { ApiException, AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from "@kubernetes/client-node";
+import {
+  ApiException,
+  AppsV1Api,
+  AutoscalingV2Api,
+  CoreV1Api,
+  EventsV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+} from "@kubernetes/client-node";
 import { createDenoWatch } from "./deno_watch.ts";
 import { fetchCredentialsFrom } from "./fetch_credentials.ts";
 import { forceHttp1 } from "./http1_only.ts";
@@ -13,6 +23,10 @@ import { KubeApiError } from "./kube_api_error.ts";
 import type { KubeSource } from "./informer_cache.ts";
 import type { ListResult } from "./reflector.ts";
 import type { ScaleApi, ScaleState } from "./scaler.ts";
+import type { EventApi } from "./scale_events.ts";
+
+/** Recording an Event is best effort and must not hold resources long: a shorter deadline than other calls. */
+const EVENT_TIMEOUT_MS = 5_000;
 
 export interface KubeClientOptions {
   kubeconfig?: string;
@@ -30,6 +44,7 @@ export interface KubeClientOptions {
 export interface KubeClient {
   readonly source: KubeSource;
   readonly scaleApi: ScaleApi;
+  readonly eventApi: EventApi;
   /** "https://host:port" of the API server, for logs. */
   readonly server: string;
   /**
@@ -62,6 +77,8 @@ export function createKubeClient(
 ): KubeClient {
   const apps = kc.makeApiClient(AppsV1Api);
   const core = kc.makeApiClient(CoreV1Api);
+  const autoscaling = kc.makeApiClient(AutoscalingV2Api);
+  const events = kc.makeApiClient(EventsV1Api);
   const fetchCredentials = fetchCredentialsFrom(kc);
   const watch = fetchCredentials.credentials
     ? createDenoWatch({ credentials: fetchCredentials.credentials, idleTimeoutMs: options.watchIdleTimeoutMs })
@@ -81,6 +98,16 @@ export function createKubeClient(
         ListResult
       >,
     listNamespaces: () => call("list", () => core.listNamespace(), timeout, observe) as Promise<ListResult>,
+    listAutoscalers: (namespace) =>
+      call(
+        "list",
+        () =>
+          namespace
+            ? autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace })
+            : autoscaling.listHorizontalPodAutoscalerForAllNamespaces(),
+        timeout,
+        observe,
+      ) as Promise<ListResult>,
     watch,
   };
 
@@ -88,11 +115,12 @@ export function createKubeClient(
     async readScale(namespace, name) {
       return toScaleState(await call("get", () => apps.readNamespacedDeploymentScale({ namespace, name }), timeout, observe));
     },
-    async patchScale(namespace, name, replicas, resourceVersion) {
+    async patchScale(namespace, name, replicas, resourceVersion, patchOptions) {
       const body = { metadata: { resourceVersion }, spec: { replicas } };
+      const dryRun = patchOptions?.dryRun ? "All" : undefined;
       const scale = await call(
         "patch",
-        () => apps.patchNamespacedDeploymentScale({ namespace, name, body, fieldManager: "replica-api" }, mergePatch),
+        () => apps.patchNamespacedDeploymentScale({ namespace, name, body, fieldManager: "replica-api", dryRun }, mergePatch),
         timeout,
         observe,
       );
@@ -100,7 +128,15 @@ export function createKubeClient(
     },
   };
 
-  return { source, scaleApi, server: kc.getCurrentCluster()?.server ?? "", watchFallbackReason: fetchCredentials.unsupported };
+  const eventApi: EventApi = {
+    async createEvent(namespace, event) {
+      // Our plain object is what the API server expects; client-node's serializer passes its MicroTime string through.
+      const body = event as unknown as Parameters<typeof events.createNamespacedEvent>[0]["body"];
+      await call("create", () => events.createNamespacedEvent({ namespace, body }), Math.min(timeout, EVENT_TIMEOUT_MS), observe);
+    },
+  };
+
+  return { source, scaleApi, eventApi, server: kc.getCurrentCluster()?.server ?? "", watchFallbackReason: fetchCredentials.unsupported };
 }
 
 function clientNodeWatch(kc: KubeConfig, idleTimeoutMs: number): Watch {
@@ -111,8 +147,8 @@ function clientNodeWatch(kc: KubeConfig, idleTimeoutMs: number): Watch {
   return watch;
 }
 
-function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resourceVersion?: string } }): ScaleState {
-  return { replicas: scale.spec?.replicas ?? 0, resourceVersion: scale.metadata?.resourceVersion ?? "" };
+function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resourceVersion?: string; uid?: string } }): ScaleState {
+  return { replicas: scale.spec?.replicas ?? 0, resourceVersion: scale.metadata?.resourceVersion ?? "", uid: scale.metadata?.uid };
 }
 
 /** Runs an API call with a deadline, records it, and turns every failure into a KubeApiError. */

@@ -2,6 +2,8 @@
  * The few fields the API serves, copied out of a Deployment into a small
  * frozen record. Objects from the informer are never handed out or mutated.
  */
+import type { AutoscalerRef } from "./autoscaler_index.ts";
+
 export interface DeploymentRecord {
   readonly namespace: string;
   readonly name: string;
@@ -9,6 +11,8 @@ export interface DeploymentRecord {
   readonly readyReplicas: number;
   readonly availableReplicas: number;
   readonly resourceVersion: string;
+  /** The HorizontalPodAutoscaler that scales this Deployment; absent when none does. */
+  readonly autoscaler?: AutoscalerRef;
 }
 
 /** The shape we read from both list results (class instances) and watch events (plain JSON). */

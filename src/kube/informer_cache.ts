@@ -1,11 +1,13 @@
 /**
  * The production DeploymentCache: one reflector for Deployments (all
  * namespaces, or one per watched namespace) plus, when serving all
- * namespaces, one for Namespaces so unknown ones answer 404. Events update our
- * own index of small records; the reflectors' stores are never read.
+ * namespaces, one for Namespaces so unknown ones answer 404, and one for
+ * HorizontalPodAutoscalers alongside each Deployment reflector. Events update
+ * our own index of small records; the reflectors' stores are never read.
  */
 import type { CacheStatus, DeploymentCache } from "./cache.ts";
 import { DeploymentIndex } from "./deployment_index.ts";
+import { AutoscalerIndex, type AutoscalerLike, trimAutoscaler } from "./autoscaler_index.ts";
 import { type DeploymentLike, type DeploymentRecord, toRecord } from "./deployment_record.ts";
 import { type ListResult, Reflector, type ReflectorEvents, type WatchLike } from "./reflector.ts";
 import { type Backoff, createBackoff } from "./backoff.ts";
@@ -16,6 +18,11 @@ import type { Logger } from "../observability/logger.ts";
 export interface KubeSource {
   listDeployments(namespace?: string): Promise<ListResult>;
   listNamespaces(): Promise<ListResult>;
+  /**
+   * autoscaling/v2 HorizontalPodAutoscalers, in one namespace or all. The client always provides it; a source
+   * without it (a test's stand-in for a single watch stream) gets no autoscaler reflectors.
+   */
+  listAutoscalers?(namespace?: string): Promise<ListResult>;
   watch: WatchLike;
 }
 
@@ -46,6 +53,7 @@ function trimNamespace(obj: { metadata?: { name?: string; resourceVersion?: stri
 
 export class InformerCache implements DeploymentCache {
   #index = new DeploymentIndex();
+  #autoscalers = new AutoscalerIndex(this.#index);
   #namespaces = new Set<string>();
   #watched: ReadonlySet<string> | undefined;
   #reflectors: Reflector[] = [];
@@ -67,13 +75,30 @@ export class InformerCache implements DeploymentCache {
       trim: trimDeployment,
       onUpsert: (obj: DeploymentLike) => {
         const record = toRecord(obj);
-        if (record) this.#index.upsert(record);
+        if (record) this.#index.upsert(this.#autoscalers.decorate(record));
         else this.#log.warn("ignored a Deployment without name or namespace");
       },
       onRemove: (obj: DeploymentLike) => {
         if (obj.metadata?.namespace && obj.metadata?.name) this.#index.remove(obj.metadata.namespace, obj.metadata.name);
       },
     };
+    // Autoscalers count towards sync and freshness like Deployments: a PUT must not miss the HPA that would undo it.
+    const autoscalerReflector = (namespace?: string) =>
+      new Reflector({
+        ...common,
+        name: namespace ? `horizontalpodautoscalers/${namespace}` : "horizontalpodautoscalers",
+        events: options.events?.(namespace ? `horizontalpodautoscalers/${namespace}` : "horizontalpodautoscalers"),
+        path: namespace
+          ? `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers`
+          : "/apis/autoscaling/v2/horizontalpodautoscalers",
+        list: () => options.source.listAutoscalers!(namespace),
+        backoff: newBackoff(),
+        trim: trimAutoscaler,
+        onUpsert: (obj: AutoscalerLike) => this.#autoscalers.upsert(obj),
+        onRemove: (obj: AutoscalerLike) => {
+          if (obj.metadata?.namespace && obj.metadata?.name) this.#autoscalers.remove(obj.metadata.namespace, obj.metadata.name);
+        },
+      });
     if (options.namespaces.length === 0) {
       this.#reflectors.push(
         new Reflector({
@@ -97,6 +122,7 @@ export class InformerCache implements DeploymentCache {
           onRemove: (obj) => obj.metadata?.name && this.#namespaces.delete(obj.metadata.name),
         }),
       );
+      if (options.source.listAutoscalers) this.#reflectors.push(autoscalerReflector());
     } else {
       this.#watched = new Set(options.namespaces);
       for (const ns of options.namespaces) {
@@ -111,6 +137,7 @@ export class InformerCache implements DeploymentCache {
             backoff: newBackoff(),
           }),
         );
+        if (options.source.listAutoscalers) this.#reflectors.push(autoscalerReflector(ns));
       }
     }
   }

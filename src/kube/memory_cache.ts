@@ -5,6 +5,7 @@
  */
 import type { CacheStatus, DeploymentCache } from "./cache.ts";
 import { DeploymentIndex } from "./deployment_index.ts";
+import { AutoscalerIndex, type AutoscalerLike } from "./autoscaler_index.ts";
 import type { DeploymentRecord } from "./deployment_record.ts";
 
 export interface MemoryCacheOptions {
@@ -15,6 +16,7 @@ export interface MemoryCacheOptions {
 
 export class MemoryCache implements DeploymentCache {
   #index = new DeploymentIndex();
+  #autoscalers = new AutoscalerIndex(this.#index);
   #namespaces: Set<string>;
   #status: Omit<CacheStatus, "deployments">;
 
@@ -25,7 +27,16 @@ export class MemoryCache implements DeploymentCache {
 
   put(record: DeploymentRecord): void {
     this.#namespaces.add(record.namespace);
-    this.#index.upsert(Object.freeze({ ...record }));
+    this.#index.upsert(this.#autoscalers.decorate(Object.freeze({ ...record })));
+  }
+
+  /** Adds or replaces a HorizontalPodAutoscaler (the shape the API server sends). */
+  putAutoscaler(obj: AutoscalerLike): void {
+    this.#autoscalers.upsert(obj);
+  }
+
+  removeAutoscaler(namespace: string, name: string): void {
+    this.#autoscalers.remove(namespace, name);
   }
 
   remove(namespace: string, name: string): void {

@@ -6,3 +6,5 @@ export { MemoryCache } from "./memory_cache.ts";
 export { createScaler, type ScaleApi, type Scaler, type ScaleState } from "./scaler.ts";
 export { createKubeClient, loadKubeConfig } from "./client.ts";
 export { KubeApiError } from "./kube_api_error.ts";
+export { type AutoscalerRef } from "./autoscaler_index.ts";
+export { createScaleEventRecorder, type EventApi, type ScaleEventRecorder } from "./scale_events.ts";

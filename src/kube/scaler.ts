@@ -11,13 +11,24 @@ import { HttpError } from "../http/http_error.ts";
 export interface ScaleState {
   readonly replicas: number;
   readonly resourceVersion: string;
+  /** The Deployment's uid (the scale subresource carries it), so an Event can point at exactly this object. */
+  readonly uid?: string;
 }
 
 /** The two scale-subresource calls we make; client-node backs it in production, a fake in tests. */
 export interface ScaleApi {
   readScale(namespace: string, name: string): Promise<ScaleState>;
-  /** Merge PATCH of spec.replicas, with metadata.resourceVersion as a precondition. */
-  patchScale(namespace: string, name: string, replicas: number, resourceVersion: string): Promise<ScaleState>;
+  /**
+   * Merge PATCH of spec.replicas, with metadata.resourceVersion as a precondition. With `dryRun` the API server
+   * runs admission and validation (dryRun=All) and persists nothing.
+   */
+  patchScale(
+    namespace: string,
+    name: string,
+    replicas: number,
+    resourceVersion: string,
+    options?: { dryRun?: boolean },
+  ): Promise<ScaleState>;
 }
 
 export interface ScaleRequest {
@@ -26,14 +37,17 @@ export interface ScaleRequest {
   readonly replicas: number;
   /** Entity tags from If-Match (unquoted resourceVersions), or "*"; undefined when absent. */
   readonly ifMatch?: readonly string[] | "*";
+  /** Validate the change with the API server (dryRun=All) without making it. */
+  readonly dryRun?: boolean;
 }
 
 export interface ScaleResult {
   readonly previousReplicas: number;
   readonly replicas: number;
   readonly resourceVersion: string;
-  /** Whether this instance's cache has observed the write (read-your-writes). */
+  /** Whether this instance's cache has observed the write (read-your-writes); always false for a dry run. */
   readonly observed: boolean;
+  readonly uid?: string;
 }
 
 export interface Scaler {
@@ -72,7 +86,7 @@ export function createScaler(options: ScalerOptions): Scaler {
         }
         let patched: ScaleState;
         try {
-          patched = await api.patchScale(req.namespace, req.name, req.replicas, base.resourceVersion);
+          patched = await api.patchScale(req.namespace, req.name, req.replicas, base.resourceVersion, { dryRun: req.dryRun });
         } catch (error) {
           if (!(error instanceof KubeApiError) || error.status !== 409) throw error;
           // Someone changed the Deployment since `base`. With If-Match that is the caller's precondition failing.
@@ -83,12 +97,16 @@ export function createScaler(options: ScalerOptions): Scaler {
           base = await baseState(req, false);
           continue;
         }
-        const seen = await cache.waitForVersion(req.namespace, req.name, patched.resourceVersion, options.writeSyncTimeoutMs);
+        // A dry run changed nothing, so there is no write for the cache to see.
+        const seen = req.dryRun
+          ? undefined
+          : await cache.waitForVersion(req.namespace, req.name, patched.resourceVersion, options.writeSyncTimeoutMs);
         return {
           previousReplicas: base.replicas,
           replicas: patched.replicas,
           resourceVersion: patched.resourceVersion,
           observed: seen !== undefined,
+          uid: patched.uid,
         };
       }
     },

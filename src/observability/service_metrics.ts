@@ -19,6 +19,8 @@ export interface ServiceMetrics {
   kubeRequest(verb: string, status: string, seconds: number): void;
   authzDenied(identity: string, permission: string): void;
   rateLimited(identity: string, kind: string): void;
+  /** A "who scaled" Kubernetes Event: recorded, failed or dropped (too many in flight). */
+  scaleEvent(outcome: string): void;
   /** Registers the cache gauges, read at scrape time (the cache is built after the metrics). */
   watchCache(status: () => CacheStatus): void;
 }
@@ -80,6 +82,13 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
     "identity",
     "limit",
   ]);
+  const scaleEvents = r.counter(
+    "replica_api_scale_events_total",
+    "Kubernetes Events recording who scaled, by outcome (recorded, failed, dropped); a failure never fails the scale.",
+    ["outcome"],
+  );
+  // Present from the start, so an alert on failures has a series to compare against.
+  for (const outcome of ["recorded", "failed", "dropped"]) scaleEvents.inc({ outcome }, 0);
   r.gauge("replica_api_build_info", "Build information; always 1.", ["version", "deno_version", "v8_version", "typescript_version"], () => [
     [{ version: VERSION, deno_version: Deno.version.deno, v8_version: Deno.version.v8, typescript_version: Deno.version.typescript }, 1],
   ]);
@@ -105,6 +114,7 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
     },
     authzDenied: (identity, permission) => denied.inc({ identity, permission }),
     rateLimited: (identity, limit) => limited.inc({ identity, limit }),
+    scaleEvent: (outcome) => scaleEvents.inc({ outcome }),
     watchCache(status) {
       r.gauge("replica_api_cache_deployments", "Deployments in the cache.", [], () => [[{}, status().deployments]]);
       r.gauge("replica_api_cache_synced", "1 once the initial list has completed.", [], () => [[{}, status().synced ? 1 : 0]]);

@@ -23,21 +23,27 @@ Deno.test("[integration] the chart's cluster-wide RBAC grants exactly what the s
   await kubectl(["create", "secret", "generic", "s", "-n", ns, "--from-literal=k=v"]);
   const sa = await chartServiceAccount();
 
-  await t.step("can-i: list/watch/get deployments, get/patch deployments/scale, list/watch namespaces", async () => {
-    for (
-      const [verb, resource] of [
-        ["list", "deployments"],
-        ["watch", "deployments"],
-        ["get", "deployments"],
-        ["patch", "deployments/scale"],
-        ["get", "deployments/scale"],
-        ["list", "namespaces"],
-        ["watch", "namespaces"],
-      ]
-    ) {
-      assert.ok(await canI(sa.username, verb, resource, ns), `${verb} ${resource} allowed`);
-    }
-  });
+  await t.step(
+    "can-i: list/watch/get deployments, get/patch deployments/scale, list/watch namespaces and HPAs, create Events",
+    async () => {
+      for (
+        const [verb, resource] of [
+          ["list", "deployments"],
+          ["watch", "deployments"],
+          ["get", "deployments"],
+          ["patch", "deployments/scale"],
+          ["get", "deployments/scale"],
+          ["list", "namespaces"],
+          ["watch", "namespaces"],
+          ["list", "horizontalpodautoscalers.autoscaling"],
+          ["watch", "horizontalpodautoscalers.autoscaling"],
+          ["create", "events.events.k8s.io"],
+        ]
+      ) {
+        assert.ok(await canI(sa.username, verb, resource, ns), `${verb} ${resource} allowed`);
+      }
+    },
+  );
 
   await t.step("can-i: no delete, update, create of deployments, no secrets, no update of scale", async () => {
     for (
@@ -51,6 +57,11 @@ Deno.test("[integration] the chart's cluster-wide RBAC grants exactly what the s
         ["update", "deployments/scale"],
         ["list", "pods"],
         ["get", "namespaces"],
+        ["update", "horizontalpodautoscalers.autoscaling"],
+        ["delete", "horizontalpodautoscalers.autoscaling"],
+        ["list", "events.events.k8s.io"],
+        ["delete", "events.events.k8s.io"],
+        ["create", "events"],
       ]
     ) {
       assert.equal(await canI(sa.username, verb, resource, ns), false, `${verb} ${resource} denied`);
@@ -85,6 +96,10 @@ Deno.test("[integration] with WATCH_NAMESPACES the chart's namespaced RBAC is en
   await t.step("can-i is limited to the watched namespace and grants nothing cluster-wide", async () => {
     assert.ok(await canI(sa.username, "list", "deployments", watched));
     assert.ok(await canI(sa.username, "patch", "deployments/scale", watched));
+    assert.ok(await canI(sa.username, "watch", "horizontalpodautoscalers.autoscaling", watched));
+    assert.ok(await canI(sa.username, "create", "events.events.k8s.io", watched));
+    assert.equal(await canI(sa.username, "watch", "horizontalpodautoscalers.autoscaling", other), false);
+    assert.equal(await canI(sa.username, "create", "events.events.k8s.io", other), false, "Events only in served namespaces");
     assert.equal(await canI(sa.username, "list", "deployments", other), false);
     assert.equal(await canI(sa.username, "patch", "deployments/scale", other), false);
     assert.equal(await canI(sa.username, "list", "namespaces"), false);

@@ -92,6 +92,9 @@ const DEPLOYMENT_GRANTS = [
   "apps/deployments:get",
   "apps/deployments:list",
   "apps/deployments:watch",
+  "autoscaling/horizontalpodautoscalers:list",
+  "autoscaling/horizontalpodautoscalers:watch",
+  "events.k8s.io/events:create",
 ];
 const NAMESPACE_GRANTS = ["/namespaces:list", "/namespaces:watch"];
 
@@ -117,7 +120,7 @@ Deno.test("chart: all-namespaces mode renders exactly the expected kinds", async
   }
 });
 
-Deno.test("chart: ClusterRole grants Deployments, their scale and Namespaces only, bound to the chart's ServiceAccount", async () => {
+Deno.test("chart: ClusterRole grants Deployments, their scale, HPAs, Event creation and Namespaces only, bound to the chart's ServiceAccount", async () => {
   const objects = await render(TLS);
   const role = one(objects, "ClusterRole");
   assertNoWildcards(role.rules);

@@ -9,6 +9,8 @@ import type { ListResult, WatchLike } from "../../src/kube/reflector.ts";
 // deno-lint-ignore no-explicit-any
 type Obj = any;
 
+type Kind = "deployments" | "namespaces" | "horizontalpodautoscalers";
+
 export interface OpenWatch {
   path: string;
   params: Record<string, unknown>;
@@ -23,6 +25,7 @@ export class FakeKube implements KubeSource {
   #rv = 100;
   deployments = new Map<string, Obj>();
   namespaces = new Map<string, Obj>();
+  autoscalers = new Map<string, Obj>();
   listCalls: string[] = [];
   watches: OpenWatch[] = [];
   /** Errors thrown by the next list calls, in order. */
@@ -38,10 +41,18 @@ export class FakeKube implements KubeSource {
     return { metadata: { namespace, name, resourceVersion: this.nextVersion() }, spec: { replicas }, status };
   }
 
+  /** An autoscaling/v2 HorizontalPodAutoscaler scaling the Deployment `target`. */
+  autoscaler(namespace: string, name: string, target: string, minReplicas = 2, maxReplicas = 10): Obj {
+    return {
+      metadata: { namespace, name, resourceVersion: this.nextVersion() },
+      spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target }, minReplicas, maxReplicas },
+    };
+  }
+
   /** Stores an object and tells every open watch on a matching path. */
-  put(obj: Obj, kind: "deployments" | "namespaces" = "deployments"): Obj {
-    const store = kind === "deployments" ? this.deployments : this.namespaces;
-    const key = kind === "deployments" ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+  put(obj: Obj, kind: Kind = "deployments"): Obj {
+    const store = this.#store(kind);
+    const key = kind === "namespaces" ? obj.metadata.name : `${obj.metadata.namespace}/${obj.metadata.name}`;
     const type = store.has(key) ? "MODIFIED" : "ADDED";
     obj.metadata.resourceVersion = this.nextVersion();
     store.set(key, structuredClone(obj));
@@ -49,13 +60,18 @@ export class FakeKube implements KubeSource {
     return obj;
   }
 
-  delete(namespace: string, name: string): void {
+  delete(namespace: string, name: string, kind: "deployments" | "horizontalpodautoscalers" = "deployments"): void {
     const key = `${namespace}/${name}`;
-    const obj = this.deployments.get(key);
+    const store = this.#store(kind);
+    const obj = store.get(key);
     if (!obj) return;
-    this.deployments.delete(key);
+    store.delete(key);
     obj.metadata.resourceVersion = this.nextVersion();
-    this.#broadcast("deployments", namespace, "DELETED", obj);
+    this.#broadcast(kind, namespace, "DELETED", obj);
+  }
+
+  #store(kind: Kind): Map<string, Obj> {
+    return kind === "deployments" ? this.deployments : kind === "namespaces" ? this.namespaces : this.autoscalers;
   }
 
   bookmark(): void {
@@ -67,11 +83,12 @@ export class FakeKube implements KubeSource {
     return this.watches.filter((w) => !w.closed);
   }
 
-  #broadcast(kind: string, namespace: string | undefined, type: string, obj: Obj): void {
+  #broadcast(kind: Kind, namespace: string | undefined, type: string, obj: Obj): void {
+    const group = kind === "deployments" ? "/apis/apps/v1" : kind === "namespaces" ? "/api/v1" : "/apis/autoscaling/v2";
+    const all = `${group}/${kind}`;
+    const nsPath = `${group}/namespaces/${namespace}/${kind}`;
     for (const w of this.open()) {
-      const all = kind === "deployments" ? "/apis/apps/v1/deployments" : "/api/v1/namespaces";
-      const nsPath = `/apis/apps/v1/namespaces/${namespace}/deployments`;
-      if (w.path === all || (kind === "deployments" && w.path === nsPath)) w.emit(type, structuredClone(obj));
+      if (w.path === all || (kind !== "namespaces" && w.path === nsPath)) w.emit(type, structuredClone(obj));
     }
   }
 
@@ -88,6 +105,14 @@ export class FakeKube implements KubeSource {
     await Promise.resolve();
     if (this.listFailures.length) throw this.listFailures.shift();
     return { metadata: { resourceVersion: String(this.#rv) }, items: structuredClone([...this.namespaces.values()]) };
+  }
+
+  async listAutoscalers(namespace?: string): Promise<ListResult> {
+    this.listCalls.push(namespace ? `horizontalpodautoscalers/${namespace}` : "horizontalpodautoscalers");
+    await Promise.resolve();
+    if (this.listFailures.length) throw this.listFailures.shift();
+    const items = [...this.autoscalers.values()].filter((d) => !namespace || d.metadata.namespace === namespace);
+    return { metadata: { resourceVersion: String(this.#rv) }, items: structuredClone(items) };
   }
 
   watch: WatchLike = {

@@ -85,7 +85,9 @@ Image reference: repository:tag, or repository@digest when a digest is pinned.
 {{/*
 Verbs of the RBAC rules: the single source of the service's permissions.
 Deployments are read through list+watch (the informer) and get; replicas are set through
-a merge PATCH of the scale subresource, which is read first with get.
+a merge PATCH of the scale subresource, which is read first with get. HorizontalPodAutoscalers
+are watched so a PUT that one would undo is refused (409). Each scale is recorded as an
+events.k8s.io Event on the Deployment: create only, never read, update or delete.
 */}}
 {{- define "replica-api.deploymentRules" -}}
 - apiGroups: ["apps"]
@@ -94,4 +96,10 @@ a merge PATCH of the scale subresource, which is read first with get.
 - apiGroups: ["apps"]
   resources: ["deployments/scale"]
   verbs: ["get", "patch"]
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["list", "watch"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create"]
 {{- end }}

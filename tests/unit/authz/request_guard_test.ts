@@ -217,3 +217,35 @@ Deno.test("auditScale records the outcome of an admitted scale from its response
     assert.equal(audits()[0].status, 500);
   });
 });
+
+Deno.test("auditScale marks forced and dry-run scales from the request, whatever the outcome", async (t) => {
+  const withUrl = (query: string): GuardedRequest => ({
+    ...scale("demo"),
+    url: `https://localhost/api/v1/namespaces/demo/deployments/web/replicas${query}`,
+  });
+  await t.step("?force=true on a success: forced", async () => {
+    const { guard, audits } = setup();
+    await guard.auditScale(withUrl("?force=true"), Response.json({ replicas: 5, previousReplicas: 2 }));
+    assert.equal(audits()[0].forced, true);
+    assert.equal("dryRun" in audits()[0], false);
+  });
+  await t.step("?dryRun=true: dry run", async () => {
+    const { guard, audits } = setup();
+    await guard.auditScale(withUrl("?dryRun=true&force=false"), Response.json({ replicas: 5, previousReplicas: 2, dryRun: true }));
+    assert.equal(audits()[0].dryRun, true);
+    assert.equal(audits()[0].outcome, "succeeded");
+    assert.equal("forced" in audits()[0], false, "force=false is not forced");
+  });
+  await t.step("a failed forced attempt is still recorded as forced", async () => {
+    const { guard, audits } = setup();
+    const problem = { type: "about:blank", title: "Precondition Failed", status: 412, detail: "If-Match does not match" };
+    await guard.auditScale(withUrl("?force=true"), new Response(JSON.stringify(problem), { status: 412 }));
+    assert.equal(audits()[0].outcome, "failed");
+    assert.equal(audits()[0].forced, true);
+  });
+  await t.step("no query: neither key", async () => {
+    const { guard, audits } = setup();
+    await guard.auditScale(withUrl(""), Response.json({ replicas: 5, previousReplicas: 2 }));
+    assert.equal("forced" in audits()[0] || "dryRun" in audits()[0], false);
+  });
+});

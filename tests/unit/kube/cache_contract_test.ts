@@ -16,7 +16,17 @@ interface Driver {
   put(namespace: string, name: string, replicas: number): string;
   remove(namespace: string, name: string): void;
   addNamespace(namespace: string): void;
+  /** Creates or replaces a HorizontalPodAutoscaler scaling the Deployment `target`. */
+  putAutoscaler(namespace: string, name: string, target: string, max: number): void;
+  removeAutoscaler(namespace: string, name: string): void;
   stop(): Promise<void>;
+}
+
+function autoscaler(namespace: string, name: string, target: string, max: number) {
+  return {
+    metadata: { namespace, name },
+    spec: { scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target }, minReplicas: 1, maxReplicas: max },
+  };
 }
 
 function memoryDriver(): Promise<Driver> {
@@ -31,6 +41,8 @@ function memoryDriver(): Promise<Driver> {
     },
     remove: (ns, name) => cache.remove(ns, name),
     addNamespace: (ns) => cache.addNamespace(ns),
+    putAutoscaler: (ns, name, target, max) => cache.putAutoscaler(autoscaler(ns, name, target, max)),
+    removeAutoscaler: (ns, name) => cache.removeAutoscaler(ns, name),
     stop: () => Promise.resolve(),
   });
 }
@@ -56,6 +68,8 @@ async function informerDriver(): Promise<Driver> {
     },
     remove: (ns, name) => kube.delete(ns, name),
     addNamespace: (ns) => kube.put({ metadata: { name: ns } }, "namespaces"),
+    putAutoscaler: (ns, name, target, max) => kube.put(autoscaler(ns, name, target, max), "horizontalpodautoscalers"),
+    removeAutoscaler: (ns, name) => kube.delete(ns, name, "horizontalpodautoscalers"),
     stop: () => cache.stop(),
   };
 }
@@ -118,6 +132,23 @@ for (const [label, make] of [["MemoryCache", memoryDriver], ["InformerCache", in
     const gone = d.cache.waitForVersion("a", "web", "999999", 1000);
     d.remove("a", "web");
     assert.equal(await gone, undefined, "a deletion ends the wait");
+    await d.stop();
+  });
+
+  Deno.test(`${label} contract: an autoscaler joins its Deployment's record in get and list, whichever comes first`, async () => {
+    const d = await make();
+    d.putAutoscaler("a", "hpa", "web", 5);
+    d.put("a", "web", 2);
+    d.put("a", "api", 2);
+    assert.deepEqual(d.cache.get("a", "web")?.autoscaler, { name: "hpa", minReplicas: 1, maxReplicas: 5 });
+    assert.ok(Object.isFrozen(d.cache.get("a", "web")));
+    const before = d.cache.list("a");
+    d.putAutoscaler("a", "hpa", "web", 8);
+    assert.equal(d.cache.list("a").find((r) => r.name === "web")?.autoscaler?.maxReplicas, 8);
+    assert.equal(before.find((r) => r.name === "web")?.autoscaler?.maxReplicas, 5, "an earlier list result is not mutated");
+    assert.equal(d.cache.get("a", "api")?.autoscaler, undefined);
+    d.removeAutoscaler("a", "hpa");
+    assert.equal(d.cache.get("a", "web")?.autoscaler, undefined);
     await d.stop();
   });
 }

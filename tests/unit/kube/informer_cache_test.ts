@@ -252,6 +252,8 @@ Deno.test("with listed namespaces, each is watched on its own and others are unk
   assert.deepEqual(kube.open().map((w) => w.path).sort(), [
     "/apis/apps/v1/namespaces/dev/deployments",
     "/apis/apps/v1/namespaces/prod/deployments",
+    "/apis/autoscaling/v2/namespaces/dev/horizontalpodautoscalers",
+    "/apis/autoscaling/v2/namespaces/prod/horizontalpodautoscalers",
   ]);
   assert.ok(!kube.listCalls.includes("namespaces"), "Namespace objects are not read (a Role cannot grant it)");
   assert.equal(cache.get("other", "x"), undefined);
@@ -343,4 +345,90 @@ Deno.test("stopping the cache while a watch reports its abort neither restarts n
   assert.equal(kube.watches.length, opened);
   assert.equal(cache.status().error, undefined);
   assert.equal(cache.status().restarts, 0);
+});
+
+// --- HorizontalPodAutoscalers ------------------------------------------------------------------------------------
+
+Deno.test("a Deployment an HPA scales carries the autoscaler from the initial list and from watch events", async () => {
+  const { kube, cache } = setup();
+  seed(kube);
+  kube.put(kube.autoscaler("prod", "web-hpa", "web", 2, 10), "horizontalpodautoscalers");
+  await cache.start();
+  assert.deepEqual(cache.get("prod", "web")?.autoscaler, { name: "web-hpa", minReplicas: 2, maxReplicas: 10 });
+  assert.equal(cache.get("prod", "api")?.autoscaler, undefined);
+  assert.equal(cache.get("dev", "web")?.autoscaler, undefined, "same name in another namespace is not targeted");
+
+  const hpa = kube.autoscalers.get("prod/web-hpa");
+  hpa.spec.maxReplicas = 20;
+  kube.put(hpa, "horizontalpodautoscalers");
+  assert.deepEqual(cache.get("prod", "web")?.autoscaler, { name: "web-hpa", minReplicas: 2, maxReplicas: 20 });
+  assert.deepEqual(cache.list("prod").find((d) => d.name === "web")?.autoscaler?.maxReplicas, 20, "lists show the change");
+
+  // A Deployment event keeps the join: the record is rebuilt from the object, the autoscaler re-attached.
+  const web = kube.deployments.get("prod/web");
+  web.spec.replicas = 6;
+  kube.put(web);
+  assert.equal(cache.get("prod", "web")?.replicas, 6);
+  assert.equal(cache.get("prod", "web")?.autoscaler?.name, "web-hpa");
+
+  kube.delete("prod", "web-hpa", "horizontalpodautoscalers");
+  assert.equal(cache.get("prod", "web")?.autoscaler, undefined);
+  assert.ok(!("autoscaler" in cache.get("prod", "web")!), "no autoscaler key at all once it is gone");
+  await cache.stop();
+});
+
+Deno.test("an HPA created before its Deployment, retargeted, or aimed at something else is joined correctly", async () => {
+  const { kube, cache } = setup();
+  seed(kube);
+  await cache.start();
+  kube.put(kube.autoscaler("prod", "later", "later"), "horizontalpodautoscalers");
+  kube.put(kube.deployment("prod", "later", 2));
+  assert.equal(cache.get("prod", "later")?.autoscaler?.name, "later", "joined when the Deployment arrives after the HPA");
+
+  const hpa = kube.autoscalers.get("prod/later");
+  hpa.spec.scaleTargetRef.name = "api";
+  kube.put(hpa, "horizontalpodautoscalers");
+  assert.equal(cache.get("prod", "later")?.autoscaler, undefined, "the old target is released");
+  assert.equal(cache.get("prod", "api")?.autoscaler?.name, "later");
+
+  const statefulSet = kube.autoscaler("prod", "sts", "web");
+  statefulSet.spec.scaleTargetRef = { apiVersion: "apps/v1", kind: "StatefulSet", name: "web" };
+  kube.put(statefulSet, "horizontalpodautoscalers");
+  const otherGroup = kube.autoscaler("prod", "custom", "web");
+  otherGroup.spec.scaleTargetRef.apiVersion = "example.com/v1";
+  kube.put(otherGroup, "horizontalpodautoscalers");
+  assert.equal(cache.get("prod", "web")?.autoscaler, undefined, "only Deployments of the apps group count");
+
+  const beta = kube.autoscaler("prod", "old-api", "web", 1, 3);
+  beta.spec.scaleTargetRef.apiVersion = "apps/v1beta2";
+  delete beta.spec.minReplicas;
+  kube.put(beta, "horizontalpodautoscalers");
+  assert.deepEqual(cache.get("prod", "web")?.autoscaler, { name: "old-api", minReplicas: 1, maxReplicas: 3 }, "minReplicas defaults to 1");
+  await cache.stop();
+});
+
+Deno.test("the cache is synced only once the HPA list is, and a failed HPA watch makes it stale like a Deployment watch", async () => {
+  const { kube, cache, clock } = setup();
+  seed(kube);
+  const listAutoscalers = kube.listAutoscalers.bind(kube);
+  const hold = Promise.withResolvers<void>();
+  kube.listAutoscalers = async (ns?: string) => {
+    await hold.promise;
+    return listAutoscalers(ns);
+  };
+  const started = cache.start();
+  await settle();
+  assert.equal(cache.status().synced, false, "Deployments listed, autoscalers not yet");
+  hold.resolve();
+  await started;
+  assert.equal(cache.status().synced, true);
+  const hpaWatch = kube.open().find((w) => w.path === "/apis/autoscaling/v2/horizontalpodautoscalers");
+  assert.ok(hpaWatch);
+  hpaWatch.close(httpError(500));
+  await settle();
+  assert.equal(cache.status().connected, false);
+  assert.match(cache.status().error ?? "", /500/);
+  await clock.advance(1000);
+  assert.equal(cache.status().connected, true, "restarted by the same backoff loop");
+  await cache.stop();
 });
