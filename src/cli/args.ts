@@ -167,7 +167,8 @@ function tokenize(argv: readonly string[]): { flags: Map<string, string | true>;
       positionals.push(...argv.slice(i + 1));
       break;
     }
-    if (!arg.startsWith("-") || arg === "-") {
+    // "-1" is a (bad) replica count, not a flag: let the operand check say so.
+    if (!arg.startsWith("-") || arg === "-" || /^-\d/.test(arg)) {
       positionals.push(arg);
       continue;
     }
