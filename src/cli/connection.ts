@@ -16,11 +16,10 @@ export type ReadTextFile = (path: string) => Promise<string>;
 
 /** Reads and checks the three PEM files, then builds an HTTP client that presents the certificate. */
 export async function openConnection(settings: ConnectionSettings, readTextFile: ReadTextFile = Deno.readTextFile): Promise<Connection> {
-  const [cert, key, ca] = await Promise.all([
-    readPem(settings.cert, "client certificate", /-----BEGIN CERTIFICATE-----/, readTextFile),
-    readPem(settings.key, "client key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, readTextFile),
-    readPem(settings.cacert, "CA certificate", /-----BEGIN CERTIFICATE-----/, readTextFile),
-  ]);
+  // One after the other, so the first missing file is always the one reported.
+  const cert = await readPem(settings.cert, "client certificate", /-----BEGIN CERTIFICATE-----/, readTextFile);
+  const key = await readPem(settings.key, "client key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, readTextFile);
+  const ca = await readPem(settings.cacert, "CA certificate", /-----BEGIN CERTIFICATE-----/, readTextFile);
   let client: Deno.HttpClient;
   try {
     client = Deno.createHttpClient({ cert, key, caCerts: [ca] });

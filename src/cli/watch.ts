@@ -31,7 +31,7 @@ const EVENT_TYPES = new Set(["ADDED", "MODIFIED", "DELETED"]);
 /** How one connection ended. */
 type StreamEnd = { kind: "closed" } | { kind: "idle" } | { kind: "dropped"; error: unknown } | { kind: "stopped" } | { kind: "gone" };
 
-/** A stream that lasted at least this long and then ended cleanly is reopened at once (the server's periodic close). */
+/** A stream that lasted at least this long and then ended cleanly is reopened at once. */
 const HEALTHY_STREAM_MS = 5_000;
 
 export async function watchCommand(
@@ -100,16 +100,20 @@ export async function watchCommand(
         continue;
       }
       lastEventId = parser.lastEventId || lastEventId;
-      // Only a stream that stayed up for a while proves the server well; a flapping one backs off.
-      if (clock.now() - openedAt >= HEALTHY_STREAM_MS) failures = 0;
-      if (++failures > maxRetries) throw new CliFailure(`the event stream kept ending; gave up after ${maxRetries} attempts`);
+      // A stream that stayed up a while proves the server well: its clean end (the server's periodic close, or a
+      // replica shutting down) is reopened at once. A stream that keeps ending early counts as a failure and backs off.
+      const healthy = clock.now() - openedAt >= HEALTHY_STREAM_MS;
+      if (healthy) failures = 0;
+      let delay = 0;
+      if (!(healthy && end.kind === "closed")) {
+        if (++failures > maxRetries) throw new CliFailure(`the event stream kept ending; gave up after ${maxRetries} attempts`);
+        delay = backoff(retryMs, failures);
+      }
       const why = end.kind === "idle"
         ? `no event or heartbeat for ${idleTimeoutMs / 1000} s`
         : end.kind === "dropped"
         ? `the connection dropped (${oneLine((end.error as Error)?.message ?? String(end.error))})`
         : "the server ended the stream";
-      // A clean end after a healthy stream (the server's periodic close, or a replica shutting down) is reopened at once.
-      const delay = end.kind === "closed" && failures === 1 ? 0 : backoff(retryMs, failures);
       io.err(`watch: ${why}; resuming${lastEventId ? ` after ${lastEventId}` : ""}${delay ? ` in ${delay / 1000} s` : ""}`);
       if (delay) await clock.sleep(delay, options.signal);
     } finally {

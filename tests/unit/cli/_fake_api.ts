@@ -31,11 +31,12 @@ export interface FakeApi {
 
 export type FakeHandler = (request: RecordedRequest) => Response | Promise<Response>;
 
-export async function startFakeApi(handler: FakeHandler): Promise<FakeApi> {
+/** `hostname` is the loopback address to bind; the URL names it as localhost when it is 127.0.0.1. */
+export async function startFakeApi(handler: FakeHandler, hostname = "127.0.0.1"): Promise<FakeApi> {
   const pki = await sharedTestPki();
   const requests: RecordedRequest[] = [];
   const server = await startMtlsServer({
-    hostname: "127.0.0.1",
+    hostname,
     port: 0,
     cert: pki.server.cert,
     key: pki.server.key,
@@ -48,7 +49,7 @@ export async function startFakeApi(handler: FakeHandler): Promise<FakeApi> {
       return await handler(recorded);
     },
   });
-  const url = `https://localhost:${server.port}`;
+  const url = `https://${hostname === "127.0.0.1" ? "localhost" : hostname}:${server.port}`;
   return {
     url,
     pki,
@@ -97,12 +98,18 @@ export function eventStream(): { response: Response; send(text: string): void; c
   };
 }
 
-/** A clock whose sleeps return at once and move time forward: waits and backoff cost no real time. */
+/**
+ * A clock whose sleeps return at once and move time forward: waits and backoff cost no real time. With
+ * `stepMs`, every reading also moves it on, so anything timed between two readings (a stream's life) lasts that long.
+ */
 export class VirtualClock implements Clock {
   readonly sleeps: number[] = [];
   #now = 1_000_000;
+  constructor(readonly stepMs = 0) {}
   now(): number {
-    return this.#now;
+    const now = this.#now;
+    this.#now += this.stepMs;
+    return now;
   }
   sleep(ms: number): Promise<void> {
     this.sleeps.push(ms);
