@@ -60,6 +60,8 @@ export async function watchCommand(
     options.signal?.addEventListener("abort", stop, { once: true });
     try {
       let response: Response;
+      // A server that takes the connection but never answers must not hang the watch before it even starts.
+      const headersTimer = setTimeout(() => connection.abort(new DOMException("no response headers", "TimeoutError")), idleTimeoutMs);
       try {
         response = await client.watch(cmd.namespace, lastEventId, connection.signal);
       } catch (error) {
@@ -75,6 +77,8 @@ export async function watchCommand(
         io.err(`watch: ${oneLine((error as Error).message)}; reconnecting in ${Math.round(delay / 100) / 10} s`);
         await clock.sleep(delay, options.signal);
         continue;
+      } finally {
+        clearTimeout(headersTimer);
       }
       connectedOnce = true;
       const openedAt = clock.now();

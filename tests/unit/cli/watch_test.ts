@@ -195,6 +195,26 @@ Deno.test("watch reopens a long-lived stream at once when the server ends it, wi
   assert.match(run.stderr, /^watch: the server ended the stream; resuming after 1\nwatch: the server ended the stream; resuming after 2\n/);
 });
 
+Deno.test("watch gives up on a server that accepts the connection but never answers", async () => {
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  const api = await startFakeApi(() => problem(500, "Internal Server Error", "unused"));
+  try {
+    const url = `https://localhost:${(silent.addr as Deno.NetAddr).port}`;
+    const run = await cli(["watch", "--url", url], api.env, { watch: { idleTimeoutMs: 200 } });
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, `error: ${url} did not answer in time`);
+  } finally {
+    silent.close();
+    await accepting.catch(() => {});
+    for (const conn of held) conn.close();
+    await api.close();
+  }
+});
+
 Deno.test("watch ends quietly when its signal is aborted (Ctrl-C)", async () => {
   const stop = new AbortController();
   const { run } = await watching(
