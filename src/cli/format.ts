@@ -19,8 +19,9 @@ function deploymentRow(d: Deployment): string[] {
   return [oneLine(d.namespace), oneLine(d.name), String(d.replicas), String(d.readyReplicas), String(d.availableReplicas)];
 }
 
+/** The list as a table; "" when empty (the caller says so on stderr, keeping stdout clean for scripts, as kubectl does). */
 export function deploymentTable(items: readonly Deployment[]): string {
-  if (items.length === 0) return "No Deployments found.";
+  if (items.length === 0) return "";
   return formatTable(DEPLOYMENT_COLUMNS, items.map(deploymentRow));
 }
 
@@ -53,7 +54,8 @@ export function scaleSummary(body: ReplicasBody, options: { dryRun: boolean; sta
 
 /** One progress line while waiting: counts against the target, and why it is stuck when the API says. */
 export function rolloutProgress(body: ReplicasBody, rollout: Rollout, wanted: number): string {
-  const want = rollout.replicas ?? body.replicas;
+  // Against spec.replicas, the count asked for (the rollout's own `replicas` counts Pods that exist so far).
+  const want = body.replicas;
   const parts = [
     `${rollout.updatedReplicas ?? 0}/${want} updated`,
     `${rollout.readyReplicas ?? body.readyReplicas ?? 0}/${want} ready`,

@@ -45,7 +45,10 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       switch (command.kind) {
         case "list": {
           const items = await client.list(command.namespace);
-          io.out(command.output === "json" ? formatJson({ items }) : deploymentTable(items));
+          if (command.output === "json") io.out(formatJson({ items }));
+          else if (items.length === 0) {
+            io.err(command.namespace === undefined ? "No Deployments found." : `No Deployments in ${command.namespace}.`);
+          } else io.out(deploymentTable(items));
           break;
         }
         case "get": {

@@ -40,6 +40,15 @@ Deno.test("list -n asks for one namespace and -o json prints the API's items", a
   });
 });
 
+Deno.test("list of an empty namespace prints nothing on stdout and says so on stderr", async () => {
+  await withApi(() => json({ items: [] }), async (fake) => {
+    const run = await cli(["list", "-n", "empty"], fake.env);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "");
+    assert.equal(run.stderr, "No Deployments in empty.");
+  });
+});
+
 Deno.test("get shows one Deployment with its resourceVersion; -o json prints it as the API sent it", async () => {
   await withApi(() => json(web, 200, { etag: '"811"' }), async (fake) => {
     const table = await cli(["get", "demo/web"], fake.env);

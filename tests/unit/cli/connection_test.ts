@@ -14,7 +14,8 @@ Deno.test("connection failures are one clear line each", async (t) => {
     await t.step("the dev defaults work when the files exist (sanity check of the fixture)", async () => {
       const run = await cli(["list"], api.env);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(run.stdout, "No Deployments found.");
+      assert.equal(run.stdout, "", "nothing on stdout for an empty list");
+      assert.equal(run.stderr, "No Deployments found.");
     });
 
     await t.step("a server certificate from another CA", async () => {

@@ -34,8 +34,8 @@ Deno.test("deploymentTable aligns every column to its widest cell, three spaces 
   for (const line of text.split("\n")) assert.equal(line, line.trimEnd());
 });
 
-Deno.test("deploymentTable says so when there is nothing to list", () => {
-  assert.equal(deploymentTable([]), "No Deployments found.");
+Deno.test("deploymentTable of nothing is empty, not a lone header", () => {
+  assert.equal(deploymentTable([]), "");
 });
 
 Deno.test("deploymentTable prints server-supplied names on one line even if they hold control characters", () => {
