@@ -151,6 +151,31 @@ Deno.test("an error that is not problem+json (a proxy's HTML page) is still one 
   });
 });
 
+Deno.test("a problem with non-string fields is described instead of crashing the error line", async () => {
+  await withApi(() => json({ title: 42, detail: { nested: true } }, 500), async (fake) => {
+    const run = await cli(["list"], fake.env);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^error: the server answered 500 with application\/json, not a problem\+json document/);
+  });
+});
+
+Deno.test("an endless error body is read only in part", async () => {
+  const chunk = new TextEncoder().encode("x".repeat(16 * 1024));
+  let sent = 0;
+  const endless = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      sent += chunk.byteLength;
+      controller.enqueue(chunk);
+    },
+  });
+  await withApi(() => new Response(endless, { status: 502, headers: { "content-type": "application/octet-stream" } }), async (fake) => {
+    const run = await cli(["list"], fake.env);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /^error: the server answered 502 with application\/octet-stream/);
+    assert.ok(sent < 64 * 1024 * 1024, `stopped reading after ${sent} bytes`);
+  });
+});
+
 Deno.test("a 200 whose body is not JSON is an error, not a crash", async () => {
   await withApi(() => new Response("hello", { headers: { "content-type": "text/plain" } }), async (fake) => {
     const run = await cli(["list"], fake.env);
