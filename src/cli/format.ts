@@ -104,7 +104,10 @@ export class WatchTable {
   }
 }
 
-/** -o json for watch: one JSON object per line (NDJSON), easy to pipe into jq. */
-export function watchJsonLine(type: string, id: string, object: unknown): string {
-  return JSON.stringify({ type, resourceVersion: id || undefined, object });
+/**
+ * -o json for watch: one `{"type","object"}` per line (NDJSON, as `kubectl get -w -o json` shapes events), easy to pipe
+ * into jq. The object carries its own resourceVersion; the stream's event ids are positions to resume from.
+ */
+export function watchJsonLine(type: string, object: unknown): string {
+  return JSON.stringify({ type, object });
 }

@@ -28,7 +28,7 @@ Sets spec.replicas through the API.
   watch: `Usage: replica-api watch [-n NAMESPACE] [-o table|json]
 
 Streams Deployment changes (ADDED, MODIFIED, DELETED) until interrupted. Reconnects by itself, resuming where it
-left off; -o json prints one {"type","resourceVersion","object"} document per line.`,
+left off; -o json prints one {"type","object"} document per line.`,
   help: `Usage: replica-api help [COMMAND]`,
 };
 

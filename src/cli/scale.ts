@@ -6,7 +6,7 @@
  */
 import type { ApiClient, ReplicasBody } from "./api_client.ts";
 import type { Command } from "./args.ts";
-import { CliFailure } from "./errors.ts";
+import { ApiError, CliFailure, ConnectionError, errorMessage } from "./errors.ts";
 import { formatJson, rolloutProgress, rolloutReason, scaleSummary } from "./format.ts";
 import type { CliIo, Clock } from "./output.ts";
 
@@ -16,6 +16,8 @@ type ScaleCommand = Extract<Command, { kind: "scale" }>;
 export const PROGRESS_SLICE_MS = 5_000;
 /** Pause between polls when the API answers at once (e.g. complete, but not yet at our count). */
 const MIN_POLL_INTERVAL_MS = 500;
+/** Pause before asking again after a passing failure (a replica restarting, a rate limit). */
+const RETRY_INTERVAL_MS = 1_000;
 
 export async function scaleCommand(cmd: ScaleCommand, client: ApiClient, io: CliIo, clock: Clock): Promise<void> {
   const started = clock.now();
@@ -55,7 +57,19 @@ async function waitForRollout(
     const remaining = deadline - clock.now();
     if (remaining <= 0) throw timedOut(cmd, last);
     const asked = clock.now();
-    const answer = await client.replicas(cmd.namespace, cmd.name, Math.min(remaining, PROGRESS_SLICE_MS));
+    let answer;
+    try {
+      answer = await client.replicas(cmd.namespace, cmd.name, Math.min(remaining, PROGRESS_SLICE_MS));
+    } catch (error) {
+      // The scale has happened; a replica of the service restarting or a rate limit must not end the wait early.
+      if (!passing(error)) throw error;
+      const line = `${cmd.namespace}/${cmd.name}: ${errorMessage(error)}; asking again`;
+      if (line !== lastLine) progress(line);
+      lastLine = line;
+      const retryAfter = error instanceof ApiError && error.retryAfterSeconds !== undefined ? error.retryAfterSeconds * 1000 : 0;
+      await clock.sleep(Math.min(Math.max(RETRY_INTERVAL_MS, retryAfter), Math.max(0, deadline - clock.now())));
+      continue;
+    }
     const rollout = answer.body.rollout;
     if (rollout === undefined) {
       throw new CliFailure("the API did not report rollout progress (GET .../replicas?wait=rollout needs a newer replica-api)");
@@ -68,6 +82,11 @@ async function waitForRollout(
     const elapsed = clock.now() - asked;
     if (elapsed < MIN_POLL_INTERVAL_MS) await clock.sleep(Math.min(MIN_POLL_INTERVAL_MS - elapsed, Math.max(0, deadline - clock.now())));
   }
+}
+
+function passing(error: unknown): boolean {
+  if (error instanceof ConnectionError) return error.retryable;
+  return error instanceof ApiError && (error.status === 429 || error.status === 502 || error.status === 503 || error.status === 504);
 }
 
 function timedOut(cmd: ScaleCommand, last: ReplicasBody | undefined): CliFailure {

@@ -2,7 +2,8 @@
  * `watch [-n NS]`: follows the API's Server-Sent Events stream of Deployment
  * changes. A dropped or silent connection is reopened with Last-Event-ID so
  * nothing is missed; an expired resume point (410) starts over from a fresh
- * snapshot; a final `event: ERROR` ends the watch with the server's reason.
+ * snapshot; a final `event: ERROR` either asks the client to come back (503,
+ * 429: reconnect and resume) or ends the watch with the server's reason.
  */
 import type { ApiClient, Deployment } from "./api_client.ts";
 import type { Command } from "./args.ts";
@@ -29,7 +30,14 @@ const MAX_RETRY_MS = 30_000;
 const EVENT_TYPES = new Set(["ADDED", "MODIFIED", "DELETED"]);
 
 /** How one connection ended. */
-type StreamEnd = { kind: "closed" } | { kind: "idle" } | { kind: "dropped"; error: unknown } | { kind: "stopped" } | { kind: "gone" };
+type StreamEnd =
+  | { kind: "closed" }
+  | { kind: "idle" }
+  | { kind: "dropped"; error: unknown }
+  | { kind: "stopped" }
+  | { kind: "gone" }
+  /** A final ERROR event the server means as "come back" (503 shutting down, 429/503 slow consumer or limits). */
+  | { kind: "ended"; detail: string };
 
 /** A stream that lasted at least this long and then ended cleanly is reopened at once. */
 const HEALTHY_STREAM_MS = 5_000;
@@ -49,8 +57,8 @@ export async function watchCommand(
   let failures = 0;
   let connectedOnce = false;
 
-  const print = (type: string, id: string, deployment: Deployment) => {
-    if (cmd.output === "json") io.out(watchJsonLine(type, id, deployment));
+  const print = (type: string, deployment: Deployment) => {
+    if (cmd.output === "json") io.out(watchJsonLine(type, deployment));
     else for (const line of table.lines(type, deployment)) io.out(line);
   };
 
@@ -84,7 +92,7 @@ export async function watchCommand(
       const openedAt = clock.now();
       const parser = new SseParser();
       const end = await consume(response, parser, connection, idleTimeoutMs, options.signal, (event) => {
-        if (event.type === "ERROR") return streamError(event.data);
+        if (event.type === "ERROR") return finalEvent(event.data);
         if (!EVENT_TYPES.has(event.type)) return; // forward-compatible: unknown events are not ours to print
         let deployment: Deployment;
         try {
@@ -94,7 +102,7 @@ export async function watchCommand(
           return;
         }
         lastEventId = event.lastEventId || lastEventId;
-        print(event.type, event.lastEventId, deployment);
+        print(event.type, deployment);
       });
       retryMs = parser.retryMs ?? retryMs;
       if (end.kind === "stopped") return;
@@ -109,7 +117,7 @@ export async function watchCommand(
       const healthy = clock.now() - openedAt >= HEALTHY_STREAM_MS;
       if (healthy) failures = 0;
       let delay = 0;
-      if (!(healthy && end.kind === "closed")) {
+      if (!(healthy && (end.kind === "closed" || end.kind === "ended"))) {
         if (++failures > maxRetries) throw new CliFailure(`the event stream kept ending; gave up after ${maxRetries} attempts`);
         delay = backoff(retryMs, failures);
       }
@@ -117,6 +125,8 @@ export async function watchCommand(
         ? `no event or heartbeat for ${idleTimeoutMs / 1000} s`
         : end.kind === "dropped"
         ? `the connection dropped (${oneLine((end.error as Error)?.message ?? String(end.error))})`
+        : end.kind === "ended"
+        ? `the server ended the stream: ${end.detail}`
         : "the server ended the stream";
       io.err(`watch: ${why}; resuming${lastEventId ? ` after ${lastEventId}` : ""}${delay ? ` in ${delay / 1000} s` : ""}`);
       if (delay) await clock.sleep(delay, options.signal);
@@ -133,7 +143,7 @@ async function consume(
   connection: AbortController,
   idleTimeoutMs: number,
   stopSignal: AbortSignal | undefined,
-  onEvent: (event: { type: string; data: string; lastEventId: string }) => "gone" | void,
+  onEvent: (event: { type: string; data: string; lastEventId: string }) => StreamEnd | void,
 ): Promise<StreamEnd> {
   let idle = false;
   let timer = setTimeout(onIdle, idleTimeoutMs);
@@ -149,7 +159,8 @@ async function consume(
       clearTimeout(timer);
       timer = setTimeout(onIdle, idleTimeoutMs);
       for (const event of parser.push(value)) {
-        if (onEvent(event) === "gone") return { kind: "gone" };
+        const end = onEvent(event);
+        if (end) return end;
       }
     }
   } catch (error) {
@@ -164,20 +175,23 @@ async function consume(
 }
 
 /**
- * The server's final `event: ERROR`: its problem+json data becomes the error the CLI exits with, except a 410
- * (the resume point expired while streaming), which starts over.
+ * The server's final `event: ERROR` (problem+json data). 410: the resume point expired, start over. 503 and 429:
+ * the server is shutting down or this client fell behind or over a limit, and the detail says to reconnect: resume
+ * with Last-Event-ID, on another replica if need be. Anything else ends the watch with the server's detail (exit 1).
  */
-function streamError(data: string): "gone" {
-  let problem: Problem;
+function finalEvent(data: string): StreamEnd {
+  let problem: Problem = {};
   try {
-    problem = JSON.parse(data);
-  } catch {
-    throw new CliFailure(`the server ended the watch with an error: ${oneLine(data)}`);
-  }
-  if (problem?.status === 410) return "gone";
-  const detail = problem.detail ?? problem.title ?? "no detail given";
-  const status = problem.status ? ` (${problem.status}${problem.title ? ` ${oneLine(problem.title)}` : ""})` : "";
-  throw new CliFailure(`the server ended the watch: ${oneLine(detail)}${status}`);
+    const parsed = JSON.parse(data);
+    if (parsed !== null && typeof parsed === "object") problem = parsed;
+  } catch { /* described below */ }
+  const detail = typeof problem.detail === "string" ? problem.detail : typeof problem.title === "string" ? problem.title : "";
+  if (!detail) throw new CliFailure(`the server ended the watch with an error: ${oneLine(data)}`);
+  if (problem.status === 410) return { kind: "gone" };
+  const status = typeof problem.status === "number" ? problem.status : undefined;
+  if (status === 503 || status === 429) return { kind: "ended", detail: oneLine(detail) };
+  const title = typeof problem.title === "string" ? ` ${oneLine(problem.title)}` : "";
+  throw new CliFailure(`the server ended the watch: ${oneLine(detail)}${status ? ` (${status}${title})` : ""}`);
 }
 
 function retryable(error: unknown): boolean {

@@ -210,7 +210,7 @@ Deno.test("[integration] CLI watch streams changes as they happen (needs ?watch=
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const events: { type: string; resourceVersion?: string; object: { name: string; replicas: number } }[] = [];
+  const events: { type: string; object: { name: string; replicas: number; resourceVersion?: string } }[] = [];
   const stderr = new Response(child.stderr).text();
   const reading = (async () => {
     let buffer = "";
@@ -250,7 +250,7 @@ Deno.test("[integration] CLI watch streams changes as they happen (needs ?watch=
     await until(() => events.some((e) => e.type === "ADDED" && e.object.name === "api"), "ADDED api");
     await kubectl(["delete", "deployment", "api", "-n", ns]);
     await until(() => events.some((e) => e.type === "DELETED" && e.object.name === "api"), "DELETED api");
-    assert.ok(events.every((e) => e.resourceVersion), "every event carries its resourceVersion");
+    assert.ok(events.every((e) => e.object.resourceVersion), "every object carries its resourceVersion");
   } finally {
     if (exited === undefined) child.kill("SIGTERM");
     await child.status;

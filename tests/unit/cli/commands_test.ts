@@ -274,6 +274,44 @@ Deno.test("scale --wait does not call a rollout at another count complete", asyn
   );
 });
 
+Deno.test("scale --wait rides out a passing failure (a replica restarting, a rate limit) and keeps waiting", async () => {
+  const clock = new VirtualClock();
+  const gets = [
+    () => problem(503, "Service Unavailable", "the Deployment cache is not ready yet; retry shortly", { "retry-after": "2" }),
+    () => problem(503, "Service Unavailable", "the Deployment cache is not ready yet; retry shortly", { "retry-after": "2" }),
+    () => json(rolloutBody({ updated: 5, ready: 5, available: 5, complete: true })),
+  ];
+  await withApi(
+    (r) => r.method === "PUT" ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 }) : gets.shift()!(),
+    async (fake) => {
+      const run = await cli(["scale", "demo/web", "5", "--wait"], fake.env, { clock });
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(
+        run.stdout.split("\n").filter((l) => l.includes("asking again")).join("\n"),
+        "demo/web: the Deployment cache is not ready yet; retry shortly (503 Service Unavailable); retry after 2 s; asking again",
+        "said once, not once per attempt",
+      );
+      assert.match(run.stdout, /rollout complete, 5 of 5 available$/);
+      assert.deepEqual(clock.sleeps.slice(0, 2), [2000, 2000], "Retry-After honoured");
+    },
+  );
+});
+
+Deno.test("scale --wait stops at once when the Deployment is deleted while waiting", async () => {
+  await withApi(
+    (r) =>
+      r.method === "PUT"
+        ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 })
+        : problem(404, "Not Found", 'deployment "demo/web" not found (deleted while waiting for its rollout)'),
+    async (fake) => {
+      const run = await cli(["scale", "demo/web", "5", "--wait"], fake.env);
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, 'error: deployment "demo/web" not found (deleted while waiting for its rollout) (404 Not Found)');
+      assert.equal(fake.requests.length, 2);
+    },
+  );
+});
+
 Deno.test("scale --wait -o json prints only the final document on stdout, progress on stderr", async () => {
   const done = rolloutBody({ updated: 5, ready: 5, available: 5, complete: true });
   await withApi(

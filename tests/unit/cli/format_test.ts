@@ -110,7 +110,7 @@ Deno.test("WatchTable prints the header once and keeps rows aligned with it", ()
 });
 
 Deno.test("watchJsonLine is one JSON document per line", () => {
-  const line = watchJsonLine("DELETED", "99", deployment("demo", "web", 0));
+  const line = watchJsonLine("DELETED", deployment("demo", "web", 0));
   assert.ok(!line.includes("\n"));
-  assert.deepEqual(JSON.parse(line), { type: "DELETED", resourceVersion: "99", object: deployment("demo", "web", 0) });
+  assert.deepEqual(JSON.parse(line), { type: "DELETED", object: deployment("demo", "web", 0) });
 });

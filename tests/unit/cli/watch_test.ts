@@ -43,7 +43,7 @@ const sendAndClose = (text: string): Script => () => {
 Deno.test("watch prints events as an aligned table and resumes with Last-Event-ID after the server closes", async () => {
   const { run, requests } = await watching([
     sendAndClose(": connected\n\n" + event("ADDED", "100", "web", 3) + event("MODIFIED", "101", "web", 5)),
-    sendAndClose(event("DELETED", "102", "web", 5) + errorEvent(503, "Service Unavailable", "replica-api is shutting down")),
+    sendAndClose(event("DELETED", "102", "web", 5) + errorEvent(403, "Forbidden", 'CN=alice may no longer "read" in "demo"')),
   ], ["watch"]);
   assert.equal(run.code, 1);
   assert.equal(
@@ -57,7 +57,7 @@ Deno.test("watch prints events as an aligned table and resumes with Last-Event-I
   );
   // Ended right after it began: counted as a failure, so it is retried after the default 1 s.
   assert.match(run.stderr, /watch: the server ended the stream; resuming after 101 in 1 s\n/);
-  assert.match(run.stderr, /error: the server ended the watch: replica-api is shutting down \(503 Service Unavailable\)$/);
+  assert.match(run.stderr, /error: the server ended the watch: CN=alice may no longer "read" in "demo" \(403 Forbidden\)$/);
   assert.equal(requests.length, 2);
   assert.equal(requests[0].target, "/api/v1/deployments?watch=true");
   assert.equal(requests[0].headers.get("accept"), "text/event-stream");
@@ -70,9 +70,7 @@ Deno.test("watch -n -o json prints one JSON document per event from the namespac
     sendAndClose(event("ADDED", "7", "web", 1) + errorEvent(403, "Forbidden", 'CN=alice may not "read" in namespace "demo"')),
   ], ["watch", "-n", "demo", "-o", "json"]);
   assert.equal(requests[0].target, "/api/v1/namespaces/demo/deployments?watch=true");
-  assert.deepEqual(run.stdout.split("\n").map((line) => JSON.parse(line)), [
-    { type: "ADDED", resourceVersion: "7", object: deployment("web", 1, "7") },
-  ]);
+  assert.deepEqual(run.stdout.split("\n").map((line) => JSON.parse(line)), [{ type: "ADDED", object: deployment("web", 1, "7") }]);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /may not "read" in namespace "demo" \(403 Forbidden\)/);
 });
@@ -87,6 +85,31 @@ Deno.test("watch starts over without Last-Event-ID when the resume point has exp
   assert.match(run.stderr, /watch: resume point 5 has expired \(410\); starting over from the current state/);
   assert.match(run.stdout, /ADDED\s+demo\s+web\s+2/);
   assert.equal(run.code, 1);
+});
+
+Deno.test("watch resumes with Last-Event-ID when the server's final ERROR says to come back (503 shutdown, 429 too slow)", async () => {
+  const clock = new VirtualClock(60_000);
+  const { run, requests } = await watching(
+    [
+      sendAndClose(event("ADDED", "20", "web", 1) + errorEvent(503, "Service Unavailable", "the server is shutting down; reconnect")),
+      sendAndClose(event("MODIFIED", "21", "web", 2) + errorEvent(429, "Too Many Requests", "slow consumer: reconnect")),
+      sendAndClose(event("MODIFIED", "22", "web", 3) + errorEvent(500, "Internal Server Error", "end of test")),
+    ],
+    ["watch"],
+    { clock, watch: { maxRetries: 0 } },
+  );
+  assert.deepEqual(requests.map((r) => r.headers.get("last-event-id")), [null, "20", "21"]);
+  assert.deepEqual(clock.sleeps, [], "after a healthy stream the reconnect is immediate");
+  assert.match(run.stderr, /^watch: the server ended the stream: the server is shutting down; reconnect; resuming after 20\n/);
+  assert.match(run.stderr, /\nwatch: the server ended the stream: slow consumer: reconnect; resuming after 21\n/);
+  assert.match(run.stderr, /\nerror: the server ended the watch: end of test \(500 Internal Server Error\)$/);
+  assert.equal(run.stdout.split("\n").length, 4, "header and three rows");
+});
+
+Deno.test("watch ends with a clear message when an ERROR event's data is not a problem", async () => {
+  const { run } = await watching([sendAndClose("event: ERROR\ndata: kaput\n\n")], ["watch"]);
+  assert.equal(run.code, 1);
+  assert.equal(run.stderr, "error: the server ended the watch with an error: kaput");
 });
 
 Deno.test("watch treats an ERROR event with status 410 as an expired resume point, not the end", async () => {
