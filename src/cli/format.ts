@@ -80,15 +80,25 @@ export function rolloutReason(rollout: Rollout): string {
 /**
  * Watch output as a table whose columns only ever widen, so rows printed one
  * by one stay aligned with the header as long as names fit, and never break when one does not.
+ * A MODIFIED that changes none of the shown columns (status details such as updatedReplicas) prints
+ * nothing: a person watching wants to see changes, not repeats; -o json shows every event.
  */
 export class WatchTable {
   static readonly HEADER = ["EVENT", ...DEPLOYMENT_COLUMNS] as const;
   #widths: number[] = WatchTable.HEADER.map((h) => Math.max(h.length, 8));
   #headerShown = false;
+  /** The last row shown per Deployment; forgotten when it is deleted, so memory follows the live set. */
+  #shown = new Map<string, string>();
 
-  /** The lines to print for one event: the header first time, then the row. */
+  /** The lines to print for one event: the header first time, then the row (none for a repeat). */
   lines(type: string, d: Deployment): string[] {
-    const row = [oneLine(type), ...deploymentRow(d)];
+    const cells = deploymentRow(d);
+    const key = `${d.namespace}/${d.name}`;
+    const shownAs = cells.join("\0");
+    if (type === "MODIFIED" && this.#shown.get(key) === shownAs) return [];
+    if (type === "DELETED") this.#shown.delete(key);
+    else this.#shown.set(key, shownAs);
+    const row = [oneLine(type), ...cells];
     const out: string[] = [];
     this.#widths = this.#widths.map((w, i) => Math.max(w, row[i].length));
     if (!this.#headerShown) {

@@ -28,7 +28,8 @@ Sets spec.replicas through the API.
   watch: `Usage: replica-api watch [-n NAMESPACE] [-o table|json]
 
 Streams Deployment changes (ADDED, MODIFIED, DELETED) until interrupted. Reconnects by itself, resuming where it
-left off; -o json prints one {"type","object"} document per line.`,
+left off. The table shows a MODIFIED only when one of its columns changed; -o json prints every event, one
+{"type","object"} document per line.`,
   help: `Usage: replica-api help [COMMAND]`,
 };
 

@@ -109,6 +109,17 @@ Deno.test("WatchTable prints the header once and keeps rows aligned with it", ()
   assert.match(second[0], /^MODIFIED\s+demo\s+web\s+4\s+3\s+3$/);
 });
 
+Deno.test("WatchTable skips a MODIFIED that changes no shown column, but never an ADDED or DELETED", () => {
+  const table = new WatchTable();
+  const web = deployment("demo", "web", 3);
+  assert.equal(table.lines("ADDED", web).length, 2);
+  assert.deepEqual(table.lines("MODIFIED", { ...web, resourceVersion: "4712" }), [], "only the resourceVersion changed");
+  assert.equal(table.lines("MODIFIED", deployment("demo", "web", 3, 2)).length, 1, "READY changed");
+  assert.equal(table.lines("DELETED", deployment("demo", "web", 3, 2)).length, 1);
+  assert.equal(table.lines("ADDED", deployment("demo", "web", 3, 2)).length, 1, "re-created: shown again");
+  assert.equal(table.lines("MODIFIED", deployment("other", "web", 3, 2)).length, 1, "another namespace's web is another row");
+});
+
 Deno.test("watchJsonLine is one JSON document per line", () => {
   const line = watchJsonLine("DELETED", deployment("demo", "web", 0));
   assert.ok(!line.includes("\n"));
