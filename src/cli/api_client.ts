@@ -4,7 +4,7 @@
  * certificate). Error statuses become ApiError with the problem+json body;
  * transport failures become ConnectionError with a one-line explanation.
  */
-import { ApiError, CliFailure, type Problem } from "./errors.ts";
+import { ApiError, CliFailure } from "./errors.ts";
 import { connectionError } from "./connection.ts";
 
 /** A Deployment as the API documents it (api/openapi.json, Deployment). */
