@@ -31,5 +31,6 @@ fi
 cat >&2 <<MSG
 run: try it:
   curl -sS --cert certs/client.crt --key certs/client.key --cacert certs/ca.crt https://localhost:8443/api/v1/deployments
+  bin/replica-api list
 MSG
 exec "$DENO" task start "$@"

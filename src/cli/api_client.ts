@@ -1,0 +1,217 @@
+/**
+ * The replica-api HTTP API as the CLI uses it: typed calls over an injected
+ * fetch (in production bound to a Deno.HttpClient carrying the client
+ * certificate). Error statuses become ApiError with the problem+json body;
+ * transport failures become ConnectionError with a one-line explanation.
+ */
+import { ApiError, CliFailure } from "./errors.ts";
+import { connectionError } from "./connection.ts";
+
+/** A Deployment as the API documents it (api/openapi.json, Deployment). */
+export interface Deployment {
+  readonly namespace: string;
+  readonly name: string;
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  readonly availableReplicas: number;
+  readonly resourceVersion: string;
+  readonly autoscaler?: { readonly name: string; readonly minReplicas?: number; readonly maxReplicas: number };
+}
+
+/** Rollout progress as `?wait=rollout` reports it (`kubectl rollout status` rules). */
+export interface Rollout {
+  readonly complete: boolean;
+  readonly generation?: number;
+  readonly observedGeneration?: number;
+  readonly replicas?: number;
+  readonly updatedReplicas?: number;
+  readonly readyReplicas?: number;
+  readonly availableReplicas?: number;
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+/** GET/PUT .../replicas bodies; `rollout` only with `?wait=rollout`, `previousReplicas` only on PUT. */
+export interface ReplicasBody {
+  readonly namespace: string;
+  readonly name: string;
+  readonly replicas: number;
+  readonly readyReplicas?: number;
+  readonly availableReplicas?: number;
+  readonly previousReplicas?: number;
+  readonly rollout?: Rollout;
+}
+
+export interface ApiAnswer<T> {
+  readonly status: number;
+  readonly body: T;
+  readonly etag?: string;
+}
+
+export interface ScaleOptions {
+  readonly ifMatch?: string;
+  readonly dryRun?: boolean;
+  readonly force?: boolean;
+}
+
+export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface ApiClientOptions {
+  /** Base URL without trailing slash, e.g. https://localhost:8443. */
+  readonly baseUrl: string;
+  readonly fetch: Fetch;
+  /** How long an ordinary request may take before it is abandoned. */
+  readonly requestTimeoutMs?: number;
+}
+
+/** Extra time a `?wait=` request gets over its own timeout before the client gives up on it. */
+const WAIT_GRACE_MS = 15_000;
+
+export class ApiClient {
+  readonly #base: string;
+  readonly #fetch: Fetch;
+  readonly #timeoutMs: number;
+
+  constructor(options: ApiClientOptions) {
+    this.#base = options.baseUrl;
+    this.#fetch = options.fetch;
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+  }
+
+  async list(namespace?: string): Promise<readonly Deployment[]> {
+    const path = namespace === undefined ? "/api/v1/deployments" : `/api/v1/namespaces/${segment(namespace)}/deployments`;
+    const answer = await this.#json<{ items?: Deployment[] }>("GET", path);
+    if (!Array.isArray(answer.body.items)) throw new CliFailure(`the API answered ${path} without an "items" list`);
+    return answer.body.items;
+  }
+
+  async get(namespace: string, name: string): Promise<ApiAnswer<Deployment>> {
+    return await this.#json<Deployment>("GET", deploymentPath(namespace, name));
+  }
+
+  /** GET .../replicas; with `waitRolloutMs` it waits up to that long for the rollout to complete (200) or not (202). */
+  async replicas(namespace: string, name: string, waitRolloutMs?: number): Promise<ApiAnswer<ReplicasBody>> {
+    let path = `${deploymentPath(namespace, name)}/replicas`;
+    if (waitRolloutMs !== undefined) path += `?wait=rollout&timeout=${Math.max(1, Math.ceil(waitRolloutMs))}ms`;
+    return await this.#json<ReplicasBody>("GET", path, {}, waitRolloutMs === undefined ? undefined : waitRolloutMs + WAIT_GRACE_MS);
+  }
+
+  async scale(namespace: string, name: string, replicas: number, options: ScaleOptions = {}): Promise<ApiAnswer<ReplicasBody>> {
+    const query = new URLSearchParams();
+    if (options.dryRun) query.set("dryRun", "true");
+    if (options.force) query.set("force", "true");
+    const path = `${deploymentPath(namespace, name)}/replicas${query.size ? `?${query}` : ""}`;
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (options.ifMatch !== undefined) headers["if-match"] = options.ifMatch;
+    return await this.#json<ReplicasBody>("PUT", path, { headers, body: JSON.stringify({ replicas }) });
+  }
+
+  /**
+   * Opens the Deployment event stream. Resolves with the streaming response once the server accepted it
+   * (the caller reads and cancels the body); rejects with ApiError (e.g. 410 for an expired Last-Event-ID).
+   */
+  async watch(namespace: string | undefined, lastEventId: string | undefined, signal: AbortSignal): Promise<Response> {
+    const path = namespace === undefined ? "/api/v1/deployments" : `/api/v1/namespaces/${segment(namespace)}/deployments`;
+    const headers: Record<string, string> = { accept: "text/event-stream" };
+    if (lastEventId) headers["last-event-id"] = lastEventId;
+    const response = await this.#send("GET", `${path}?watch=true`, { headers, signal });
+    if (!response.ok) throw await apiError(response);
+    const type = response.headers.get("content-type") ?? "";
+    if (!type.startsWith("text/event-stream")) {
+      await response.body?.cancel();
+      throw new CliFailure(
+        `the API answered the watch with ${type || "no content type"}, not an event stream (does it support ?watch=true?)`,
+      );
+    }
+    return response;
+  }
+
+  async #json<T>(method: string, path: string, init: RequestInit = {}, timeoutMs = this.#timeoutMs): Promise<ApiAnswer<T>> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const response = await this.#send(method, path, { ...init, signal }, timeoutMs);
+    if (!response.ok) throw await apiError(response);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw connectionError(error, this.#base, timeoutMs);
+    }
+    let body: T;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new CliFailure(`the API answered ${method} ${path} with ${response.status} but a body that is not JSON`);
+    }
+    return { status: response.status, body, etag: response.headers.get("etag") ?? undefined };
+  }
+
+  async #send(method: string, path: string, init: RequestInit, timeoutMs?: number): Promise<Response> {
+    try {
+      return await this.#fetch(`${this.#base}${path}`, { ...init, method, headers: { accept: "application/json", ...init.headers } });
+    } catch (error) {
+      throw connectionError(error, this.#base, timeoutMs);
+    }
+  }
+}
+
+/** Error bodies are read up to this size: a proxy's endless error page must not fill memory. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** An error response as ApiError; a body that is not problem+json still yields a readable message. */
+export async function apiError(response: Response): Promise<ApiError> {
+  const text = await readLimited(response, MAX_ERROR_BODY);
+  const retryAfter = response.headers.get("retry-after");
+  const retryAfterSeconds = retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
+  let parsed: Record<string, unknown> = {};
+  try {
+    const value = JSON.parse(text);
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) parsed = value;
+  } catch { /* not JSON: described below */ }
+  // Only string fields are trusted: the message is built from them.
+  const title = typeof parsed.title === "string" ? parsed.title : undefined;
+  const detail = typeof parsed.detail === "string" ? parsed.detail : undefined;
+  if (title === undefined && detail === undefined) {
+    const type = response.headers.get("content-type") ?? "no content type";
+    return new ApiError(response.status, {
+      title: response.statusText || undefined,
+      status: response.status,
+      detail: `the server answered ${response.status} with ${type}, not a problem+json document (is --url pointing at replica-api?)`,
+    }, retryAfterSeconds);
+  }
+  return new ApiError(response.status, { title, detail, status: response.status }, retryAfterSeconds);
+}
+
+/** The body as text, at most `limit` bytes of it; the rest is cancelled. A failing body reads as "". */
+async function readLimited(response: Response, limit: number): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (size < limit) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+    }
+  } catch {
+    return "";
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, limit));
+}
+
+function segment(value: string): string {
+  return encodeURIComponent(value);
+}
+
+function deploymentPath(namespace: string, name: string): string {
+  return `/api/v1/namespaces/${segment(namespace)}/deployments/${segment(name)}`;
+}

@@ -1,0 +1,123 @@
+/**
+ * What the CLI prints: aligned tables, JSON, watch lines and rollout
+ * progress. Pure functions from API bodies to text, so tests can pin the
+ * exact output. Server-supplied strings go through oneLine() so they cannot
+ * move the cursor or break a row.
+ */
+import type { Deployment, ReplicasBody, Rollout } from "./api_client.ts";
+import { oneLine } from "./errors.ts";
+
+export const DEPLOYMENT_COLUMNS = ["NAMESPACE", "NAME", "REPLICAS", "READY", "AVAILABLE"] as const;
+
+/** Left-aligned columns separated by three spaces (as kubectl does); no trailing spaces. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  return [header, ...rows].map((row) => row.map((cell, i) => cell.padEnd(widths[i])).join("   ").trimEnd()).join("\n");
+}
+
+function deploymentRow(d: Deployment): string[] {
+  return [oneLine(d.namespace), oneLine(d.name), String(d.replicas), String(d.readyReplicas), String(d.availableReplicas)];
+}
+
+/** The list as a table; "" when empty (the caller says so on stderr, keeping stdout clean for scripts, as kubectl does). */
+export function deploymentTable(items: readonly Deployment[]): string {
+  if (items.length === 0) return "";
+  return formatTable(DEPLOYMENT_COLUMNS, items.map(deploymentRow));
+}
+
+/** One Deployment: the list's columns plus the resourceVersion (what --if-match takes) and the autoscaler, if any. */
+export function deploymentDetail(d: Deployment): string {
+  const header = [...DEPLOYMENT_COLUMNS, "RESOURCEVERSION"];
+  const row = [...deploymentRow(d), oneLine(d.resourceVersion)];
+  if (d.autoscaler) {
+    header.push("AUTOSCALER");
+    const a = d.autoscaler;
+    row.push(`${oneLine(a.name)} (${a.minReplicas ?? 1}-${a.maxReplicas})`);
+  }
+  return formatTable(header, [row]);
+}
+
+/** Pretty JSON for -o json: stable, two-space indented, what the API sent. */
+export function formatJson(value: unknown): string {
+  return JSON.stringify(value, null, 2);
+}
+
+/** The line after a PUT: "demo/web scaled from 2 to 5 replicas". */
+export function scaleSummary(body: ReplicasBody, options: { dryRun: boolean; status: number }): string {
+  const target = `${oneLine(body.namespace)}/${oneLine(body.name)}`;
+  const from = body.previousReplicas === undefined ? "" : ` from ${body.previousReplicas}`;
+  if (options.dryRun) return `${target} would be scaled${from} to ${body.replicas} replicas (dry run: nothing was changed)`;
+  const line = `${target} scaled${from} to ${body.replicas} replicas`;
+  // 202: the API server took it, but the answering instance's cache had not seen it yet.
+  return options.status === 202 ? `${line} (accepted; not yet visible in the service's cache)` : line;
+}
+
+/** One progress line while waiting: counts against the target, and why it is stuck when the API says. */
+export function rolloutProgress(body: ReplicasBody, rollout: Rollout, wanted: number): string {
+  // Against spec.replicas, the count asked for (the rollout's own `replicas` counts Pods that exist so far).
+  const want = body.replicas;
+  const parts = [
+    `${rollout.updatedReplicas ?? 0}/${want} updated`,
+    `${rollout.readyReplicas ?? body.readyReplicas ?? 0}/${want} ready`,
+    `${rollout.availableReplicas ?? body.availableReplicas ?? 0}/${want} available`,
+  ];
+  let line = `${oneLine(body.namespace)}/${oneLine(body.name)}: ${parts.join(", ")}`;
+  if (body.replicas !== wanted) line += ` (spec still says ${body.replicas}, waiting for ${wanted})`;
+  else if (rollout.generation !== undefined && (rollout.observedGeneration ?? 0) < rollout.generation) {
+    line += " (waiting for the controller to observe the change)";
+  }
+  const why = rolloutReason(rollout);
+  return why ? `${line}; ${why}` : line;
+}
+
+/** "ProgressDeadlineExceeded: ReplicaSet ... has timed out progressing", or "" when the API gave no reason. */
+export function rolloutReason(rollout: Rollout): string {
+  const reason = rollout.reason ? oneLine(rollout.reason) : "";
+  const message = rollout.message ? oneLine(rollout.message) : "";
+  return [reason, message].filter(Boolean).join(": ");
+}
+
+/**
+ * Watch output as a table whose columns only ever widen, so rows printed one
+ * by one stay aligned with the header as long as names fit, and never break when one does not.
+ * A MODIFIED that changes none of the shown columns (status details such as updatedReplicas) prints
+ * nothing: a person watching wants to see changes, not repeats; -o json shows every event.
+ */
+export class WatchTable {
+  static readonly HEADER = ["EVENT", ...DEPLOYMENT_COLUMNS] as const;
+  #widths: number[] = WatchTable.HEADER.map((h) => Math.max(h.length, 8));
+  #headerShown = false;
+  /** The last row shown per Deployment; forgotten when it is deleted, so memory follows the live set. */
+  #shown = new Map<string, string>();
+
+  /** The lines to print for one event: the header first time, then the row (none for a repeat). */
+  lines(type: string, d: Deployment): string[] {
+    const cells = deploymentRow(d);
+    const key = `${d.namespace}/${d.name}`;
+    const shownAs = cells.join("\0");
+    if (type === "MODIFIED" && this.#shown.get(key) === shownAs) return [];
+    if (type === "DELETED") this.#shown.delete(key);
+    else this.#shown.set(key, shownAs);
+    const row = [oneLine(type), ...cells];
+    const out: string[] = [];
+    this.#widths = this.#widths.map((w, i) => Math.max(w, row[i].length));
+    if (!this.#headerShown) {
+      this.#headerShown = true;
+      out.push(this.#format(WatchTable.HEADER));
+    }
+    out.push(this.#format(row));
+    return out;
+  }
+
+  #format(row: readonly string[]): string {
+    return row.map((cell, i) => cell.padEnd(this.#widths[i])).join("   ").trimEnd();
+  }
+}
+
+/**
+ * -o json for watch: one `{"type","object"}` per line (NDJSON, as `kubectl get -w -o json` shapes events), easy to pipe
+ * into jq. The object carries its own resourceVersion; the stream's event ids are positions to resume from.
+ */
+export function watchJsonLine(type: string, object: unknown): string {
+  return JSON.stringify({ type, object });
+}

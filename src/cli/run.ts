@@ -1,0 +1,80 @@
+/**
+ * The CLI as a function: argv and injected surroundings in, exit code out.
+ * Every failure ends here, as one "error: ..." line and the exit code
+ * errors.ts assigns to it; nothing thrown reaches the runtime.
+ */
+import { ApiClient, type Fetch } from "./api_client.ts";
+import { type CliEnv, type ConnectionSettings, parseArgs } from "./args.ts";
+import { openConnection } from "./connection.ts";
+import { ApiError, errorMessage, EXIT_OK, exitCodeFor, UsageError } from "./errors.ts";
+import { deploymentDetail, deploymentTable, formatJson } from "./format.ts";
+import { helpText } from "./help.ts";
+import type { CliIo, Clock } from "./output.ts";
+import { scaleCommand } from "./scale.ts";
+import { watchCommand, type WatchOptions } from "./watch.ts";
+
+export interface CliDeps {
+  readonly io: CliIo;
+  readonly env: CliEnv;
+  readonly cwd: string;
+  readonly defaultCertDir: string;
+  readonly version: string;
+  readonly clock: Clock;
+  /** Builds the transport; default: the PEM files and a Deno.HttpClient (connection.ts). */
+  readonly connect?: (settings: ConnectionSettings) => Promise<{ fetch: Fetch; close(): void }>;
+  readonly watch?: WatchOptions;
+}
+
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const { io } = deps;
+  let scaling = false;
+  let forced = false;
+  try {
+    const { command, connection } = parseArgs(argv, deps);
+    if (command.kind === "help") {
+      io.out(helpText(command.topic));
+      return EXIT_OK;
+    }
+    if (command.kind === "version") {
+      io.out(`replica-api CLI ${deps.version}`);
+      return EXIT_OK;
+    }
+    const transport = await (deps.connect ?? openConnection)(connection);
+    try {
+      const client = new ApiClient({ baseUrl: connection.url, fetch: transport.fetch });
+      switch (command.kind) {
+        case "list": {
+          const items = await client.list(command.namespace);
+          if (command.output === "json") io.out(formatJson({ items }));
+          else if (items.length === 0) {
+            io.err(command.namespace === undefined ? "No Deployments found." : `No Deployments in ${command.namespace}.`);
+          } else io.out(deploymentTable(items));
+          break;
+        }
+        case "get": {
+          const { body } = await client.get(command.namespace, command.name);
+          io.out(command.output === "json" ? formatJson(body) : deploymentDetail(body));
+          break;
+        }
+        case "scale":
+          scaling = true;
+          forced = command.force;
+          await scaleCommand(command, client, io, deps.clock);
+          break;
+        case "watch":
+          await watchCommand(command, client, io, deps.clock, deps.watch);
+          break;
+      }
+    } finally {
+      transport.close();
+    }
+    return EXIT_OK;
+  } catch (error) {
+    io.err(`error: ${errorMessage(error)}`);
+    if (error instanceof UsageError) io.err("Run 'replica-api help' for usage.");
+    if (scaling && !forced && error instanceof ApiError && error.status === 409 && /autoscaler/i.test(error.message)) {
+      io.err("hint: --force scales anyway; the autoscaler may change it back");
+    }
+    return exitCodeFor(error);
+  }
+}
