@@ -11,14 +11,21 @@ import { readJsonBody } from "../http/body.ts";
 import { validateDeploymentName, validateNamespace, validateQuery, validateReplicasBody } from "../http/validation.ts";
 import type { Scaler, ScaleRequest } from "../kube/scaler.ts";
 import type { CacheView } from "./cache_view.ts";
+import type { RequestContext } from "../http/types.ts";
+import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
+import { parseWait, WAIT_PARAMS, waitForRollout } from "./rollout_wait.ts";
+import { admitLongRequest, stopSignal } from "./long_requests.ts";
+import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 
-/** Neither replicas endpoint takes query parameters. */
-const NO_QUERY: readonly string[] = Object.freeze([]);
+const GET_PARAMS: readonly string[] = Object.freeze([...WAIT_PARAMS, ...CONSISTENT_READ_PARAMS]);
+const PUT_PARAMS: readonly string[] = WAIT_PARAMS;
 
 export interface ReplicasHandlerDeps {
   view: CacheView;
   scaler: Scaler;
   maxReplicas: number;
+  /** Rollout waits and NotOlderThan reads; defaults for tests. */
+  streaming?: StreamingDeps;
 }
 
 export interface ReplicasHandlers {
@@ -26,41 +33,104 @@ export interface ReplicasHandlers {
   put: Handler;
 }
 
-export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHandlerDeps): ReplicasHandlers {
+export function createReplicasHandlers(
+  { view, scaler, maxReplicas, streaming = defaultStreamingDeps() }: ReplicasHandlerDeps,
+): ReplicasHandlers {
   const { cache } = view;
 
-  const target = (request: Request, params: Readonly<Record<string, string>>) => {
-    validateQuery(request.url, NO_QUERY);
+  const target = (request: Request, params: Readonly<Record<string, string>>, allowed: readonly string[]) => {
+    const query = validateQuery(request.url, allowed);
     const namespace = validateNamespace(params.namespace);
     const name = validateDeploymentName(params.name);
-    return { namespace, name };
+    return { namespace, name, query };
+  };
+
+  /** GET with ?wait=rollout and/or NotOlderThan: first the cache reaches the version, then the rollout completes (or not). */
+  const getWaiting = async (request: Request, context: RequestContext, namespace: string, name: string, query: URLSearchParams) => {
+    const wait = parseWait(query);
+    const min = minResourceVersion(query);
+    view.readHeaders();
+    if (min !== undefined) {
+      await awaitResourceVersion(cache, min, streaming.writeSyncTimeoutMs, { namespace, signal: context.closed?.() });
+    }
+    if (!wait) return current(request, namespace, name);
+    if (!cache.hasNamespace(namespace)) {
+      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+    }
+    const end = admitLongRequest(streaming, context.client, "wait");
+    try {
+      const outcome = await waitForRollout(cache, namespace, name, {
+        timeoutMs: wait.timeoutMs,
+        signal: stopSignal(streaming, context.closed),
+        shuttingDown: () => streaming.shutdown.aborted,
+      });
+      end(outcome.end);
+      const r = outcome.record;
+      const body = { namespace, name, replicas: r.replicas, readyReplicas: r.readyReplicas, availableReplicas: r.availableReplicas };
+      return jsonResponse(
+        { ...body, rollout: outcome.rollout },
+        { status: outcome.rollout.complete ? 200 : 202, headers: { ...view.readHeaders(), etag: `"${r.resourceVersion}"` } },
+      );
+    } finally {
+      end("error"); // no-op when the outcome was recorded
+    }
+  };
+
+  const current = (request: Request, namespace: string, name: string) => {
+    const headers = view.readHeaders();
+    if (!cache.hasNamespace(namespace)) {
+      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+    }
+    const record = cache.get(namespace, name);
+    if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
+    const etag = `"${record.resourceVersion}"`;
+    const body = {
+      namespace,
+      name,
+      replicas: record.replicas,
+      readyReplicas: record.readyReplicas,
+      availableReplicas: record.availableReplicas,
+    };
+    if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
+    const response = jsonResponse(body, { headers });
+    setResponseHeader(response, "etag", etag);
+    return response;
+  };
+
+  /** PUT ?wait=rollout: scale, then wait for the rollout of that write (a state older than the write does not count). */
+  const scaleAndWait = async (scaleRequest: ScaleRequest, context: RequestContext, timeoutMs: number) => {
+    // Admitted before the write: a refused wait must not leave a change behind that the client thinks failed.
+    const end = admitLongRequest(streaming, context.client, "wait");
+    try {
+      const result = await scaler.scale(scaleRequest);
+      const { namespace, name } = scaleRequest;
+      const outcome = await waitForRollout(cache, namespace, name, {
+        timeoutMs: Math.max(0, Math.round(timeoutMs)),
+        signal: stopSignal(streaming, context.closed),
+        shuttingDown: () => streaming.shutdown.aborted,
+        atLeast: result.resourceVersion,
+      });
+      end(outcome.end);
+      return jsonResponse(
+        { namespace, name, replicas: result.replicas, previousReplicas: result.previousReplicas, rollout: outcome.rollout },
+        { status: result.observed && outcome.rollout.complete ? 200 : 202, headers: { etag: `"${result.resourceVersion}"` } },
+      );
+    } finally {
+      end("error");
+    }
   };
 
   return {
-    get(request, { params }) {
-      const { namespace, name } = target(request, params);
-      const headers = view.readHeaders();
-      if (!cache.hasNamespace(namespace)) {
-        throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-      }
-      const record = cache.get(namespace, name);
-      if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
-      const etag = `"${record.resourceVersion}"`;
-      const body = {
-        namespace,
-        name,
-        replicas: record.replicas,
-        readyReplicas: record.readyReplicas,
-        availableReplicas: record.availableReplicas,
-      };
-      if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
-      const response = jsonResponse(body, { headers });
-      setResponseHeader(response, "etag", etag);
-      return response;
+    get(request, context) {
+      const { namespace, name, query } = target(request, context.params, GET_PARAMS);
+      if (query.size !== 0) return getWaiting(request, context, namespace, name, query);
+      return current(request, namespace, name);
     },
 
-    async put(request, { params }) {
-      const { namespace, name } = target(request, params);
+    async put(request, context) {
+      const started = performance.now();
+      const { namespace, name, query } = target(request, context.params, PUT_PARAMS);
+      const wait = parseWait(query);
       // Before the first sync no namespace is known yet: that is "retry shortly" (503), not "does not exist" (404).
       view.readHeaders();
       if (!cache.hasNamespace(namespace)) {
@@ -75,6 +145,7 @@ export function createReplicasHandlers({ view, scaler, maxReplicas }: ReplicasHa
       }
       const replicas = validateReplicasBody(await readJsonBody(request), maxReplicas);
       const scaleRequest: ScaleRequest = { namespace, name, replicas, ifMatch };
+      if (wait) return await scaleAndWait(scaleRequest, context, wait.timeoutMs - (performance.now() - started));
       const result = await scaler.scale(scaleRequest);
       return jsonResponse(
         { namespace, name, replicas: result.replicas, previousReplicas: result.previousReplicas },

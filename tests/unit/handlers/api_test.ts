@@ -696,6 +696,9 @@ Deno.test("a handler that throws synchronously answers a generic 500", async () 
     hasNamespace: (namespace) => inner.hasNamespace(namespace),
     status: () => inner.status(),
     waitForVersion: (...args) => inner.waitForVersion(...args),
+    rollout: (namespace, name) => inner.rollout(namespace, name),
+    changes: inner.changes,
+    waitForResourceVersion: (...args) => inner.waitForResourceVersion(...args),
   };
   const { send, logs } = harness({ cache });
   const body = await problem(await send("/api/v1/deployments"), 500);
