@@ -200,6 +200,7 @@ Deno.test("a Deployment deleted during a rollout wait answers 404", async () => 
 
 Deno.test("PUT replicas?wait=rollout scales, ignores the rollout state from before the write, and answers 200 once it completes", async () => {
   const calls: number[] = [];
+  // deno-lint-ignore prefer-const -- the scaler below needs the harness it is part of
   let h!: ReturnType<typeof harness>;
   const scaler: Scaler = {
     scale(request) {
