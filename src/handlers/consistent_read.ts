@@ -38,7 +38,9 @@ export function minResourceVersion(query: URLSearchParams): string | undefined {
     if (match !== null) throw new HttpError(400, `resourceVersionMatch=NotOlderThan needs resourceVersion=<the ETag of your write>`);
     return undefined;
   }
-  const value = raw.trim().replace(/^W\//, "").replace(/^"(.*)"$/, "$1");
+  // As a bare number, or as an ETag: "N" or W/"N".
+  const etag = /^(?:W\/)?"([^"]*)"$/.exec(raw);
+  const value = etag ? etag[1] : raw;
   if (!isComparableVersion(value)) {
     throw new HttpError(
       400,

@@ -17,6 +17,16 @@ import { openWatchStream } from "./watch_stream.ts";
 const LIST_ALL_PARAMS = Object.freeze(["namespace", "watch", ...CONSISTENT_READ_PARAMS]);
 const LIST_NAMESPACE_PARAMS = Object.freeze(["watch", ...CONSISTENT_READ_PARAMS]);
 
+/** The Last-Event-ID header, checked even on a plain list (where it has no effect) so a malformed one is never silently ignored. */
+function validLastEventId(request: Request): string | undefined {
+  const value = request.headers.get("last-event-id")?.trim();
+  if (!value) return undefined;
+  if (!isComparableVersion(value)) {
+    throw new HttpError(400, `Last-Event-ID must be an event id this API sent (a resourceVersion), got "${value.slice(0, 40)}"`);
+  }
+  return value;
+}
+
 /** `?watch=true|1` (as the Kubernetes API spells it); false, 0 or absent: a plain list. */
 function isWatch(query: URLSearchParams): boolean {
   const value = query.get("watch");
@@ -42,12 +52,9 @@ export function createDeploymentHandlers(
       throw new HttpError(400, `a watch resumes with the Last-Event-ID header, not resourceVersion`);
     }
     const headers = view.readHeaders();
-    const lastEventId = request.headers.get("last-event-id")?.trim();
+    const lastEventId = validLastEventId(request);
     let resume;
     if (lastEventId) {
-      if (!isComparableVersion(lastEventId)) {
-        throw new HttpError(400, `Last-Event-ID must be an event id this API sent (a resourceVersion), got "${lastEventId.slice(0, 40)}"`);
-      }
       const events = cache.changes.since(lastEventId);
       if (!events) {
         throw new HttpError(
@@ -124,6 +131,7 @@ export function createDeploymentHandlers(
       if (isWatch(query)) {
         return watch(request, context, query, (ns) => (namespace === null || ns === namespace) && (readable === "*" || readable.has(ns)));
       }
+      validLastEventId(request);
       return consistent(query, context, namespace ?? undefined, () => {
         const fresh = query.size ? view.readHeaders() : headers;
         const items = cache.list(namespace ?? undefined);
@@ -137,6 +145,7 @@ export function createDeploymentHandlers(
       const headers = view.readHeaders();
       requireNamespace(params.namespace);
       if (isWatch(query)) return watch(request, context, query, (ns) => ns === params.namespace);
+      validLastEventId(request);
       return consistent(query, context, params.namespace, () => {
         const fresh = query.size ? view.readHeaders() : headers;
         return textResponse(listText(cache.list(params.namespace)), "application/json", { headers: fresh });

@@ -18,21 +18,26 @@ export const WAIT_PARAMS: readonly string[] = Object.freeze(["wait", "timeout"])
 export const DEFAULT_WAIT_TIMEOUT_MS = 60_000;
 export const MAX_WAIT_TIMEOUT_MS = 600_000;
 
-/** The wait a request asks for, or undefined. Throws 400 for anything but `wait=rollout` and a timeout of `<int>ms|s|m` up to 10m. */
+/**
+ * The wait a request asks for, or undefined. Throws 400 for anything but `wait=rollout` and a timeout of
+ * `<int>ms|s|m` up to 10m. A timeout without wait is checked the same way and then has no effect (a client
+ * may always send its timeout).
+ */
 export function parseWait(query: URLSearchParams): { timeoutMs: number } | undefined {
   const wait = query.get("wait");
   const timeout = query.get("timeout");
-  if (wait === null) {
-    if (timeout !== null) throw new HttpError(400, `timeout only applies to wait=rollout`);
-    return undefined;
-  }
+  const timeoutMs = timeout === null ? DEFAULT_WAIT_TIMEOUT_MS : parseTimeout(timeout);
+  if (wait === null) return undefined;
   if (wait !== "rollout") throw new HttpError(400, `wait must be "rollout", got "${wait.slice(0, 40)}"`);
-  if (timeout === null) return { timeoutMs: DEFAULT_WAIT_TIMEOUT_MS };
+  return { timeoutMs };
+}
+
+function parseTimeout(timeout: string): number {
   const match = /^(\d{1,9})(ms|s|m)$/.exec(timeout);
   if (!match) throw new HttpError(400, `timeout must be a whole number with a unit, e.g. 500ms, 60s or 5m; got "${timeout.slice(0, 40)}"`);
   const timeoutMs = Number(match[1]) * (match[2] === "ms" ? 1 : match[2] === "s" ? 1000 : 60_000);
   if (timeoutMs > MAX_WAIT_TIMEOUT_MS) throw new HttpError(400, `timeout must be at most 10m, got ${timeout}`);
-  return { timeoutMs };
+  return timeoutMs;
 }
 
 /** The `rollout` member of a replicas answer. */

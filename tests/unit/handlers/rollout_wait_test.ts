@@ -144,7 +144,7 @@ Deno.test("GET replicas?wait=rollout answers 202 with the counts so far and the 
 Deno.test("GET replicas?wait=rollout rejects a bad wait or timeout with 400", async () => {
   const h = harness();
   for (
-    const query of ["wait=ready", "wait=", "timeout=5s", "wait=rollout&timeout=5", "wait=rollout&timeout=11m", "wait=rollout&timeout=-1s"]
+    const query of ["wait=ready", "wait=", "timeout=5", "wait=rollout&timeout=5", "wait=rollout&timeout=11m", "wait=rollout&timeout=-1s"]
   ) {
     const response = await h.send(`${REPLICAS}?${query}`);
     assert.equal(response.status, 400, query);
@@ -305,6 +305,8 @@ Deno.test("NotOlderThan parameters are validated with 400", async () => {
       "resourceVersion=abc",
       "resourceVersion=-1",
       "resourceVersion=012",
+      "resourceVersion=W/5",
+      "resourceVersion=%225",
       "resourceVersionMatch=NotOlderThan",
       "resourceVersion=5&resourceVersionMatch=Exact",
       "resourceVersion=5&resourceVersionMatch=newer",

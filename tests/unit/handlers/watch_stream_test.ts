@@ -207,6 +207,7 @@ Deno.test("a malformed Last-Event-ID or watch value answers 400", async () => {
       ["/api/v1/deployments?watch=true", { "last-event-id": "abc" }],
       ["/api/v1/deployments?watch=yes", {}],
       ["/api/v1/deployments?watch=true&resourceVersion=5", {}],
+      ["/api/v1/namespaces/dev/deployments", { "last-event-id": "x1" }],
     ] as const
   ) {
     const response = await h.send(path, headers);
