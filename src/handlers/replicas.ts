@@ -178,12 +178,15 @@ export function parseEntityTags(header: string | null): readonly string[] | "*" 
   const value = header.trim();
   if (value === "*") return "*";
   const tags: string[] = [];
-  for (const part of value.split(",")) {
-    const tag = part.trim();
-    const quoted = /^(W\/)?"([\x21\x23-\x7e]*)"$/.exec(tag);
-    if (quoted) tags.push(quoted[1] ? `W/${quoted[2]}` : quoted[2]);
-    else if (/^[A-Za-z0-9._-]+$/.test(tag)) tags.push(tag);
-    else return null;
+  // Scanned item by item, not split on ",": a quoted tag may itself contain a comma (RFC 9110 etagc).
+  const item = /[ \t]*(?:(W\/)?"([\x21\x23-\x7e]*)"|([A-Za-z0-9._-]+))[ \t]*(,|$)/y;
+  for (let at = 0; at < value.length;) {
+    item.lastIndex = at;
+    const match = item.exec(value);
+    if (!match) return null;
+    tags.push(match[3] ?? (match[1] ? `W/${match[2]}` : match[2]));
+    at = item.lastIndex;
+    if (match[4] === "," && at === value.length) return null; // a trailing comma
   }
   return tags.length ? tags : null;
 }
