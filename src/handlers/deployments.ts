@@ -87,6 +87,7 @@ export function createDeploymentHandlers(
       headers,
       heartbeatMs: streaming.heartbeatMs,
       bufferBytes: streaming.bufferBytes,
+      budgetBytes: streaming.budgetBytes,
       drainGraceMs: streaming.drainGraceMs,
       instance: new URL(request.url).pathname,
     });

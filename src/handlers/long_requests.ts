@@ -11,7 +11,7 @@ import type { StreamLimiter } from "../limits/stream_limiter.ts";
 export type LongRequestKind = "watch" | "wait";
 
 /** Why a long-lived request ended, for metrics. */
-export type LongRequestEnd = "completed" | "timeout" | "client_closed" | "slow_consumer" | "shutdown" | "error";
+export type LongRequestEnd = "completed" | "timeout" | "client_closed" | "slow_consumer" | "budget" | "shutdown" | "error";
 
 export interface StreamMetrics {
   opened(kind: LongRequestKind): void;

@@ -14,6 +14,8 @@ export interface StreamingDeps extends LongRequestDeps {
   readonly heartbeatMs: number;
   /** Per stream: events waiting for a slow client, at most (bytes). */
   readonly bufferBytes: number;
+  /** Live event bytes per stream before it is renewed (ended with a final event; the client resumes). See watch_stream.ts. */
+  readonly budgetBytes: number;
   /** How long a stream's final event may take to be read before the connection is cut. */
   readonly drainGraceMs: number;
 }
@@ -22,6 +24,7 @@ export const STREAM_DEFAULTS = Object.freeze({
   writeSyncTimeoutMs: 5_000,
   heartbeatMs: 15_000,
   bufferBytes: 256 * 1024,
+  budgetBytes: 1024 * 1024,
   drainGraceMs: 10_000,
 });
 

@@ -16,6 +16,14 @@
  *   `event: ERROR` with a problem+json body instead of the backlog, and the
  *   stream closes; if it does not even read that within `drainGraceMs`, the
  *   connection is cut.
+ * - In Deno 2.9.6 node:https gives no backpressure: every write "completes" at
+ *   once and what the client has not read waits in the runtime's TLS layer,
+ *   unbounded (measured: 16 MB to a client that stopped reading, all
+ *   "written"). So the buffer above only bounds what the listener has not yet
+ *   taken, and each stream also has a byte budget: after `budgetBytes` of live
+ *   events it ends with a final event, the client reconnects with
+ *   Last-Event-ID, and a client that stopped reading holds at most the budget
+ *   (plus its snapshot) until the listener's idle timeout closes its connection.
  * - On shutdown every stream gets a final ERROR event (503) and closes.
  */
 import { problemBody } from "../http/problem.ts";
@@ -38,6 +46,8 @@ export interface WatchStreamOptions {
   headers: Readonly<Record<string, string>>;
   heartbeatMs: number;
   bufferBytes: number;
+  /** Live event bytes a stream may send before it is ended with a final event (the client reconnects and resumes). */
+  budgetBytes: number;
   drainGraceMs: number;
   instance: string;
 }
@@ -65,6 +75,7 @@ export function openWatchStream(o: WatchStreamOptions): Response {
 
   let pending: string[] = [];
   let pendingBytes = 0;
+  let liveBytes = 0;
   let ending = false; // the final event is queued; nothing else is accepted
   let ended = false;
   let wake: (() => void) | undefined;
@@ -169,11 +180,20 @@ export function openWatchStream(o: WatchStreamOptions): Response {
         }
         if (pending.length) {
           text += pending.join("");
+          liveBytes += pendingBytes;
           pending = [];
           pendingBytes = 0;
           c.enqueue(encoder.encode(text));
           // That was the final event: the stream closes once it is handed over.
           if (ending) cleanup(endReason ?? "completed");
+          else if (liveBytes > o.budgetBytes) {
+            end(
+              "budget",
+              `this stream has sent its budget of ${o.budgetBytes} bytes of events; reconnect with Last-Event-ID to continue ` +
+                `(streams are renewed because the server cannot see whether a client keeps up with them)`,
+              false,
+            );
+          }
           return;
         }
         if (text) return c.enqueue(encoder.encode(text));

@@ -88,7 +88,7 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
   ]);
   const streamsClosed = r.counter(
     "replica_api_streams_closed_total",
-    "Watch streams and rollout waits ended, by kind and reason (completed, timeout, client_closed, slow_consumer, shutdown, error).",
+    "Watch streams and rollout waits ended, by kind and reason (completed, timeout, client_closed, slow_consumer, budget, shutdown, error).",
     ["kind", "reason"],
   );
   const streamsRefused = r.counter(
