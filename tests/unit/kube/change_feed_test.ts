@@ -184,3 +184,19 @@ Deno.test("the informer cache reaches a resourceVersion by events and bookmarks,
   await cache.stop();
   assert.deepEqual(seen, [], "the delete was seen on the watch before the relist; the relist found no difference");
 });
+
+Deno.test("with WATCH_NAMESPACES a NotOlderThan wait follows the namespace's own watch; a wait across namespaces needs every watch there", async () => {
+  const { kube, cache } = informer(["prod", "dev"]);
+  await cache.start();
+  const prodWatch = () => kube.open().find((w) => w.path === "/apis/apps/v1/namespaces/prod/deployments")!;
+  const obj = kube.put(kube.deployment("prod", "web", 1)); // seen only by the prod watch
+  const version = obj.metadata.resourceVersion;
+  assert.equal(await cache.waitForResourceVersion(version, 1_000, { namespace: "prod" }), true);
+  assert.equal(await cache.waitForResourceVersion(version, 20, { namespace: "dev" }), false, "dev's watch has not got there");
+  assert.equal(await cache.waitForResourceVersion(version, 20), false, "a list across namespaces waits for every watch");
+  const both = cache.waitForResourceVersion(version, 1_000);
+  for (const w of kube.open()) w.emit("BOOKMARK", { kind: "Deployment", metadata: { resourceVersion: String(Number(version) + 1) } });
+  assert.equal(await both, true);
+  assert.ok(prodWatch());
+  await cache.stop();
+});
