@@ -133,23 +133,28 @@ export function createDeploymentHandlers(
         return watch(request, context, query, (ns) => (namespace === null || ns === namespace) && (readable === "*" || readable.has(ns)));
       }
       validLastEventId(request);
-      return consistent(query, context, namespace ?? undefined, () => {
-        const fresh = query.size ? view.readHeaders() : headers;
+      const answer = (headers: Readonly<Record<string, string>>) => {
         const items = cache.list(namespace ?? undefined);
-        if (readable !== "*") return jsonResponse({ items: items.filter((d) => readable.has(d.namespace)) }, { headers: fresh });
-        return textResponse(listText(items), "application/json", { headers: fresh });
-      });
+        if (readable !== "*") return jsonResponse({ items: items.filter((d) => readable.has(d.namespace)) }, { headers });
+        return textResponse(listText(items), "application/json", { headers });
+      };
+      if (query.size === 0) return answer(headers);
+      return consistent(query, context, namespace ?? undefined, () => answer(view.readHeaders()));
     },
     listNamespace(request, context) {
       const { params } = context;
       const query = validateQuery(request.url, LIST_NAMESPACE_PARAMS);
       const headers = view.readHeaders();
       requireNamespace(params.namespace);
+      if (query.size === 0) {
+        // The plain list, the hot path: no closure, no parameters to look at.
+        validLastEventId(request);
+        return textResponse(listText(cache.list(params.namespace)), "application/json", { headers });
+      }
       if (isWatch(query)) return watch(request, context, query, (ns) => ns === params.namespace);
       validLastEventId(request);
       return consistent(query, context, params.namespace, () => {
-        const fresh = query.size ? view.readHeaders() : headers;
-        return textResponse(listText(cache.list(params.namespace)), "application/json", { headers: fresh });
+        return textResponse(listText(cache.list(params.namespace)), "application/json", { headers: view.readHeaders() });
       });
     },
     get(request, context) {
