@@ -16,7 +16,8 @@ import { startMtlsServer } from "./tls/mod.ts";
 import { startProbeServer } from "./http/probe_server.ts";
 import type { ServiceMetrics } from "./observability/service_metrics.ts";
 import { allowAll, type Authorizer, createRequestGuard } from "./authz/mod.ts";
-import { createConcurrencyLimiter, createRateLimiter } from "./limits/mod.ts";
+import { createConcurrencyLimiter, createRateLimiter, createStreamLimiter } from "./limits/mod.ts";
+import { STREAM_DEFAULTS, type StreamingDeps } from "./handlers/streaming.ts";
 import { startCertReloader } from "./tls/cert_reloader.ts";
 import type { TlsFiles } from "./tls/reload_material.ts";
 
@@ -59,6 +60,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     namespaces: config.watchNamespaces,
     watchTimeoutSeconds: Math.round(config.watchTimeoutMs / 1000),
     log,
+    historySize: config.watchHistory,
     events: (informer) => {
       const m = metrics.informer(informer);
       return { ...m, watchRequest: (status, seconds) => metrics.kubeRequest("watch", status, seconds) };
@@ -77,13 +79,24 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     })
     : undefined;
   const lifecycle = { shuttingDown: false };
+  // Aborted first thing on shutdown: watch streams send their final event and close, rollout waits answer.
+  const stopping = new AbortController();
+  const concurrency = createConcurrencyLimiter({ max: config.maxConcurrentRequests });
+  const streaming: StreamingDeps = {
+    ...STREAM_DEFAULTS,
+    writeSyncTimeoutMs: config.writeSyncTimeoutMs,
+    streams: createStreamLimiter({ max: config.maxStreams, maxPerClient: config.maxStreamsPerClient }),
+    shutdown: stopping.signal,
+    concurrency,
+    metrics: metrics.streams,
+  };
 
-  const apiRouter = createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas, authorizer, events }));
+  const apiRouter = createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas, authorizer, events, streaming }));
   const guard = createRequestGuard({
     authorizer,
     reads: config.rateLimitReads ? createRateLimiter(config.rateLimitReads) : undefined,
     writes: config.rateLimitWrites ? createRateLimiter(config.rateLimitWrites) : undefined,
-    concurrency: createConcurrencyLimiter({ max: config.maxConcurrentRequests }),
+    concurrency,
     log,
     metrics,
   });
@@ -142,7 +155,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       shutdown ??= (async () => {
         lifecycle.shuttingDown = true;
         await reloader?.close();
-        log.info("shutting down: draining requests", { graceMs: config.shutdownTimeoutMs });
+        log.info("shutting down: draining requests", { graceMs: config.shutdownTimeoutMs, streams: streaming.streams.active });
+        stopping.abort();
         await api.close(config.shutdownTimeoutMs).catch((error) => log.error("closing the API listener failed", { error }));
         // Events of the last scales are still on their way; give them a moment, bounded like the calls themselves.
         await events?.settle(5_000);

@@ -37,6 +37,11 @@ export interface Config {
   readonly rateLimitReads: RateSpec | null;
   readonly rateLimitWrites: RateSpec | null;
   readonly maxConcurrentRequests: number;
+  /** Watch streams and rollout waits open at once, in all (below maxConcurrentRequests) and per client certificate. */
+  readonly maxStreams: number;
+  readonly maxStreamsPerClient: number;
+  /** Change events kept so a watch stream can resume with Last-Event-ID. */
+  readonly watchHistory: number;
   readonly listenerLimits: ListenerLimits;
 }
 
@@ -61,6 +66,12 @@ export const SETTINGS = {
   RATE_LIMIT_READS: { default: "100/s,burst=200", help: "GET/HEAD per client certificate: <n>/s|m|h[,burst=<n>] or off" },
   RATE_LIMIT_WRITES: { default: "5/s,burst=20", help: "PUT per client certificate: <n>/s|m|h[,burst=<n>] or off" },
   MAX_CONCURRENT_REQUESTS: { default: "256", help: "requests in progress at most; more are answered 503" },
+  MAX_STREAMS: {
+    default: "128",
+    help: "watch streams and rollout waits open at once, at most (each holds a request slot; below MAX_CONCURRENT_REQUESTS)",
+  },
+  MAX_STREAMS_PER_CLIENT: { default: "10", help: "watch streams and rollout waits per client certificate, at most; more are answered 429" },
+  WATCH_HISTORY: { default: "1000", help: "changes kept so a watch stream can resume with Last-Event-ID (older ids get 410)" },
   MAX_CONNECTIONS: { default: "1000", help: "open connections on the mTLS listener at most, handshakes included" },
   MAX_CONNECTIONS_PER_SOURCE: {
     default: "100",
@@ -161,6 +172,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     handshakeRatePerSource: rate("HANDSHAKE_RATE_PER_SOURCE"),
   });
 
+  const maxConcurrentRequests = parseInteger("MAX_CONCURRENT_REQUESTS", raw("MAX_CONCURRENT_REQUESTS")!, 1, 100_000);
+  const maxStreams = parseInteger("MAX_STREAMS", raw("MAX_STREAMS")!, 1, 100_000);
+  // Streams hold a request slot each: at least one must stay free for ordinary requests (health, reads, writes).
+  if (maxStreams >= maxConcurrentRequests) {
+    throw new ConfigError("MAX_STREAMS", `${maxStreams} must be below MAX_CONCURRENT_REQUESTS (${maxConcurrentRequests})`);
+  }
+
   return Object.freeze({
     listen,
     probe,
@@ -181,7 +199,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     authzPolicyFile: raw("AUTHZ_POLICY_FILE"),
     rateLimitReads: rate("RATE_LIMIT_READS"),
     rateLimitWrites: rate("RATE_LIMIT_WRITES"),
-    maxConcurrentRequests: parseInteger("MAX_CONCURRENT_REQUESTS", raw("MAX_CONCURRENT_REQUESTS")!, 1, 100_000),
+    maxConcurrentRequests,
+    maxStreams,
+    maxStreamsPerClient: parseInteger("MAX_STREAMS_PER_CLIENT", raw("MAX_STREAMS_PER_CLIENT")!, 1, 100_000),
+    watchHistory: parseInteger("WATCH_HISTORY", raw("WATCH_HISTORY")!, 1, 1_000_000),
     listenerLimits,
   });
 }

@@ -7,6 +7,33 @@ import { validateDeploymentName, validateNamespace, validateQuery } from "../htt
 import type { CacheView } from "./cache_view.ts";
 import { noneMatch } from "./replicas.ts";
 import type { Authorizer } from "../authz/authorizer.ts";
+import type { RequestContext } from "../http/types.ts";
+import { isComparableVersion } from "../kube/change_feed.ts";
+import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
+import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
+import { admitLongRequest } from "./long_requests.ts";
+import { openWatchStream } from "./watch_stream.ts";
+
+const LIST_ALL_PARAMS = Object.freeze(["namespace", "watch", ...CONSISTENT_READ_PARAMS]);
+const LIST_NAMESPACE_PARAMS = Object.freeze(["watch", ...CONSISTENT_READ_PARAMS]);
+
+/** The Last-Event-ID header, checked even on a plain list (where it has no effect) so a malformed one is never silently ignored. */
+function validLastEventId(request: Request): string | undefined {
+  const value = request.headers.get("last-event-id")?.trim();
+  if (!value) return undefined;
+  if (!isComparableVersion(value)) {
+    throw new HttpError(400, `Last-Event-ID must be an event id this API sent (a resourceVersion), got "${value.slice(0, 40)}"`);
+  }
+  return value;
+}
+
+/** `?watch=true|1` (as the Kubernetes API spells it); false, 0 or absent: a plain list. */
+function isWatch(query: URLSearchParams): boolean {
+  const value = query.get("watch");
+  if (value === null || value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true;
+  throw new HttpError(400, `watch must be true or false, got "${value.slice(0, 40)}"`);
+}
 
 export interface DeploymentHandlers {
   listAll: Handler;
@@ -14,8 +41,64 @@ export interface DeploymentHandlers {
   get: Handler;
 }
 
-export function createDeploymentHandlers({ view, authorizer }: { view: CacheView; authorizer?: Authorizer }): DeploymentHandlers {
+export function createDeploymentHandlers(
+  { view, authorizer, streaming = defaultStreamingDeps() }: { view: CacheView; authorizer?: Authorizer; streaming?: StreamingDeps },
+): DeploymentHandlers {
   const { cache } = view;
+
+  /** A watch stream over the events of the namespaces `visible` accepts (see watch_stream.ts). */
+  const watch = (request: Request, context: RequestContext, query: URLSearchParams, visible: (namespace: string) => boolean) => {
+    if (query.has("resourceVersion") || query.has("resourceVersionMatch")) {
+      throw new HttpError(400, `a watch resumes with the Last-Event-ID header, not resourceVersion`);
+    }
+    const headers = view.readHeaders();
+    const lastEventId = validLastEventId(request);
+    let resume;
+    if (lastEventId) {
+      const events = cache.changes.since(lastEventId);
+      if (!events) {
+        throw new HttpError(
+          410,
+          `Last-Event-ID ${lastEventId} is older than this replica can replay (it keeps the last ${cache.changes.capacity} changes, ` +
+            `and none from before its last full list); list again (reconnect without Last-Event-ID)`,
+        );
+      }
+      resume = { after: lastEventId, events };
+    }
+    const end = admitLongRequest(streaming, context.client, "watch");
+    // The request's own slot is given back when the handler returns; the stream holds one of its own until it ends.
+    const slot = streaming.concurrency ? streaming.concurrency.tryAcquire() : () => {};
+    if (!slot) {
+      end("error");
+      throw new HttpError(503, `the server is handling its maximum of ${streaming.concurrency!.max} requests; retry shortly`, {
+        headers: { "retry-after": "1" },
+      });
+    }
+    return openWatchStream({
+      cache,
+      deps: streaming,
+      visible,
+      resume,
+      closed: context.closed,
+      release: (reason) => {
+        slot();
+        end(reason);
+      },
+      headers,
+      heartbeatMs: streaming.heartbeatMs,
+      bufferBytes: streaming.bufferBytes,
+      budgetBytes: streaming.budgetBytes,
+      drainGraceMs: streaming.drainGraceMs,
+      instance: new URL(request.url).pathname,
+    });
+  };
+
+  /** Answers with `answer()` once the cache has reached the request's NotOlderThan resourceVersion, if it set one. */
+  const consistent = (query: URLSearchParams, context: RequestContext, namespace: string | undefined, answer: () => Response) => {
+    const min = minResourceVersion(query);
+    if (min === undefined) return answer();
+    return awaitResourceVersion(cache, min, streaming.writeSyncTimeoutMs, { namespace, signal: context.closed?.() }).then(answer);
+  };
 
   /**
    * The serialised list, kept per list view: the cache hands out the same frozen array until
@@ -38,32 +121,57 @@ export function createDeploymentHandlers({ view, authorizer }: { view: CacheView
   };
 
   return {
-    listAll(request, { client }) {
-      const namespace = validateQuery(request.url, ["namespace"]).get("namespace");
+    listAll(request, context) {
+      const query = validateQuery(request.url, LIST_ALL_PARAMS);
+      const namespace = query.get("namespace");
       const headers = view.readHeaders();
       if (namespace !== null) requireNamespace(namespace);
-      const items = cache.list(namespace ?? undefined);
       // The guard has checked ?namespace= already; a list across namespaces shows only the readable ones.
+      const client = context.client;
       const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
-      if (readable !== "*") return jsonResponse({ items: items.filter((d) => readable.has(d.namespace)) }, { headers });
-      return textResponse(listText(items), "application/json", { headers });
+      if (isWatch(query)) {
+        return watch(request, context, query, (ns) => (namespace === null || ns === namespace) && (readable === "*" || readable.has(ns)));
+      }
+      validLastEventId(request);
+      const answer = (headers: Readonly<Record<string, string>>) => {
+        const items = cache.list(namespace ?? undefined);
+        if (readable !== "*") return jsonResponse({ items: items.filter((d) => readable.has(d.namespace)) }, { headers });
+        return textResponse(listText(items), "application/json", { headers });
+      };
+      if (query.size === 0) return answer(headers);
+      return consistent(query, context, namespace ?? undefined, () => answer(view.readHeaders()));
     },
-    listNamespace(request, { params }) {
-      validateQuery(request.url, []);
+    listNamespace(request, context) {
+      const { params } = context;
+      const query = validateQuery(request.url, LIST_NAMESPACE_PARAMS);
       const headers = view.readHeaders();
       requireNamespace(params.namespace);
-      return textResponse(listText(cache.list(params.namespace)), "application/json", { headers });
+      if (query.size === 0) {
+        // The plain list, the hot path: no closure, no parameters to look at.
+        validLastEventId(request);
+        return textResponse(listText(cache.list(params.namespace)), "application/json", { headers });
+      }
+      if (isWatch(query)) return watch(request, context, query, (ns) => ns === params.namespace);
+      validLastEventId(request);
+      return consistent(query, context, params.namespace, () => {
+        return textResponse(listText(cache.list(params.namespace)), "application/json", { headers: view.readHeaders() });
+      });
     },
-    get(request, { params }) {
-      validateQuery(request.url, []);
+    get(request, context) {
+      const { params } = context;
+      const query = validateQuery(request.url, CONSISTENT_READ_PARAMS);
       validateDeploymentName(params.name);
       const headers = view.readHeaders();
       requireNamespace(params.namespace);
-      const record = cache.get(params.namespace, params.name);
-      if (!record) throw new HttpError(404, `deployment "${params.namespace}/${params.name}" not found`);
-      const etag = `"${record.resourceVersion}"`;
-      if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
-      return jsonResponse(record, { headers: { ...headers, etag } });
+      const answer = (headers: Readonly<Record<string, string>>) => {
+        const record = cache.get(params.namespace, params.name);
+        if (!record) throw new HttpError(404, `deployment "${params.namespace}/${params.name}" not found`);
+        const etag = `"${record.resourceVersion}"`;
+        if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
+        return jsonResponse(record, { headers: { ...headers, etag } });
+      };
+      if (query.size === 0) return answer(headers);
+      return consistent(query, context, params.namespace, () => answer(view.readHeaders()));
     },
   };
 }

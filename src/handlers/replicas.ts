@@ -6,6 +6,8 @@
  * A Deployment that a HorizontalPodAutoscaler scales is refused (409) unless
  * the caller insists (?force=true): the autoscaler would undo the change.
  * ?dryRun=true has the API server validate the change without making it.
+ * ?wait=rollout waits (on the cache) for the rollout to complete; GET also
+ * takes ?resourceVersion=N (NotOlderThan) for reads consistent across replicas.
  * Each scale is recorded as a Kubernetes Event on the Deployment.
  */
 import type { Handler } from "../http/types.ts";
@@ -19,15 +21,19 @@ import {
   validateQuery,
   validateReplicasBody,
 } from "../http/validation.ts";
-import type { ClientIdentity } from "../http/types.ts";
+import type { ClientIdentity, RequestContext } from "../http/types.ts";
 import type { Scaler, ScaleRequest } from "../kube/scaler.ts";
 import type { ScaleEventRecorder } from "../kube/scale_events.ts";
+import type { AutoscalerRef } from "../kube/autoscaler_index.ts";
 import type { CacheView } from "./cache_view.ts";
+import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
+import { parseWait, WAIT_PARAMS, waitForRollout } from "./rollout_wait.ts";
+import { admitLongRequest, stopSignal } from "./long_requests.ts";
+import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 
-/** GET replicas takes no query parameters. */
-const NO_QUERY: readonly string[] = Object.freeze([]);
-/** PUT replicas: switches, each "true" or "false". */
-const PUT_QUERY: readonly string[] = Object.freeze(["force", "dryRun"]);
+const GET_PARAMS: readonly string[] = Object.freeze([...WAIT_PARAMS, ...CONSISTENT_READ_PARAMS]);
+/** PUT replicas: the switches force and dryRun (each "true" or "false"), and the rollout wait. */
+const PUT_PARAMS: readonly string[] = Object.freeze(["force", "dryRun", ...WAIT_PARAMS]);
 
 export interface ReplicasHandlerDeps {
   view: CacheView;
@@ -35,6 +41,8 @@ export interface ReplicasHandlerDeps {
   maxReplicas: number;
   /** Records each successful scale as a Kubernetes Event; none when undefined. */
   events?: ScaleEventRecorder;
+  /** Rollout waits and NotOlderThan reads; defaults for tests. */
+  streaming?: StreamingDeps;
 }
 
 export interface ReplicasHandlers {
@@ -42,48 +50,147 @@ export interface ReplicasHandlers {
   put: Handler;
 }
 
-export function createReplicasHandlers({ view, scaler, maxReplicas, events }: ReplicasHandlerDeps): ReplicasHandlers {
+export function createReplicasHandlers(
+  { view, scaler, maxReplicas, events, streaming = defaultStreamingDeps() }: ReplicasHandlerDeps,
+): ReplicasHandlers {
   const { cache } = view;
-
-  const target = (request: Request, params: Readonly<Record<string, string>>) => {
-    validateQuery(request.url, NO_QUERY);
+  const target = (request: Request, params: Readonly<Record<string, string>>, allowed: readonly string[]) => {
+    const query = validateQuery(request.url, allowed);
     const namespace = validateNamespace(params.namespace);
     const name = validateDeploymentName(params.name);
-    return { namespace, name };
+    return { namespace, name, query };
   };
 
-  return {
-    get(request, { params }) {
-      const { namespace, name } = target(request, params);
-      const headers = view.readHeaders();
-      if (!cache.hasNamespace(namespace)) {
-        throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-      }
-      const record = cache.get(namespace, name);
-      if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
-      const etag = `"${record.resourceVersion}"`;
+  /** GET with ?wait=rollout and/or NotOlderThan: first the cache reaches the version, then the rollout completes (or not). */
+  const getWaiting = async (request: Request, context: RequestContext, namespace: string, name: string, query: URLSearchParams) => {
+    const wait = parseWait(query);
+    const min = minResourceVersion(query);
+    view.readHeaders();
+    if (min !== undefined) {
+      await awaitResourceVersion(cache, min, streaming.writeSyncTimeoutMs, { namespace, signal: context.closed?.() });
+    }
+    if (!wait) return current(request, namespace, name);
+    if (!cache.hasNamespace(namespace)) {
+      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+    }
+    const end = admitLongRequest(streaming, context.client, "wait");
+    try {
+      const outcome = await waitForRollout(cache, namespace, name, {
+        timeoutMs: wait.timeoutMs,
+        signal: stopSignal(streaming, context.closed),
+        shuttingDown: () => streaming.shutdown.aborted,
+      });
+      end(outcome.end);
+      const r = outcome.record;
       const body: Record<string, unknown> = {
         namespace,
         name,
-        replicas: record.replicas,
-        readyReplicas: record.readyReplicas,
-        availableReplicas: record.availableReplicas,
+        replicas: r.replicas,
+        readyReplicas: r.readyReplicas,
+        availableReplicas: r.availableReplicas,
       };
-      if (record.autoscaler) body.autoscaler = record.autoscaler;
-      if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
-      const response = jsonResponse(body, { headers });
-      setResponseHeader(response, "etag", etag);
-      return response;
+      if (r.autoscaler) body.autoscaler = r.autoscaler;
+      return jsonResponse(
+        { ...body, rollout: outcome.rollout },
+        { status: outcome.rollout.complete ? 200 : 202, headers: { ...view.readHeaders(), etag: `"${r.resourceVersion}"` } },
+      );
+    } finally {
+      end("error"); // no-op when the outcome was recorded
+    }
+  };
+
+  const current = (request: Request, namespace: string, name: string) => {
+    const headers = view.readHeaders();
+    if (!cache.hasNamespace(namespace)) {
+      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
+    }
+    const record = cache.get(namespace, name);
+    if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
+    const etag = `"${record.resourceVersion}"`;
+    const body: Record<string, unknown> = {
+      namespace,
+      name,
+      replicas: record.replicas,
+      readyReplicas: record.readyReplicas,
+      availableReplicas: record.availableReplicas,
+    };
+    if (record.autoscaler) body.autoscaler = record.autoscaler;
+    if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
+    const response = jsonResponse(body, { headers });
+    setResponseHeader(response, "etag", etag);
+    return response;
+  };
+
+  /** Scales, and records who did it as a Kubernetes Event (best effort, never fails the write). */
+  const scaleOnce = async (scaleRequest: ScaleRequest, client: ClientIdentity | undefined, autoscaler: AutoscalerRef | undefined) => {
+    const result = await scaler.scale(scaleRequest);
+    if (!scaleRequest.dryRun) {
+      events?.scaled({
+        namespace: scaleRequest.namespace,
+        name: scaleRequest.name,
+        uid: result.uid,
+        from: result.previousReplicas,
+        to: result.replicas,
+        actor: actorOf(client),
+        forcedPast: autoscaler?.name,
+      });
+    }
+    return result;
+  };
+
+  /** The body every successful PUT answers with. */
+  const putBody = (namespace: string, name: string, result: { replicas: number; previousReplicas: number }, autoscaler?: AutoscalerRef) => {
+    const body: Record<string, unknown> = { namespace, name, replicas: result.replicas, previousReplicas: result.previousReplicas };
+    if (autoscaler) body.autoscaler = autoscaler;
+    return body;
+  };
+
+  /** PUT ?wait=rollout: scale, then wait for the rollout of that write (a state older than the write does not count). */
+  const scaleAndWait = async (
+    scaleRequest: ScaleRequest,
+    context: RequestContext,
+    autoscaler: AutoscalerRef | undefined,
+    timeoutMs: number,
+  ) => {
+    // Admitted before the write: a refused wait must not leave a change behind that the client thinks failed.
+    const end = admitLongRequest(streaming, context.client, "wait");
+    try {
+      const result = await scaleOnce(scaleRequest, context.client, autoscaler);
+      const { namespace, name } = scaleRequest;
+      const outcome = await waitForRollout(cache, namespace, name, {
+        timeoutMs: Math.max(0, Math.round(timeoutMs)),
+        signal: stopSignal(streaming, context.closed),
+        shuttingDown: () => streaming.shutdown.aborted,
+        atLeast: result.resourceVersion,
+      });
+      end(outcome.end);
+      return jsonResponse(
+        { ...putBody(namespace, name, result, autoscaler), rollout: outcome.rollout },
+        { status: result.observed && outcome.rollout.complete ? 200 : 202, headers: { etag: `"${result.resourceVersion}"` } },
+      );
+    } finally {
+      end("error");
+    }
+  };
+
+  return {
+    get(request, context) {
+      const { namespace, name, query } = target(request, context.params, GET_PARAMS);
+      if (query.size !== 0) return getWaiting(request, context, namespace, name, query);
+      return current(request, namespace, name);
     },
 
-    async put(request, { params, client }) {
+    async put(request, context) {
+      const started = performance.now();
       // First everything that does not depend on the cache, so a malformed request is 400 even before the
       // first sync: a 503 would tell the client to retry a request that can never succeed.
-      const query = validateQuery(request.url, PUT_QUERY);
-      const namespace = validateNamespace(params.namespace);
-      const name = validateDeploymentName(params.name);
+      const { namespace, name, query } = target(request, context.params, PUT_PARAMS);
       const force = validateBooleanQuery(query, "force");
       const dryRun = validateBooleanQuery(query, "dryRun");
+      const wait = parseWait(query);
+      if (wait && dryRun) {
+        throw new HttpError(400, "dryRun=true changes nothing, so there is no rollout to wait for: drop wait=rollout or dryRun");
+      }
       const ifMatchHeader = request.headers.get("if-match");
       const ifMatch = ifMatchHeader === null ? undefined : parseEntityTags(ifMatchHeader);
       if (ifMatch === null) {
@@ -104,20 +211,11 @@ export function createReplicasHandlers({ view, scaler, maxReplicas, events }: Re
         );
       }
       const scaleRequest: ScaleRequest = { namespace, name, replicas, ifMatch, dryRun };
-      const result = await scaler.scale(scaleRequest);
-      const body: Record<string, unknown> = { namespace, name, replicas: result.replicas, previousReplicas: result.previousReplicas };
-      if (autoscaler) body.autoscaler = autoscaler;
-      // Nothing changed, so no ETag of a new version, no wait for the cache and no Event.
+      if (wait) return await scaleAndWait(scaleRequest, context, autoscaler, wait.timeoutMs - (performance.now() - started));
+      const result = await scaleOnce(scaleRequest, context.client, autoscaler);
+      const body = putBody(namespace, name, result, autoscaler);
+      // Nothing changed, so no ETag of a new version and no wait for the cache.
       if (dryRun) return jsonResponse({ ...body, dryRun: true });
-      events?.scaled({
-        namespace,
-        name,
-        uid: result.uid,
-        from: result.previousReplicas,
-        to: result.replicas,
-        actor: actorOf(client),
-        forcedPast: autoscaler?.name,
-      });
       return jsonResponse(body, { status: result.observed ? 200 : 202, headers: { etag: `"${result.resourceVersion}"` } });
     },
   };
@@ -153,12 +251,15 @@ export function parseEntityTags(header: string | null): readonly string[] | "*" 
   const value = header.trim();
   if (value === "*") return "*";
   const tags: string[] = [];
-  for (const part of value.split(",")) {
-    const tag = part.trim();
-    const quoted = /^(W\/)?"([\x21\x23-\x7e]*)"$/.exec(tag);
-    if (quoted) tags.push(quoted[1] ? `W/${quoted[2]}` : quoted[2]);
-    else if (/^[A-Za-z0-9._-]+$/.test(tag)) tags.push(tag);
-    else return null;
+  // Scanned item by item, not split on ",": a quoted tag may itself contain a comma (RFC 9110 etagc).
+  const item = /[ \t]*(?:(W\/)?"([\x21\x23-\x7e]*)"|([A-Za-z0-9._-]+))[ \t]*(,|$)/y;
+  for (let at = 0; at < value.length;) {
+    item.lastIndex = at;
+    const match = item.exec(value);
+    if (!match) return null;
+    tags.push(match[3] ?? (match[1] ? `W/${match[2]}` : match[2]));
+    at = item.lastIndex;
+    if (match[4] === "," && at === value.length) return null; // a trailing comma
   }
   return tags.length ? tags : null;
 }

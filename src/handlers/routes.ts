@@ -10,6 +10,7 @@ import { createMetricsHandler } from "./metrics.ts";
 import { createOpenApiHandler } from "./openapi.ts";
 import type { Registry } from "../observability/metrics.ts";
 import type { Authorizer } from "../authz/authorizer.ts";
+import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 
 export interface ApiRouteDeps {
   view: CacheView;
@@ -19,11 +20,15 @@ export interface ApiRouteDeps {
   maxReplicas: number;
   /** Records who scaled as Kubernetes Events; none when undefined. */
   events?: ScaleEventRecorder;
+  /** Watch streams, rollout waits, NotOlderThan reads; default: generous limits that never shut down (tests). */
+  streaming?: StreamingDeps;
 }
 
 export function createApiRoutes(deps: ApiRouteDeps): Route[] {
-  const deployments = createDeploymentHandlers(deps);
-  const replicas = createReplicasHandlers(deps);
+  // One set of stream limits for both handler families (a wait and a watch count against the same caps).
+  const streaming = deps.streaming ?? defaultStreamingDeps();
+  const deployments = createDeploymentHandlers({ ...deps, streaming });
+  const replicas = createReplicasHandlers({ ...deps, streaming });
   const base = "/api/v1";
   const one = `${base}/namespaces/:namespace/deployments/:name`;
   return [

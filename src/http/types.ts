@@ -21,6 +21,11 @@ export interface RequestContext {
   readonly remoteAddr: string;
   /** Path parameters filled in by the router. */
   readonly params: Readonly<Record<string, string>>;
+  /**
+   * A signal aborted when the client's connection closes, made on first call (mTLS listener only).
+   * Handlers that wait (rollout waits, consistent reads) stop as soon as nobody is there to answer.
+   */
+  readonly closed?: () => AbortSignal;
 }
 
 /** A fetch-style handler. */

@@ -3,6 +3,8 @@
  * pass one contract suite: the informer-fed cache and an in-memory fake.
  */
 import type { DeploymentRecord } from "./deployment_record.ts";
+import type { RolloutStatus } from "./rollout.ts";
+import type { ChangeFeed } from "./change_feed.ts";
 
 export interface CacheStatus {
   /** The initial list has completed at least once; reads are meaningful. */
@@ -27,4 +29,17 @@ export interface DeploymentCache {
   status(): CacheStatus;
   /** Read-your-writes: resolves when the cache has seen `resourceVersion` (or newer), undefined on timeout. */
   waitForVersion(namespace: string, name: string, resourceVersion: string, timeoutMs: number): Promise<DeploymentRecord | undefined>;
+  /** A Deployment's rollout progress (generation, status counts, conditions); undefined when it is not cached. */
+  rollout(namespace: string, name: string): RolloutStatus | undefined;
+  /** Every change from now on, and a bounded history of recent ones (watch streams, rollout waits). */
+  readonly changes: ChangeFeed;
+  /**
+   * NotOlderThan reads: resolves true once the watch serving `namespace` (or every watch, when none is
+   * given) has reached `resourceVersion` (an integer, compared as such); false on timeout or abort.
+   */
+  waitForResourceVersion(
+    resourceVersion: string,
+    timeoutMs: number,
+    options?: { namespace?: string; signal?: AbortSignal },
+  ): Promise<boolean>;
 }

@@ -13,6 +13,9 @@ import { type ListResult, Reflector, type ReflectorEvents, type WatchLike } from
 import { type Backoff, createBackoff } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Logger } from "../observability/logger.ts";
+import { type RolloutSource, type RolloutStatus, toRolloutStatus } from "./rollout.ts";
+import { CacheChanges } from "./cache_changes.ts";
+import type { ChangeFeed } from "./change_feed.ts";
 
 /** Where the data comes from: list functions and a watch, injected so tests can fake the API server. */
 export interface KubeSource {
@@ -36,14 +39,28 @@ export interface InformerCacheOptions {
   newBackoff?: () => Backoff;
   /** Per-informer event hooks (metrics), by informer name. */
   events?: (informer: string) => ReflectorEvents;
+  /** Change events kept for watch streams to resume from (default 1000). */
+  historySize?: number;
 }
 
-/** Keeps only what the index needs, so ListWatch's own store stays small. */
-function trimDeployment(obj: DeploymentLike): DeploymentLike {
+/** Keeps only what the index and the rollout judgement need, so ListWatch's own store stays small. */
+function trimDeployment(obj: RolloutSource): RolloutSource {
   return {
-    metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace, resourceVersion: obj.metadata?.resourceVersion },
+    metadata: {
+      name: obj.metadata?.name,
+      namespace: obj.metadata?.namespace,
+      resourceVersion: obj.metadata?.resourceVersion,
+      generation: obj.metadata?.generation,
+    },
     spec: { replicas: obj.spec?.replicas },
-    status: { readyReplicas: obj.status?.readyReplicas, availableReplicas: obj.status?.availableReplicas },
+    status: {
+      readyReplicas: obj.status?.readyReplicas,
+      availableReplicas: obj.status?.availableReplicas,
+      observedGeneration: obj.status?.observedGeneration,
+      replicas: obj.status?.replicas,
+      updatedReplicas: obj.status?.updatedReplicas,
+      conditions: obj.status?.conditions?.map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+    },
   };
 }
 
@@ -54,8 +71,12 @@ function trimNamespace(obj: { metadata?: { name?: string; resourceVersion?: stri
 export class InformerCache implements DeploymentCache {
   #index = new DeploymentIndex();
   #autoscalers = new AutoscalerIndex(this.#index);
+  #changes: CacheChanges;
+  /** Per watch scope: the resourceVersion of a list whose differences are being applied (they carry it as position). */
+  #listing = new Map<string, string>();
   #namespaces = new Set<string>();
   #watched: ReadonlySet<string> | undefined;
+  #scopes: readonly string[];
   #reflectors: Reflector[] = [];
   #log: Logger;
 
@@ -63,6 +84,10 @@ export class InformerCache implements DeploymentCache {
     const clock = options.clock ?? systemClock;
     const newBackoff = options.newBackoff ?? (() => createBackoff());
     this.#log = options.log;
+    this.#changes = new CacheChanges(this.#index, {
+      historySize: options.historySize,
+      onListenerError: (error) => this.#log.error("a change listener failed and was dropped", { error }),
+    });
     const common = {
       watch: options.source.watch,
       watchTimeoutSeconds: options.watchTimeoutSeconds,
@@ -71,17 +96,31 @@ export class InformerCache implements DeploymentCache {
       clock,
       log: options.log,
     };
-    const deploymentHandlers = {
+    /** `scope`: "*" for the all-namespaces watch, else the namespace. */
+    const deploymentHandlers = (scope: string) => ({
       trim: trimDeployment,
-      onUpsert: (obj: DeploymentLike) => {
+      onUpsert: (obj: RolloutSource) => {
         const record = toRecord(obj);
-        if (record) this.#index.upsert(this.#autoscalers.decorate(record));
+        if (record) this.#changes.upsert(this.#autoscalers.decorate(record), toRolloutStatus(obj), this.#listing.get(scope));
         else this.#log.warn("ignored a Deployment without name or namespace");
       },
       onRemove: (obj: DeploymentLike) => {
-        if (obj.metadata?.namespace && obj.metadata?.name) this.#index.remove(obj.metadata.namespace, obj.metadata.name);
+        if (obj.metadata?.namespace && obj.metadata?.name) {
+          this.#changes.remove(obj.metadata.namespace, obj.metadata.name, toRecord(obj), this.#listing.get(scope));
+        }
       },
-    };
+      onResourceVersion: (resourceVersion: string, phase: "listed" | "watching" | "event") => {
+        if (phase === "listed") {
+          this.#listing.set(scope, resourceVersion);
+          this.#changes.log.relisted(resourceVersion);
+          return;
+        }
+        this.#listing.delete(scope);
+        this.#changes.log.progressed(resourceVersion);
+        this.#changes.gate.advance(scope, resourceVersion);
+      },
+    });
+    this.#scopes = options.namespaces.length === 0 ? ["*"] : [...options.namespaces];
     // Autoscalers count towards sync and freshness like Deployments: a PUT must not miss the HPA that would undo it.
     const autoscalerReflector = (namespace?: string) =>
       new Reflector({
@@ -103,7 +142,7 @@ export class InformerCache implements DeploymentCache {
       this.#reflectors.push(
         new Reflector({
           ...common,
-          ...deploymentHandlers,
+          ...deploymentHandlers("*"),
           name: "deployments",
           events: options.events?.("deployments"),
           path: "/apis/apps/v1/deployments",
@@ -129,7 +168,7 @@ export class InformerCache implements DeploymentCache {
         this.#reflectors.push(
           new Reflector({
             ...common,
-            ...deploymentHandlers,
+            ...deploymentHandlers(ns),
             name: `deployments/${ns}`,
             events: options.events?.(`deployments/${ns}`),
             path: `/apis/apps/v1/namespaces/${ns}/deployments`,
@@ -186,5 +225,19 @@ export class InformerCache implements DeploymentCache {
 
   waitForVersion(namespace: string, name: string, resourceVersion: string, timeoutMs: number) {
     return this.#index.waitForVersion(namespace, name, resourceVersion, timeoutMs);
+  }
+
+  rollout(namespace: string, name: string): RolloutStatus | undefined {
+    return this.#changes.rollout(namespace, name);
+  }
+
+  get changes(): ChangeFeed {
+    return this.#changes.log;
+  }
+
+  waitForResourceVersion(resourceVersion: string, timeoutMs: number, options: { namespace?: string; signal?: AbortSignal } = {}) {
+    // One watch over all namespaces, or the namespace's own watch; a list across namespaces needs every watch there.
+    const scopes = this.#scopes[0] === "*" ? this.#scopes : options.namespace !== undefined ? [options.namespace] : this.#scopes;
+    return this.#changes.gate.wait(scopes, resourceVersion, timeoutMs, options.signal);
   }
 }

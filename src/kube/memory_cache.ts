@@ -1,33 +1,49 @@
 /**
  * An in-memory DeploymentCache for tests and local experiments: records are
  * put and removed directly, and the status is set by hand. It shares the
- * index with the informer cache, so both behave the same for reads.
+ * index and the change tracking with the informer cache, so both behave the
+ * same for reads, watch streams and waits.
  */
 import type { CacheStatus, DeploymentCache } from "./cache.ts";
 import { DeploymentIndex } from "./deployment_index.ts";
 import { AutoscalerIndex, type AutoscalerLike } from "./autoscaler_index.ts";
 import type { DeploymentRecord } from "./deployment_record.ts";
+import type { RolloutStatus } from "./rollout.ts";
+import { CacheChanges } from "./cache_changes.ts";
+import type { ChangeFeed } from "./change_feed.ts";
 
 export interface MemoryCacheOptions {
   /** Namespaces that exist; a put adds its namespace. */
   namespaces?: readonly string[];
   status?: Partial<Omit<CacheStatus, "deployments">>;
+  /** Change events kept for resuming watch streams (default 1000). */
+  historySize?: number;
+  /**
+   * The resourceVersion the fake was "listed" at: resuming from before it is 410 Gone. Default "0",
+   * so every later put can be resumed from.
+   */
+  listedAt?: string;
 }
 
 export class MemoryCache implements DeploymentCache {
   #index = new DeploymentIndex();
   #autoscalers = new AutoscalerIndex(this.#index);
+  #changes: CacheChanges;
   #namespaces: Set<string>;
   #status: Omit<CacheStatus, "deployments">;
 
   constructor(options: MemoryCacheOptions = {}) {
     this.#namespaces = new Set(options.namespaces ?? []);
     this.#status = { synced: true, connected: true, lastContactAt: Date.now(), error: undefined, restarts: 0, ...options.status };
+    this.#changes = new CacheChanges(this.#index, { historySize: options.historySize });
+    this.relist(options.listedAt ?? "0");
   }
 
-  put(record: DeploymentRecord): void {
+  /** Adds or replaces a Deployment (ADDED or MODIFIED), optionally with its rollout progress; the cache reaches its resourceVersion. */
+  put(record: DeploymentRecord, rollout?: RolloutStatus): void {
     this.#namespaces.add(record.namespace);
-    this.#index.upsert(this.#autoscalers.decorate(Object.freeze({ ...record })));
+    this.#changes.upsert(this.#autoscalers.decorate(Object.freeze({ ...record })), rollout);
+    this.#progress(record.resourceVersion);
   }
 
   /** Adds or replaces a HorizontalPodAutoscaler (the shape the API server sends). */
@@ -39,8 +55,22 @@ export class MemoryCache implements DeploymentCache {
     this.#autoscalers.remove(namespace, name);
   }
 
-  remove(namespace: string, name: string): void {
-    this.#index.remove(namespace, name);
+  /** Deletes a Deployment (DELETED at `resourceVersion`, default: its last one). */
+  remove(namespace: string, name: string, resourceVersion?: string): void {
+    const last = this.#index.get(namespace, name);
+    this.#changes.remove(namespace, name, last && resourceVersion ? Object.freeze({ ...last, resourceVersion }) : last, resourceVersion);
+    if (resourceVersion) this.#progress(resourceVersion);
+  }
+
+  /** A bookmark: the cache is current up to `resourceVersion` without any change. */
+  bookmark(resourceVersion: string): void {
+    this.#progress(resourceVersion);
+  }
+
+  /** A relist at `resourceVersion`: the resumable history starts again from there. */
+  relist(resourceVersion: string): void {
+    this.#changes.log.relisted(resourceVersion);
+    this.#progress(resourceVersion);
   }
 
   addNamespace(namespace: string): void {
@@ -65,5 +95,19 @@ export class MemoryCache implements DeploymentCache {
   }
   waitForVersion(namespace: string, name: string, resourceVersion: string, timeoutMs: number) {
     return this.#index.waitForVersion(namespace, name, resourceVersion, timeoutMs);
+  }
+  rollout(namespace: string, name: string): RolloutStatus | undefined {
+    return this.#changes.rollout(namespace, name);
+  }
+  get changes(): ChangeFeed {
+    return this.#changes.log;
+  }
+  waitForResourceVersion(resourceVersion: string, timeoutMs: number, options: { signal?: AbortSignal } = {}) {
+    return this.#changes.gate.wait(["*"], resourceVersion, timeoutMs, options.signal);
+  }
+
+  #progress(resourceVersion: string): void {
+    this.#changes.log.progressed(resourceVersion);
+    this.#changes.gate.advance("*", resourceVersion);
   }
 }

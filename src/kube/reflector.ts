@@ -75,6 +75,12 @@ export interface ReflectorOptions {
   clock: Clock;
   log: Logger;
   events?: ReflectorEvents;
+  /**
+   * How far the cache has got, as a resourceVersion: "listed" when a list returned (the differences it
+   * found are applied right after, before the watch starts), "watching" when a watch starts from it,
+   * "event" after an event (bookmarks included) has been applied.
+   */
+  onResourceVersion?: (resourceVersion: string, phase: "listed" | "watching" | "event") => void;
 }
 
 export interface ReflectorStatus {
@@ -150,6 +156,9 @@ export class Reflector {
     this.#contact();
     this.#o.events?.relist?.();
     const items = (result.items ?? []).map(this.#o.trim);
+    if (result.metadata?.resourceVersion) {
+      this.#guard("listed", () => this.#o.onResourceVersion?.(result.metadata!.resourceVersion!, "listed"));
+    }
     this.#log.info("listed", {
       items: items.length,
       resourceVersion: result.metadata?.resourceVersion,
@@ -187,6 +196,12 @@ export class Reflector {
             const passed = phase === "ADDED" || phase === "MODIFIED" || phase === "DELETED" ? this.#o.trim(obj) : obj;
             return callback(phase, passed, raw);
           });
+          if (phase !== "ERROR") {
+            this.#guard("progress", () => {
+              const version = obj?.metadata?.resourceVersion;
+              if (typeof version === "string" && version) this.#o.onResourceVersion?.(version, "event");
+            });
+          }
         };
         const onDone = (err: unknown) => {
           if (abandoned) return;
@@ -208,6 +223,8 @@ export class Reflector {
             .catch((error) => this.#failed(error));
         };
         const params = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.#o.watchTimeoutSeconds };
+        const from = queryParams.resourceVersion;
+        if (typeof from === "string" && from) this.#guard("progress", () => this.#o.onResourceVersion?.(from, "watching"));
         const requested = this.#o.clock.now();
         let handle: { abort(): void };
         try {

@@ -5,6 +5,7 @@
  */
 export { createRateLimiter, DEFAULT_MAX_KEYS, type RateDecision, type RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 export { type ConcurrencyLimiter, createConcurrencyLimiter } from "./concurrency_limiter.ts";
+export { createStreamLimiter, type StreamAdmission, type StreamLimiter, type StreamRefusal } from "./stream_limiter.ts";
 export { parseRateSpec, type RateSpec } from "./rate_spec.ts";
 export {
   applyListenerLimits,

@@ -7,6 +7,7 @@
 import { type Counter, type CounterChild, type Gauge, type GaugeChild, type Histogram, type HistogramChild, Registry } from "./metrics.ts";
 import type { CacheStatus } from "../kube/cache.ts";
 import { VERSION } from "../version.ts";
+import type { StreamMetrics } from "../handlers/long_requests.ts";
 
 export interface ServiceMetrics {
   readonly registry: Registry;
@@ -21,6 +22,8 @@ export interface ServiceMetrics {
   rateLimited(identity: string, kind: string): void;
   /** A "who scaled" Kubernetes Event: recorded, failed or dropped (too many in flight). */
   scaleEvent(outcome: string): void;
+  /** Watch streams and rollout waits: opened, closed (with why), refused by the stream limits. */
+  readonly streams: StreamMetrics;
   /** Registers the cache gauges, read at scrape time (the cache is built after the metrics). */
   watchCache(status: () => CacheStatus): void;
 }
@@ -89,6 +92,20 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
   );
   // Present from the start, so an alert on failures has a series to compare against.
   for (const outcome of ["recorded", "failed", "dropped"]) scaleEvents.inc({ outcome }, 0);
+  const streamsOpen = r.gauge("replica_api_streams_open", "Watch streams and rollout waits open right now, by kind (watch, wait).", [
+    "kind",
+  ]);
+  const streamsClosed = r.counter(
+    "replica_api_streams_closed_total",
+    "Watch streams and rollout waits ended, by kind and reason (completed, timeout, client_closed, slow_consumer, budget, shutdown, error).",
+    ["kind", "reason"],
+  );
+  const streamsRefused = r.counter(
+    "replica_api_streams_refused_total",
+    "Watch streams and rollout waits refused by MAX_STREAMS_PER_CLIENT (per_client) or MAX_STREAMS (total).",
+    ["reason"],
+  );
+  for (const kind of ["watch", "wait"]) streamsOpen.set({ kind }, 0);
   r.gauge("replica_api_build_info", "Build information; always 1.", ["version", "deno_version", "v8_version", "typescript_version"], () => [
     [{ version: VERSION, deno_version: Deno.version.deno, v8_version: Deno.version.v8, typescript_version: Deno.version.typescript }, 1],
   ]);
@@ -111,6 +128,14 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
     kubeRequest(verb, status, seconds) {
       kubeRequests.inc({ verb, status });
       kubeDuration.observe({ verb }, seconds);
+    },
+    streams: {
+      opened: (kind) => streamsOpen.inc({ kind }),
+      closed(kind, reason) {
+        streamsOpen.dec({ kind });
+        streamsClosed.inc({ kind, reason });
+      },
+      refused: (reason) => streamsRefused.inc({ reason }),
     },
     authzDenied: (identity, permission) => denied.inc({ identity, permission }),
     rateLimited: (identity, limit) => limited.inc({ identity, limit }),

@@ -75,7 +75,9 @@ interface Connection {
   readonly socket: TLSSocket;
   inFlight: number;
   /** Undefined until the first request; null if the runtime gave no authorized identity. */
-  peer?: { client: ClientIdentity; remoteAddr: string } | null;
+  peer?: { client: ClientIdentity; remoteAddr: string; closed: () => AbortSignal } | null;
+  /** Aborted when the socket closes; made only when a handler asks (see RequestContext.closed). */
+  closedSignal?: AbortSignal;
 }
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
@@ -115,7 +117,8 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   const peerOf = (conn: Connection): Connection["peer"] => {
     if (conn.peer !== undefined) return conn.peer;
     const client = clientIdentityOf(conn.socket);
-    conn.peer = client ? { client, remoteAddr: conn.socket.remoteAddress ?? "unknown" } : null;
+    // One function per connection, not per request: the signal is made only for handlers that wait.
+    conn.peer = client ? { client, remoteAddr: conn.socket.remoteAddress ?? "unknown", closed: () => closedSignalOf(conn) } : null;
     if (client) {
       log.debug("client connection authenticated", {
         cn: client.cn,
@@ -124,6 +127,15 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       });
     }
     return conn.peer;
+  };
+
+  const closedSignalOf = (conn: Connection): AbortSignal => {
+    if (conn.closedSignal) return conn.closedSignal;
+    const controller = new AbortController();
+    conn.closedSignal = controller.signal;
+    if (conn.socket.destroyed) controller.abort(new Error("client connection closed"));
+    else conn.socket.once("close", () => controller.abort(new Error("client connection closed")));
+    return conn.closedSignal;
   };
 
   /** Synchronous when the handler and the response are (a cached read); a promise otherwise. */
@@ -154,7 +166,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       discardBody(req);
       return;
     }
-    const context: RequestContext = { client: peer.client, remoteAddr: peer.remoteAddr, params: EMPTY_PARAMS };
+    const context: RequestContext = { client: peer.client, remoteAddr: peer.remoteAddr, params: EMPTY_PARAMS, closed: peer.closed };
     let result: Response | Promise<Response>;
     try {
       result = handler(adapted.request, context);

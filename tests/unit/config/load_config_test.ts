@@ -45,6 +45,9 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
     rateLimitReads: { ratePerSecond: 100, burst: 200 },
     rateLimitWrites: { ratePerSecond: 5, burst: 20 },
     maxConcurrentRequests: 256,
+    maxStreams: 128,
+    maxStreamsPerClient: 10,
+    watchHistory: 1000,
     listenerLimits: {
       handshakeTimeoutMs: 10_000,
       headersTimeoutMs: 10_000,
@@ -325,4 +328,22 @@ Deno.test("loadConfig() reads the per-source connection limits, and off switches
     assert.throws(() => loadConfig({ ...BASE, MAX_CONNECTIONS_PER_SOURCE: "0" }), /MAX_CONNECTIONS_PER_SOURCE: .*use off/);
     assert.throws(() => loadConfig({ ...BASE, HANDSHAKE_RATE_PER_SOURCE: "fast" }), /HANDSHAKE_RATE_PER_SOURCE: .*<count>\/s/);
   });
+});
+
+Deno.test("loadConfig() refuses MAX_STREAMS at or above MAX_CONCURRENT_REQUESTS: streams must leave slots for other requests", () => {
+  assert.throws(() => loadConfig({ ...BASE, MAX_CONCURRENT_REQUESTS: "64", MAX_STREAMS: "64" }), (error: Error) => {
+    assert.match(error.message, /^MAX_STREAMS: 64 must be below MAX_CONCURRENT_REQUESTS \(64\)/);
+    return true;
+  });
+  const config = loadConfig({
+    ...BASE,
+    MAX_CONCURRENT_REQUESTS: "64",
+    MAX_STREAMS: "63",
+    MAX_STREAMS_PER_CLIENT: "2",
+    WATCH_HISTORY: "50",
+  });
+  assert.equal(config.maxStreams, 63);
+  assert.equal(config.maxStreamsPerClient, 2);
+  assert.equal(config.watchHistory, 50);
+  assert.throws(() => loadConfig({ ...BASE, MAX_STREAMS_PER_CLIENT: "0" }), /MAX_STREAMS_PER_CLIENT/);
 });

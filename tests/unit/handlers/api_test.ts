@@ -381,7 +381,8 @@ Deno.test("PUT replicas answers 200 when the cache sees the write shortly after 
 });
 
 Deno.test("PUT replicas with a matching If-Match answers 200", async (t) => {
-  for (const header of ['"100"', '"99", "100"', "*"]) {
+  // A quoted tag may contain a comma (RFC 9110 etagc): the list is scanned, not split on commas.
+  for (const header of ['"100"', '"99", "100"', "*", '"a,b"\t,\t"100"']) {
     await t.step(header, async () => {
       const { put, api } = harness();
       assert.deepEqual(await json(await put(REPLICAS, { replicas: 4 }, { "if-match": header })), {
@@ -404,7 +405,7 @@ Deno.test("PUT replicas with a stale If-Match answers 412 and sends no patch", a
 });
 
 Deno.test("PUT replicas with a malformed If-Match answers 400 and calls nothing", async (t) => {
-  for (const header of ['"unterminated', "two words", "", '"a", ,"b"', 'W/"100" garbage']) {
+  for (const header of ['"unterminated', "two words", "", '"a", ,"b"', 'W/"100" garbage', '"100",', ',"100"']) {
     await t.step(JSON.stringify(header), async () => {
       const { put, api } = harness();
       assert.match((await problem(await put(REPLICAS, { replicas: 4 }, { "if-match": header }), 400)).detail, /If-Match/);
@@ -696,6 +697,9 @@ Deno.test("a handler that throws synchronously answers a generic 500", async () 
     hasNamespace: (namespace) => inner.hasNamespace(namespace),
     status: () => inner.status(),
     waitForVersion: (...args) => inner.waitForVersion(...args),
+    rollout: (namespace, name) => inner.rollout(namespace, name),
+    changes: inner.changes,
+    waitForResourceVersion: (...args) => inner.waitForResourceVersion(...args),
   };
   const { send, logs } = harness({ cache });
   const body = await problem(await send("/api/v1/deployments"), 500);

@@ -1,0 +1,300 @@
+/**
+ * GET .../deployments?watch=true through the whole app over a MemoryCache:
+ * the SSE framing, the snapshot, live events, resuming with Last-Event-ID,
+ * authorization per namespace, the slow-consumer bound, shutdown, and that
+ * every way a stream ends gives its slots back.
+ */
+import assert from "node:assert/strict";
+import { createApp } from "../../../src/http/app.ts";
+import { createRouter } from "../../../src/http/router.ts";
+import type { RequestContext } from "../../../src/http/types.ts";
+import { createApiRoutes } from "../../../src/handlers/routes.ts";
+import { createCacheView } from "../../../src/handlers/cache_view.ts";
+import { defaultStreamingDeps, type StreamingDeps } from "../../../src/handlers/streaming.ts";
+import { MemoryCache } from "../../../src/kube/memory_cache.ts";
+import type { DeploymentRecord } from "../../../src/kube/deployment_record.ts";
+import type { Scaler } from "../../../src/kube/scaler.ts";
+import { createStreamLimiter } from "../../../src/limits/stream_limiter.ts";
+import { createConcurrencyLimiter } from "../../../src/limits/concurrency_limiter.ts";
+import { createLogger } from "../../../src/observability/logger.ts";
+import { createAuthorizer } from "../../../src/authz/authorizer.ts";
+import { parsePolicy } from "../../../src/authz/policy.ts";
+
+const rec = (namespace: string, name: string, resourceVersion: string, replicas = 1): DeploymentRecord => ({
+  namespace,
+  name,
+  replicas,
+  readyReplicas: 0,
+  availableReplicas: 0,
+  resourceVersion,
+});
+
+interface SseEvent {
+  event?: string;
+  id?: string;
+  data?: string;
+}
+
+/** Reads a text/event-stream incrementally, per the WHATWG parsing rules we rely on (fields, comments, blank line dispatch). */
+class SseReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #buffer = "";
+  #decoder = new TextDecoder();
+  comments: string[] = [];
+  retry?: string;
+  constructor(body: ReadableStream<Uint8Array>) {
+    this.#reader = body.getReader();
+  }
+  /** The next event (or undefined at the end of the stream). */
+  async next(timeoutMs = 2000): Promise<SseEvent | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const end = this.#buffer.indexOf("\n\n");
+      if (end !== -1) {
+        const block = this.#buffer.slice(0, end);
+        this.#buffer = this.#buffer.slice(end + 2);
+        const event: SseEvent = {};
+        for (const line of block.split("\n")) {
+          if (line.startsWith(":")) this.comments.push(line.slice(1).trim());
+          else {
+            const colon = line.indexOf(":");
+            const field = line.slice(0, colon);
+            const value = line.slice(colon + 1).replace(/^ /, "");
+            if (field === "retry") this.retry = value;
+            else (event as Record<string, string>)[field] = value;
+          }
+        }
+        if (event.data !== undefined || event.event !== undefined) return event;
+        continue;
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const result = await Promise.race([
+        this.#reader.read(),
+        new Promise<never>((_, reject) => timer = setTimeout(() => reject(new Error("no event in time")), deadline - Date.now())),
+      ]);
+      clearTimeout(timer);
+      if (result.done) return undefined;
+      this.#buffer += this.#decoder.decode(result.value, { stream: true });
+    }
+  }
+  cancel() {
+    return this.#reader.cancel();
+  }
+}
+
+function harness(options: Partial<StreamingDeps> & { policy?: string; historySize?: number; maxConcurrent?: number } = {}) {
+  const cache = new MemoryCache({ namespaces: ["prod", "dev"], historySize: options.historySize, listedAt: "100" });
+  cache.put(rec("prod", "web", "101", 3));
+  cache.put(rec("dev", "web", "102"));
+  cache.put(rec("prod", "api", "103", 2));
+  const shutdown = new AbortController();
+  const ends: string[] = [];
+  const concurrency = createConcurrencyLimiter({ max: options.maxConcurrent ?? 10 });
+  const streaming = defaultStreamingDeps({
+    streams: createStreamLimiter({ max: 5, maxPerClient: 3 }),
+    shutdown: shutdown.signal,
+    concurrency,
+    metrics: { opened: () => {}, closed: (kind, reason) => ends.push(`${kind}:${reason}`), refused: () => {} },
+    ...options,
+  });
+  const view = createCacheView({ cache, staleAfterMs: 120_000 });
+  const authorizer = options.policy ? createAuthorizer(parsePolicy(options.policy, "policy.json")) : undefined;
+  const app = createApp({
+    router: createRouter(createApiRoutes({ view, scaler: {} as Scaler, maxReplicas: 1000, streaming, authorizer })),
+    log: createLogger({ sink: () => {} }),
+    accessLog: false,
+  });
+  const context: RequestContext = {
+    remoteAddr: "127.0.0.1:1",
+    params: {},
+    client: { cn: "alice", organizations: ["sre"], fingerprint256: "AA" },
+  };
+  const send = (path: string, headers: Record<string, string> = {}) =>
+    Promise.resolve(app(new Request(`https://localhost${path}`, { headers }), context));
+  const open = async (path: string, headers: Record<string, string> = {}) => {
+    const response = await send(path, headers);
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("content-type"), "text/event-stream; charset=utf-8");
+    assert.equal(response.headers.get("cache-control"), "no-store");
+    return new SseReader(response.body!);
+  };
+  return { cache, send, open, shutdown, streaming, concurrency, ends };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 5));
+
+Deno.test("a watch starts with an ADDED event per Deployment, the last carrying the snapshot's id, then streams live changes", async () => {
+  const h = harness();
+  const sse = await h.open("/api/v1/deployments?watch=true");
+  const first = [await sse.next(), await sse.next(), await sse.next()];
+  assert.equal(sse.retry, "2000");
+  assert.deepEqual(first.map((e) => [e?.event, e?.id, JSON.parse(e!.data!).name, JSON.parse(e!.data!).namespace]), [
+    ["ADDED", undefined, "web", "dev"],
+    ["ADDED", undefined, "api", "prod"],
+    ["ADDED", "103", "web", "prod"],
+  ]);
+  h.cache.put(rec("prod", "web", "104", 5));
+  h.cache.remove("dev", "web", "105");
+  const modified = await sse.next();
+  assert.equal(modified?.event, "MODIFIED");
+  assert.equal(modified?.id, "104");
+  assert.deepEqual(JSON.parse(modified!.data!), rec("prod", "web", "104", 5));
+  const deleted = await sse.next();
+  assert.deepEqual([deleted?.event, deleted?.id, JSON.parse(deleted!.data!).name], ["DELETED", "105", "web"]);
+  assert.equal(h.streaming.streams.active, 1);
+  assert.equal(h.concurrency.active, 1, "an open stream holds a request slot");
+  await sse.cancel();
+  assert.equal(h.streaming.streams.active, 0);
+  assert.equal(h.concurrency.active, 0);
+  assert.deepEqual(h.ends, ["watch:client_closed"]);
+});
+
+Deno.test("a namespace's watch sees only that namespace", async () => {
+  const h = harness();
+  const sse = await h.open("/api/v1/namespaces/dev/deployments?watch=1");
+  const snapshot = await sse.next();
+  assert.deepEqual([snapshot?.event, snapshot?.id, JSON.parse(snapshot!.data!).namespace], ["ADDED", "103", "dev"]);
+  h.cache.put(rec("prod", "web", "104", 5));
+  h.cache.put(rec("dev", "web", "105", 2));
+  const live = await sse.next();
+  assert.deepEqual([live?.id, JSON.parse(live!.data!).namespace], ["105", "dev"]);
+  await sse.cancel();
+});
+
+Deno.test("a watch across namespaces shows only what the client may read", async () => {
+  const policy = JSON.stringify({ rules: [{ subjects: [{ cn: "alice" }], permissions: { read: ["dev"] } }] });
+  const h = harness({ policy });
+  const sse = await h.open("/api/v1/deployments?watch=true");
+  assert.equal(JSON.parse((await sse.next())!.data!).namespace, "dev");
+  h.cache.put(rec("prod", "web", "104", 5));
+  h.cache.put(rec("dev", "db", "105"));
+  const live = await sse.next();
+  assert.deepEqual([live?.event, live?.id, JSON.parse(live!.data!).name], ["ADDED", "105", "db"]);
+  await sse.cancel();
+});
+
+Deno.test("Last-Event-ID resumes after that event without a snapshot; an id older than the history answers 410", async () => {
+  const h = harness({ historySize: 3 });
+  h.cache.put(rec("prod", "web", "104", 4));
+  h.cache.put(rec("prod", "web", "105", 5));
+  const sse = await h.open("/api/v1/deployments?watch=true", { "last-event-id": "103" });
+  const replayed = [await sse.next(), await sse.next()];
+  assert.deepEqual(replayed.map((e) => [e?.event, e?.id]), [["MODIFIED", "104"], ["MODIFIED", "105"]]);
+  h.cache.put(rec("dev", "web", "106", 6));
+  assert.equal((await sse.next())?.id, "106");
+  await sse.cancel();
+
+  // History of 3: 104, 105, 106 are kept, so 103 can still be resumed from; after one more change it cannot.
+  h.cache.put(rec("dev", "web", "107", 7));
+  const gone = await h.send("/api/v1/deployments?watch=true", { "last-event-id": "103" });
+  assert.equal(gone.status, 410);
+  assert.equal(gone.headers.get("content-type"), "application/problem+json");
+  assert.match((await gone.json()).detail, /list again/);
+  // An id from before the last list is gone too; an id ahead of this replica (another replica's) just waits for newer events.
+  assert.equal((await h.send("/api/v1/deployments?watch=true", { "last-event-id": "50" })).status, 410);
+  const ahead = await h.open("/api/v1/deployments?watch=true", { "last-event-id": "200" });
+  h.cache.put(rec("dev", "web", "150"));
+  h.cache.put(rec("dev", "web", "201"));
+  assert.equal((await ahead.next())?.id, "201");
+  await ahead.cancel();
+  assert.equal(h.streaming.streams.active, 0);
+});
+
+Deno.test("a malformed Last-Event-ID or watch value answers 400", async () => {
+  const h = harness();
+  for (
+    const [path, headers] of [
+      ["/api/v1/deployments?watch=true", { "last-event-id": "abc" }],
+      ["/api/v1/deployments?watch=yes", {}],
+      ["/api/v1/deployments?watch=true&resourceVersion=5", {}],
+      ["/api/v1/namespaces/dev/deployments", { "last-event-id": "x1" }],
+    ] as const
+  ) {
+    const response = await h.send(path, headers);
+    assert.equal(response.status, 400, path);
+    await response.body?.cancel();
+  }
+  assert.equal(h.streaming.streams.active, 0);
+});
+
+Deno.test("a slow consumer gets a final ERROR event with a problem+json body instead of an unbounded backlog, then the close", async () => {
+  const h = harness({ bufferBytes: 2_000 });
+  const response = await h.send("/api/v1/deployments?watch=true");
+  // Nobody reads: events pile up in the stream's buffer until the bound.
+  for (let i = 0; i < 100; i++) h.cache.put(rec("prod", "web", String(200 + i), i));
+  assert.equal(h.streaming.streams.active, 1, "still open until the final event is read");
+  const sse = new SseReader(response.body!);
+  const events: SseEvent[] = [];
+  for (let e = await sse.next(); e; e = await sse.next()) events.push(e);
+  const last = events.at(-1)!;
+  assert.equal(last.event, "ERROR");
+  const problem = JSON.parse(last.data!);
+  assert.equal(problem.status, 503);
+  assert.match(problem.detail, /slow consumer: more than 2000 bytes/);
+  assert.ok(events.length < 10, `the backlog was dropped, not sent (${events.length} events)`);
+  assert.equal(h.streaming.streams.active, 0);
+  assert.deepEqual(h.ends, ["watch:slow_consumer"]);
+});
+
+Deno.test("a consumer that does not even read its final event is cut off after the grace period", async () => {
+  const h = harness({ bufferBytes: 500, drainGraceMs: 50 });
+  const response = await h.send("/api/v1/deployments?watch=true");
+  for (let i = 0; i < 20; i++) h.cache.put(rec("prod", "web", String(200 + i), i));
+  await new Promise((r) => setTimeout(r, 80));
+  assert.equal(h.streaming.streams.active, 0);
+  assert.equal(h.concurrency.active, 0);
+  await assert.rejects(response.body!.getReader().read(), /did not read its final event/);
+});
+
+Deno.test("on shutdown every stream gets a final ERROR event and closes; new watches are refused", async () => {
+  const h = harness();
+  const sse = await h.open("/api/v1/namespaces/dev/deployments?watch=true");
+  await sse.next();
+  h.shutdown.abort();
+  const last = await sse.next();
+  assert.equal(last?.event, "ERROR");
+  assert.match(JSON.parse(last!.data!).detail, /shutting down/);
+  assert.equal(await sse.next(), undefined, "the stream ends after the final event");
+  assert.equal(h.streaming.streams.active, 0);
+  assert.equal((await h.send("/api/v1/deployments?watch=true")).status, 503);
+});
+
+Deno.test("heartbeats are comment lines", async () => {
+  const h = harness({ heartbeatMs: 20 });
+  const sse = await h.open("/api/v1/namespaces/dev/deployments?watch=true");
+  await sse.next();
+  await new Promise((r) => setTimeout(r, 50));
+  h.cache.put(rec("dev", "web", "104"));
+  await sse.next();
+  assert.ok(sse.comments.includes("heartbeat"), JSON.stringify(sse.comments));
+  await sse.cancel();
+});
+
+Deno.test("streams count against MAX_STREAMS_PER_CLIENT (429) and the request concurrency cap (503)", async () => {
+  const h = harness({ maxConcurrent: 2 });
+  const open = [await h.open("/api/v1/deployments?watch=true"), await h.open("/api/v1/deployments?watch=true")];
+  // Each open stream holds a request slot (this app has no guard, so the request itself holds none): the third finds none.
+  const refused = await h.send("/api/v1/deployments?watch=true");
+  assert.equal(refused.status, 503);
+  await refused.body?.cancel();
+  await Promise.all(open.map((s) => s.cancel()));
+  await settle();
+  const h2 = harness();
+  const three = [
+    await h2.open("/api/v1/deployments?watch=true"),
+    await h2.open("/api/v1/deployments?watch=true"),
+    await h2.open("/api/v1/deployments?watch=true"),
+  ];
+  const fourth = await h2.send("/api/v1/deployments?watch=true");
+  assert.equal(fourth.status, 429);
+  assert.match((await fourth.json()).detail, /MAX_STREAMS_PER_CLIENT/);
+  await Promise.all(three.map((s) => s.cancel()));
+  assert.equal(h2.streaming.streams.active, 0);
+});
+
+Deno.test("a plain list with watch=false is still a list", async () => {
+  const h = harness();
+  const response = await h.send("/api/v1/deployments?watch=false");
+  assert.equal(response.status, 200);
+  assert.equal((await response.json()).items.length, 3);
+});
