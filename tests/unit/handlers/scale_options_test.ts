@@ -166,7 +166,7 @@ Deno.test("PUT replicas rejects anything but true or false for force and dryRun 
   assert.deepEqual(api.patches, []);
 });
 
-Deno.test("GET replicas still takes no query parameters", async () => {
+Deno.test("GET replicas refuses PUT's switches such as force with 400", async () => {
   const { send } = harness();
   assert.equal((await send(`${REPLICAS}?force=true`)).status, 400);
 });
@@ -185,6 +185,40 @@ Deno.test("PUT replicas ?dryRun=true sends a dry-run patch, answers 200 marked a
   assert.ok(elapsed < 1_000, `a dry run does not wait for the cache (took ${elapsed} ms)`);
   assert.deepEqual(scaled, [], "no Event for a change that did not happen");
   assert.equal((await send(REPLICAS)).body.replicas, 3);
+});
+
+Deno.test("PUT replicas with dryRun=true and wait=rollout answers 400 before any patch: a dry run has no rollout", async () => {
+  const { put, api, scaled } = harness({ autoscaler: false });
+  const r = await put(`${REPLICAS}?dryRun=true&wait=rollout&timeout=1s`);
+  assert.equal(r.status, 400, JSON.stringify(r.body));
+  assert.match(r.body.detail, /dryRun/);
+  assert.deepEqual(api.patches, []);
+  assert.deepEqual(scaled, []);
+});
+
+Deno.test("PUT replicas with wait=rollout records who scaled, like a PUT without it", async () => {
+  const { put, scaled, cache, api } = harness({ autoscaler: false });
+  // The informer stores a rollout status with every Deployment; this fake's controller finishes rollouts at once.
+  api.onPatched = (state) => {
+    const record = cache.get("prod", "web")!;
+    const n = state.replicas;
+    cache.put({ ...record, replicas: n, readyReplicas: n, availableReplicas: n, resourceVersion: state.resourceVersion }, {
+      generation: 2,
+      observedGeneration: 2,
+      desiredReplicas: n,
+      replicas: n,
+      updatedReplicas: n,
+      readyReplicas: n,
+      availableReplicas: n,
+      conditions: [],
+    });
+  };
+  const r = await put(`${REPLICAS}?wait=rollout&timeout=5s`, { replicas: 4 });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.rollout.complete, true);
+  assert.equal(r.body.previousReplicas, 3);
+  assert.ok(r.body.rollout, "the answer carries the rollout progress");
+  assert.deepEqual(scaled.map((e) => [e.from, e.to, e.actor]), [[3, 4, "CN=alice (O=sre)"]]);
 });
 
 Deno.test("a dry run on an autoscaled Deployment predicts the real answer: 409 without force, 200 with it", async () => {
