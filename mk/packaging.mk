@@ -19,7 +19,7 @@ IMAGE           ?= replica-api
 #   DOCKER_BUILD_ARGS="--build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:..."
 DOCKER_BUILD_ARGS ?=
 
-.PHONY: binary image release release-check chart-test kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
+.PHONY: binary image release release-check chart-test engine engine-down kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
 
 # The permissions are read from deno.json's `start` task, so the binary can never drift from
 # `deno task start`. --no-code-cache: a compiled binary otherwise writes a V8 code cache to the
@@ -61,6 +61,12 @@ chart-test: deno ## Chart lint/render/schema checks, install+upgrade+RBAC on the
 # ---- KIND (machines with Docker) --------------------------------------------------------------
 # Every kubectl/helm call uses the context kind-$(KIND_CLUSTER) (KUBE_CONTEXT overrides it);
 # see scripts/kind/lib.sh for the settings (RELEASE, RELEASE_NAMESPACE, CERTS_DIR, ...).
+
+engine: ## Use the running Docker, or install Debian's and start dockerd (root); containers cannot leave this machine
+	@scripts/kind/engine.sh up
+
+engine-down: ## Stop dockerd if `make engine` started it; remove the isolation rules, restore sysctls
+	@scripts/kind/engine.sh down
 
 kind-up: ## Create the KIND cluster from kind/cluster.yaml (needs Docker and kind)
 	@scripts/kind/up.sh
