@@ -11,7 +11,7 @@ if ! "${DOCKER}" info >/dev/null 2>&1; then
   log "no Docker answers: no cluster to delete"
 elif [[ -x "$(command -v "${KIND}")" ]] && "${KIND}" get clusters 2>/dev/null | grep -qxF "${KIND_CLUSTER}"; then
   "${KIND}" delete cluster --name "${KIND_CLUSTER}"
-elif nodes="$("${DOCKER}" ps -aq --filter "label=io.x-k8s.io/kind-cluster=${KIND_CLUSTER}")" && [[ -n "${nodes}" ]]; then
+elif nodes="$("${DOCKER}" ps -aq --filter "label=io.x-k8s.kind.cluster=${KIND_CLUSTER}")" && [[ -n "${nodes}" ]]; then
   log "kind (${KIND}) is not built; removing the node containers of ${KIND_CLUSTER} directly"
   # shellcheck disable=SC2086  # one id per word
   "${DOCKER}" rm -f ${nodes} >/dev/null

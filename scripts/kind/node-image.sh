@@ -87,7 +87,8 @@ build_binaries() {
   GO_LDFLAGS="-X sigs.k8s.io/cri-tools/pkg/version.Version=${CRICTL_VERSION}" \
     go_install crictl "${CRICTL_VERSION}" "sigs.k8s.io/cri-tools@${CRICTL_VERSION}" sigs.k8s.io/cri-tools/cmd/crictl
   go_install coredns "${COREDNS_VERSION}" "github.com/coredns/coredns@${COREDNS_VERSION}" github.com/coredns/coredns
-  go_install kube-router "${KUBE_ROUTER_VERSION}" "github.com/cloudnativelabs/kube-router/v2@${KUBE_ROUTER_VERSION}" \
+  GO_LDFLAGS="-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${KUBE_ROUTER_VERSION}" \
+    go_install kube-router "${KUBE_ROUTER_VERSION}" "github.com/cloudnativelabs/kube-router/v2@${KUBE_ROUTER_VERSION}" \
     github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
   build_pause
 }
@@ -179,6 +180,8 @@ node_fs() {
 preload() {
   local image="$1" images="$2" id
   id="$("${DOCKER}" run -d --privileged --entrypoint sleep -v "${images}:/images:ro" "${image}-unloaded" infinity)"
+  # shellcheck disable=SC2064  # the id now
+  trap "'${DOCKER}' rm -f '${id}' >/dev/null 2>&1" EXIT
   # shellcheck disable=SC2016  # expanded in the container
   "${DOCKER}" exec "${id}" bash -euc '
     containerd >/tmp/containerd.log 2>&1 &
@@ -190,11 +193,9 @@ preload() {
     ctr --namespace=k8s.io images list -q
     kill "$pid"; wait "$pid" || true
     rm -f /tmp/containerd.log' >&2
-  "${DOCKER}" commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' \
-    --change 'ENV container=docker' --change 'STOPSIGNAL SIGRTMIN+3' \
-    --change "LABEL dev.replica-api.etcd-tag=${ETCD_VERSION} dev.replica-api.coredns-tag=${COREDNS_VERSION} dev.replica-api.kube-router-image=${KUBE_ROUTER_IMAGE}" \
-    "${id}" "${image}" >/dev/null
+  "${DOCKER}" commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' "${id}" "${image}" >/dev/null
   "${DOCKER}" rm -f "${id}" >/dev/null
+  trap - EXIT
 }
 
 build_offline() {
@@ -222,11 +223,29 @@ RUN find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.
  && mkdir -p /etc/kubernetes/manifests \
  && ctr oci spec | jq '.hooks.createContainer[.hooks.createContainer | length] |= . + {"path": "/kind/bin/mount-product-files.sh"}' \
     | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json
+# systemd checks "container"; it exits on SIGRTMIN+3 (SIGTERM re-executes it). up.sh reads the labels.
+ENV container=docker
+STOPSIGNAL SIGRTMIN+3
+LABEL dev.replica-api.etcd-tag=${ETCD_VERSION} dev.replica-api.coredns-tag=${COREDNS_VERSION} \
+      dev.replica-api.kube-router-image=${KUBE_ROUTER_IMAGE}
 EOF
   preload "${image}" "${images}"
   "${DOCKER}" rmi "${image}-unloaded" >/dev/null
   rm -rf "${fs}" "${images}"
   log "built ${image} in $((SECONDS - start))s"
+  prune_stale
+}
+
+# prune_stale: node images (and their kube-router/pause images) of earlier inputs, unless a
+# container still uses them. They are large (about 1.2 GB each).
+prune_stale() {
+  local ref
+  for ref in $("${DOCKER}" images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/replica-api/(kind-node|kube-router|pause):'); do
+    case "${ref}" in "${OFFLINE_IMAGE}" | "${KUBE_ROUTER_IMAGE}" | "${PAUSE_IMAGE}") continue ;; esac
+    [[ -z "$("${DOCKER}" ps -aq --filter "ancestor=${ref}")" ]] || continue
+    "${DOCKER}" rmi "${ref}" >/dev/null 2>&1 && log "removed ${ref} (earlier inputs)"
+  done
+  return 0
 }
 
 short_hash() { sha256sum <<<"$1" | cut -c1-12; }

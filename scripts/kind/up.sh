@@ -3,11 +3,13 @@
 # ready for the chart: every node Ready, pod network, CoreDNS (answering cluster names only),
 # NetworkPolicy enforced by kube-router's firewall, every image preloaded (no Pod ever pulls).
 #  1. engine.sh up (Docker: the running one, or Debian's started here) and the pinned kind CLI
-#  2. node-image.sh: the published kindest/node, else one built offline (cached)
+#  2. node-image.sh (when a cluster must be created): the published kindest/node, else one built
+#     offline (cached)
 #  3. the rendered config: kind/cluster.yaml plus the offline image's etcd/CoreDNS tags and, where
 #     containers cannot lower oom_score_adj (this VM), containerd's restrict_oom_score_adj
-#  4. kind create cluster, unless the cluster exists with its nodes running on the same image
-#     (a cluster left stopped by a killed engine, or on another image, is recreated)
+#  4. kind create cluster, unless it already runs (a running cluster is kept even when the node
+#     image has changed since: `make kind-down kind-up` moves it; one left stopped by a killed
+#     engine is recreated)
 #  5. CNI config (ptp + host-local + portmap) with each node's podCIDR, routes between nodes,
 #     CoreDNS without forward/loop, kube-router; then waits for all of it.
 # KIND_STATUS_FILE, when set, gets one line: "up: context ..., kubeconfig ..." or what is wrong.
@@ -26,17 +28,20 @@ on_exit() {
 }
 trap on_exit EXIT
 
-node_containers() { "${DOCKER}" ps -a --filter "label=io.x-k8s.io/kind-cluster=${KIND_CLUSTER}" --format '{{.Names}}'; }
+node_containers() { "${DOCKER}" ps -a --filter "label=io.x-k8s.kind.cluster=${KIND_CLUSTER}" --format '{{.Names}}'; }
 
-# cluster_usable <image>: every node container runs, on <image>.
-cluster_usable() {
+# cluster_running: node containers exist, all run, and the API server answers.
+cluster_running() {
   local node n=0
   for node in $(node_containers); do
     n=$((n + 1))
-    [[ "$("${DOCKER}" inspect --format '{{.State.Running}} {{.Config.Image}}' "${node}")" == "true $1" ]] || return 1
+    [[ "$("${DOCKER}" inspect --format '{{.State.Running}}' "${node}")" == true ]] || return 1
   done
-  ((n > 0))
+  ((n > 0)) && kctl get --raw /readyz >/dev/null 2>&1
 }
+
+# node_image: the image the cluster's nodes run.
+node_image() { "${DOCKER}" inspect --format '{{.Config.Image}}' "$(node_containers | head -n 1)"; }
 
 # oom_score_adj_restricted: this host cannot lower oom_score_adj (no CAP_SYS_RESOURCE), so neither
 # can containerd inside a node.
@@ -76,7 +81,7 @@ create_cluster() {
   local image="$1" config="${KIND_STATE_DIR}/cluster.yaml"
   render_config "${image}" "${config}"
   if [[ -n "$(node_containers)" ]]; then
-    log "cluster ${KIND_CLUSTER} exists but is not usable (stopped nodes or another image); recreating it"
+    log "cluster ${KIND_CLUSTER} exists but does not run (stopped nodes, e.g. after a killed engine); recreating it"
     "${KIND}" delete cluster --name "${KIND_CLUSTER}"
   fi
   log "creating cluster ${KIND_CLUSTER} on ${image} (config ${config})"
@@ -143,10 +148,11 @@ main() {
   "${KIND_SCRIPTS_DIR}/engine.sh" up
   "${KIND_SCRIPTS_DIR}/kind.sh" >/dev/null
   require_tools docker kind kubectl
-  image="$("${KIND_SCRIPTS_DIR}/node-image.sh")"
-  if cluster_usable "${image}" && kctl get --raw /readyz >/dev/null 2>&1; then
-    log "cluster ${KIND_CLUSTER} already runs on ${image}"
+  if cluster_running; then
+    image="$(node_image)"
+    log "cluster ${KIND_CLUSTER} already runs (on ${image}; after a version bump: make kind-down kind-up)"
   else
+    image="$("${KIND_SCRIPTS_DIR}/node-image.sh")"
     create_cluster "${image}"
   fi
   pod_network
