@@ -10,8 +10,9 @@
 #           default runtime; never otherwise. Then, as root: records the sysctls that Docker and
 #           kubelet change (once per boot) and DROPs forwarded traffic to the uplink interface(s),
 #           so that containers never reach beyond this machine.
-#   down    Stops dockerd if this clone started it (by its pid), removes the DROP rules and
-#           restores the recorded sysctls (the network ones only once no dockerd runs).
+#   down    Stops dockerd if this clone started it (by its pid). Then, unless containers still
+#           run on a remaining engine: removes the DROP rules and restores the recorded sysctls
+#           (the network ones only once no dockerd runs).
 #   status  One line: how the engine runs, or why not. Exit 0 when it answers.
 #   env     Shell assignments for the engine's settings (eval "$(scripts/kind/engine.sh env)").
 #
@@ -248,16 +249,22 @@ cmd_up() {
 }
 
 cmd_down() {
-  local stopped=0
-  if our_pid >/dev/null; then
-    stop_dockerd
-    stopped=1
-  fi
+  local running
+  our_pid >/dev/null && stop_dockerd
   is_root || { status_line "$(describe || true)"; return 0; }
-  unisolate
-  restore_sysctls "${KUBELET_SYSCTLS[@]}"
-  if ((stopped)) || ! engine_answers; then
-    restore_sysctls "${NETWORK_SYSCTLS[@]}"
+  if engine_answers; then
+    # Not ours (or still in use): while containers run on it, they stay isolated.
+    running="$("${DOCKER}" ps -q | wc -l)"
+    if ((running > 0)); then
+      log "${running} container(s) still run on the engine: isolation rules and sysctls are kept"
+      status_line "$(describe)"
+      return 0
+    fi
+    unisolate
+    restore_sysctls "${KUBELET_SYSCTLS[@]}"
+  else
+    unisolate
+    restore_sysctls "${KUBELET_SYSCTLS[@]}" "${NETWORK_SYSCTLS[@]}"
     rm -f "${SYSCTL_SNAPSHOT}"
   fi
   status_line "$(describe || true)"

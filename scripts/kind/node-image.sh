@@ -188,9 +188,10 @@ preload() {
     pid=$!
     for i in $(seq 100); do ctr info >/dev/null 2>&1 && break; sleep 0.1; done
     for t in /images/*.tar; do
-      ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests "$t" >/dev/null
+      ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests "$t" \
+        >/tmp/ctr.out 2>&1 || { cat /tmp/ctr.out; exit 1; }
     done
-    ctr --namespace=k8s.io images list -q
+    echo "preloaded: $(ctr --namespace=k8s.io images list -q 2>/dev/null | grep -v "^sha256:" | tr "\n" " ")"
     kill "$pid"; wait "$pid" || true
     rm -f /tmp/containerd.log' >&2
   "${DOCKER}" commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' "${id}" "${image}" >/dev/null
