@@ -10,9 +10,9 @@
 #           default runtime; never otherwise. Then, as root: records the sysctls that Docker and
 #           kubelet change (once per boot) and DROPs forwarded traffic to the uplink interface(s),
 #           so that containers never reach beyond this machine.
-#   down    Stops dockerd if this clone started it (by its pid). Then, unless containers still
-#           run on a remaining engine: removes the DROP rules and restores the recorded sysctls
-#           (the network ones only once no dockerd runs).
+#   down    Does nothing while containers still run on the engine (another cluster uses it).
+#           Otherwise stops dockerd if this clone started it (by its pid), removes the DROP
+#           rules and restores the recorded sysctls (the network ones only once no dockerd runs).
 #   status  One line: how the engine runs, or why not. Exit 0 when it answers.
 #   env     Shell assignments for the engine's settings (eval "$(scripts/kind/engine.sh env)").
 #
@@ -248,18 +248,21 @@ cmd_up() {
   status_line "$(describe)"
 }
 
+running_containers() { "${DOCKER}" ps -q 2>/dev/null | wc -l; }
+
 cmd_down() {
-  local running
+  local running=0
+  engine_answers && running="$(running_containers)"
+  # Another cluster (another clone's, or another name) may still use the engine: then it stays up,
+  # and its containers stay isolated.
+  if ((running > 0)); then
+    log "${running} container(s) still run on the engine: it stays up, with its isolation rules and sysctls"
+    status_line "$(describe)"
+    return 0
+  fi
   our_pid >/dev/null && stop_dockerd
   is_root || { status_line "$(describe || true)"; return 0; }
   if engine_answers; then
-    # Not ours (or still in use): while containers run on it, they stay isolated.
-    running="$("${DOCKER}" ps -q | wc -l)"
-    if ((running > 0)); then
-      log "${running} container(s) still run on the engine: isolation rules and sysctls are kept"
-      status_line "$(describe)"
-      return 0
-    fi
     unisolate
     restore_sysctls "${KUBELET_SYSCTLS[@]}"
   else

@@ -191,7 +191,7 @@ preload() {
       ctr --namespace=k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests "$t" \
         >/tmp/ctr.out 2>&1 || { cat /tmp/ctr.out; exit 1; }
     done
-    echo "preloaded: $(ctr --namespace=k8s.io images list -q 2>/dev/null | grep -v "^sha256:" | tr "\n" " ")"
+    echo "preloaded: $(ctr --namespace=k8s.io images list -q 2>/dev/null | grep -vE "^(sha256:|import-)" | tr "\n" " ")"
     kill "$pid"; wait "$pid" || true
     rm -f /tmp/containerd.log' >&2
   "${DOCKER}" commit --change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' "${id}" "${image}" >/dev/null

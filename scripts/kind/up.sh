@@ -37,7 +37,10 @@ cluster_running() {
     n=$((n + 1))
     [[ "$("${DOCKER}" inspect --format '{{.State.Running}}' "${node}")" == true ]] || return 1
   done
-  ((n > 0)) && kctl get --raw /readyz >/dev/null 2>&1
+  ((n > 0)) || return 1
+  # Another clone, or another HOME, may have created it: make sure our kubeconfig has the context.
+  "${KIND}" export kubeconfig --name "${KIND_CLUSTER}" >/dev/null 2>&1 || return 1
+  kctl get --raw /readyz >/dev/null 2>&1
 }
 
 # node_image: the image the cluster's nodes run.
