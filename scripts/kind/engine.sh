@@ -235,7 +235,13 @@ cmd_up() {
     fi
     snapshot_sysctls
     mkdir -p "${RUN_ROOT}"
-    write_daemon_config
+    if grep -q runc-quirks "${RUN_ROOT}/daemon.json" 2>/dev/null; then
+      # Detected earlier in this boot (/run): start with the wrapper at once, so containers that
+      # dockerd restarts on start-up (kind nodes after a killed engine) get it too.
+      install -m 0755 "${KIND_SCRIPTS_DIR}/runc-quirks.sh" "${RUN_ROOT}/runc-quirks"
+    else
+      write_daemon_config
+    fi
     start_dockerd
     privileged_works || use_runc_quirks
   fi

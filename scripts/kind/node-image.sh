@@ -104,15 +104,15 @@ build_pause() {
 k8s_bin() { echo "${ARTIFACTS_DIR}/bin/$1-${KUBERNETES_VERSION}/$1"; }
 
 # ------------------------------------------------------------------------------ base images
-# rootfs_image <image> <packages>: a debootstrap of bookworm imported as <image>, unless present.
+# rootfs_image <image> <packages> <name>: a debootstrap of bookworm imported as <image>, unless present.
 rootfs_image() {
-  local image="$1" packages="$2" dir start=${SECONDS}
+  local image="$1" packages="$2" dir start=${SECONDS} dlog="${LOG_DIR}/debootstrap-$3.log"
   have_image "${image}" && return 0
-  dir="${WORK_DIR}/rootfs-$$"
+  dir="${WORK_DIR}/rootfs-$3"
   rm -rf "${dir}"
-  log "debootstrap bookworm (${packages}) -> ${image} (log: ${LOG_DIR}/debootstrap.log)"
-  debootstrap --variant=minbase --include="${packages}" bookworm "${dir}" "$(debian_mirror)" >"${LOG_DIR}/debootstrap.log" 2>&1 ||
-    die "debootstrap failed: $(tail -n 5 "${LOG_DIR}/debootstrap.log")"
+  log "debootstrap bookworm (${packages}) -> ${image} (log: ${dlog})"
+  debootstrap --variant=minbase --include="${packages}" bookworm "${dir}" "$(debian_mirror)" >"${dlog}" 2>&1 ||
+    die "debootstrap failed: $(tail -n 5 "${dlog}")"
   rm -rf "${dir}"/var/cache/apt/archives/*.deb "${dir}"/var/lib/apt/lists/*
   tar -C "${dir}" -c . | "${DOCKER}" import - "${image}" >/dev/null
   rm -rf "${dir}"
@@ -200,11 +200,13 @@ preload() {
 }
 
 build_offline() {
-  local image="$1" start=${SECONDS} fs images
+  local image="$1" start=${SECONDS} fs images bases
   mkdir -p "${WORK_DIR}" "${LOG_DIR}"
+  # debootstrap waits on the network, the Go builds on the CPU: run them side by side.
+  (rootfs_image "${NODE_BASE_IMAGE}" "${NODE_PACKAGES}" node && rootfs_image "${NET_IMAGE}" "${NET_PACKAGES}" net) &
+  bases=$!
   build_binaries
-  rootfs_image "${NODE_BASE_IMAGE}" "${NODE_PACKAGES}"
-  rootfs_image "${NET_IMAGE}" "${NET_PACKAGES}"
+  wait "${bases}" || die "the Debian base images could not be built"
   images="${WORK_DIR}/images-$(input_hash)"
   component_images "${images}"
   fs="${WORK_DIR}/fs-$(input_hash)"
