@@ -95,7 +95,7 @@ build_binaries() {
 
 build_pause() {
   local out
-  out="${BIN_DIR}/pause-$(input_hash)"
+  out="${BIN_DIR}/pause-${key}"
   [[ -x "${out}/pause" ]] && return 0
   mkdir -p "${out}"
   (cd "${KIND_SCRIPTS_DIR}/pause" && go build -trimpath -ldflags "-s -w" -o "${out}/pause" .)
@@ -134,7 +134,7 @@ component_images() {
   rm -rf "${ctx}" && mkdir -p "${ctx}" "${dir}"
   for name in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do cp "$(k8s_bin "${name}")" "${ctx}/"; done
   cp "${BIN_DIR}/etcd-${ETCD_VERSION}/etcd" "${BIN_DIR}/coredns-${COREDNS_VERSION}/coredns" \
-    "${BIN_DIR}/kube-router-${KUBE_ROUTER_VERSION}/kube-router" "${BIN_DIR}/pause-$(input_hash)/pause" "${ctx}/"
+    "${BIN_DIR}/kube-router-${KUBE_ROUTER_VERSION}/kube-router" "${BIN_DIR}/pause-${key}/pause" "${ctx}/"
   for name in kube-apiserver kube-controller-manager kube-scheduler; do
     printf 'FROM scratch\nCOPY %s /usr/local/bin/%s\nENTRYPOINT ["/usr/local/bin/%s"]\n' "${name}" "${name}" "${name}" |
       docker_build "${REGISTRY}/${name}:${KUBERNETES_VERSION}" "${ctx}"
@@ -200,16 +200,19 @@ preload() {
 }
 
 build_offline() {
-  local image="$1" start=${SECONDS} fs images bases
+  local image="$1" start=${SECONDS} fs images node_base net_base
   mkdir -p "${WORK_DIR}" "${LOG_DIR}"
   # debootstrap waits on the network, the Go builds on the CPU: run them side by side.
-  (rootfs_image "${NODE_BASE_IMAGE}" "${NODE_PACKAGES}" node && rootfs_image "${NET_IMAGE}" "${NET_PACKAGES}" net) &
-  bases=$!
+  rootfs_image "${NODE_BASE_IMAGE}" "${NODE_PACKAGES}" node &
+  node_base=$!
+  rootfs_image "${NET_IMAGE}" "${NET_PACKAGES}" net &
+  net_base=$!
   build_binaries
-  wait "${bases}" || die "the Debian base images could not be built"
-  images="${WORK_DIR}/images-$(input_hash)"
+  wait "${node_base}" || die "the node's Debian base image could not be built"
+  wait "${net_base}" || die "the network Debian base image could not be built"
+  images="${WORK_DIR}/images-${key}"
   component_images "${images}"
-  fs="${WORK_DIR}/fs-$(input_hash)"
+  fs="${WORK_DIR}/fs-${key}"
   node_fs "${fs}"
   # As kind's base Dockerfile: services, systemd in a container, the base runtime spec.
   docker_build "${image}-unloaded" "${fs}" <<EOF
