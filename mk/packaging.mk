@@ -66,7 +66,7 @@ chart-test: deno ## Chart lint/render/schema checks, install+upgrade+RBAC on the
 engine: ## Use the running Docker, or install Debian's and start dockerd (root); containers cannot leave this machine
 	@scripts/kind/engine.sh up
 
-engine-down: ## Stop dockerd if `make engine` started it; remove the isolation rules, restore sysctls
+engine-down: ## Unless containers still run on it: stop dockerd if this clone started it, drop the isolation rules, restore sysctls
 	@scripts/kind/engine.sh down
 
 kind-node-image: ## The kind node image for the pinned Kubernetes (published, else built offline and cached)
