@@ -251,7 +251,7 @@ prune_stale() {
     [[ -z "$("${DOCKER}" ps -aq --filter "ancestor=${ref}")" ]] || continue
     "${DOCKER}" rmi "${ref}" >/dev/null 2>&1 && log "removed ${ref} (earlier inputs)"
   done
-  return 0
+  find "${BIN_DIR}" -maxdepth 1 -name 'pause-*' ! -name "pause-${key}" -exec rm -rf {} +
 }
 
 short_hash() { sha256sum <<<"$1" | cut -c1-12; }
@@ -267,7 +267,17 @@ main() {
     echo "${PUBLISHED_IMAGE}"
     return 0
   fi
-  have_image "${OFFLINE_IMAGE}" || build_offline "${OFFLINE_IMAGE}"
+  if ! have_image "${OFFLINE_IMAGE}"; then
+    # One build at a time on this machine (two clones share the cache); the other one waits
+    # and then finds the image.
+    mkdir -p "${WORK_DIR}"
+    exec 8>"${WORK_DIR}/.lock"
+    flock 8
+    if ! have_image "${OFFLINE_IMAGE}"; then
+      rm -rf "${WORK_DIR}"/fs-* "${WORK_DIR}"/images-* "${WORK_DIR}"/rootfs-* # left by a killed build
+      build_offline "${OFFLINE_IMAGE}"
+    fi
+  fi
   echo "${OFFLINE_IMAGE}"
 }
 # Sourced (to run one step by hand), it only defines the functions.
