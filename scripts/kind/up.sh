@@ -46,9 +46,9 @@ cluster_running() {
 # node_image: the image the cluster's nodes run.
 node_image() { "${DOCKER}" inspect --format '{{.Config.Image}}' "$(node_containers | head -n 1)"; }
 
-# oom_score_adj_restricted: this host cannot lower oom_score_adj (no CAP_SYS_RESOURCE), so neither
-# can containerd inside a node.
-oom_score_adj_restricted() { ! (echo -1 >/proc/self/oom_score_adj) 2>/dev/null; }
+# oom_score_adj_restricted: even root cannot lower oom_score_adj here (no CAP_SYS_RESOURCE), so
+# neither can containerd inside a node. (Only root can tell: for anyone else lowering always fails.)
+oom_score_adj_restricted() { [[ "$(id -u)" == 0 ]] && ! (echo -1 >/proc/self/oom_score_adj) 2>/dev/null; }
 
 # render_config <image> <file>
 render_config() {
@@ -122,7 +122,7 @@ dns_local_only() {
     skip { if ($0 ~ /^[[:space:]]*\}[[:space:]]*$/) skip = 0; next }
     /^[[:space:]]*(forward|loop)([[:space:]]|$)/ { next } { print }' <<<"${corefile}")"
   kctl -n kube-system create configmap coredns --from-literal=Corefile="${corefile}" --dry-run=client -o yaml |
-    kctl apply -f - >/dev/null 2>&1
+    kctl replace -f - >/dev/null
   kctl -n kube-system rollout restart deployment/coredns >/dev/null
   log "CoreDNS: forward and loop removed (cluster names only)"
 }
