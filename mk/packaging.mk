@@ -6,7 +6,8 @@
 #   make image / release        container image replica-api:<CHANGELOG version> / binary + image + chart package
 #   make chart-test             chart lint, render and schema checks, install/upgrade/RBAC checks on the
 #                               local control plane, shellcheck, Dockerfile lint (no container engine needed)
-#   make kind-up kind-load deploy integration-test-kind undeploy kind-down    (machines with Docker)
+#   make engine / engine-down  Docker for the KIND workflow (Debian's dockerd started as root when none runs)
+#   make kind-up kind-load deploy integration-test-kind undeploy kind-down    (Docker, or root on Debian)
 
 # The version of CHANGELOG.md's first "## [x.y.z]" heading: image tag, release and chart version.
 # Recursive (=): evaluated only by the targets that use it (the Docker build context has no scripts/).
@@ -19,7 +20,7 @@ IMAGE           ?= replica-api
 #   DOCKER_BUILD_ARGS="--build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:..."
 DOCKER_BUILD_ARGS ?=
 
-.PHONY: binary image release release-check chart-test kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
+.PHONY: binary image release release-check chart-test engine engine-down kind-node-image kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
 
 # The permissions are read from deno.json's `start` task, so the binary can never drift from
 # `deno task start`. --no-code-cache: a compiled binary otherwise writes a V8 code cache to the
@@ -62,7 +63,16 @@ chart-test: deno ## Chart lint/render/schema checks, install+upgrade+RBAC on the
 # Every kubectl/helm call uses the context kind-$(KIND_CLUSTER) (KUBE_CONTEXT overrides it);
 # see scripts/kind/lib.sh for the settings (RELEASE, RELEASE_NAMESPACE, CERTS_DIR, ...).
 
-kind-up: ## Create the KIND cluster from kind/cluster.yaml (needs Docker and kind)
+engine: ## Use the running Docker, or install Debian's and start dockerd (root); containers cannot leave this machine
+	@scripts/kind/engine.sh up
+
+engine-down: ## Unless containers still run on it: stop dockerd if this clone started it, drop the isolation rules, restore sysctls
+	@scripts/kind/engine.sh down
+
+kind-node-image: ## The kind node image for the pinned Kubernetes (published, else built offline and cached)
+	@scripts/kind/engine.sh up && scripts/kind/node-image.sh
+
+kind-up: ## Create the KIND cluster (engine, pinned kind, node image, pod network, NetworkPolicy); idempotent
 	@scripts/kind/up.sh
 
 kind-load: image ## Build the image and load it into the KIND cluster
@@ -84,5 +94,5 @@ kind-upgrade-test: ## KIND: zero failed requests during helm upgrade (needs a de
 undeploy: ## helm uninstall the release (and its namespace when deploy created it)
 	@scripts/kind/undeploy.sh
 
-kind-down: ## Delete the KIND cluster
+kind-down: ## Delete the KIND cluster, then `make engine-down`
 	@scripts/kind/down.sh

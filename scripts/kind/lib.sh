@@ -9,7 +9,14 @@
 #   IMAGE              image repository                        (default replica-api)
 #   VERSION            image tag                               (default: first version in CHANGELOG.md)
 #   CERTS_DIR          dev PKI written by certs/gen.sh         (default <repo>/certs)
-#   HELM, KUBECTL, KIND, DOCKER   commands to use              (default: found on PATH)
+#   HELM, KUBECTL, DOCKER         commands to use              (default: found on PATH)
+#   KIND               kind CLI (default: the pinned KIND_VERSION of tests/cluster/versions.env,
+#                      built by scripts/kind/kind.sh into the artifact cache)
+#   REPLICA_API_ARTIFACTS  artifact cache shared by every clone on this machine: version-keyed,
+#                      immutable things that are slow to make (kind, the node image's binaries,
+#                      Docker's data-root with the node image loaded)
+#                      (default ${XDG_CACHE_HOME:-$HOME/.cache}/replica-api)
+#   REPLICA_API_CACHE  per-clone state: pid files, logs, kubeconfigs  (default <repo>/.cache)
 #
 # Every kubectl and helm call names KUBE_CONTEXT explicitly: these scripts never act on
 # whatever cluster happens to be the current context.
@@ -25,16 +32,21 @@ RELEASE_NAMESPACE="${RELEASE_NAMESPACE:-replica-api}"
 IMAGE="${IMAGE:-replica-api}"
 VERSION="${VERSION:-$("${KIND_SCRIPTS_DIR}/version.sh")}"
 CERTS_DIR="${CERTS_DIR:-${REPO_ROOT}/certs}"
-KIND_STATE_DIR="${REPLICA_API_CACHE:-${REPO_ROOT}/.cache}/kind"
-KIND="${KIND:-kind}"
+# shellcheck source=../../tests/cluster/versions.env
+source "${REPO_ROOT}/tests/cluster/versions.env"
+CLONE_CACHE="${REPLICA_API_CACHE:-${REPO_ROOT}/.cache}"
+KIND_STATE_DIR="${CLONE_CACHE}/kind"
+ENGINE_STATE_DIR="${CLONE_CACHE}/engine"
+ARTIFACTS_DIR="${REPLICA_API_ARTIFACTS:-${XDG_CACHE_HOME:-${HOME}/.cache}/replica-api}"
+KIND_BIN="${ARTIFACTS_DIR}/bin/kind-${KIND_VERSION}/kind"
+KIND="${KIND:-${KIND_BIN}}"
 DOCKER="${DOCKER:-docker}"
 KUBECTL="${KUBECTL:-kubectl}"
 # helm on PATH, else the one tests/cluster/build.sh caches.
 if [[ -z "${HELM:-}" ]]; then
   HELM="$(command -v helm || true)"
   if [[ -z "${HELM}" ]]; then
-    # shellcheck source=../../tests/cluster/versions.env
-    HELM="${REPO_ROOT}/.cache/bin/helm-$(source "${REPO_ROOT}/tests/cluster/versions.env" && echo "${HELM_VERSION}")/helm"
+    HELM="${REPO_ROOT}/.cache/bin/helm-${HELM_VERSION}/helm"
   fi
 fi
 
@@ -46,7 +58,7 @@ die() { printf '%s\n' "${LOG_PREFIX}: $*" >&2; exit 1; }
 install_hint() {
   case "$1" in
     docker) echo "install Docker (https://docs.docker.com/engine/install/) and start it" ;;
-    kind) echo "install kind: go install sigs.k8s.io/kind@v0.30.0 (or https://kind.sigs.k8s.io/docs/user/quick-start/#installation)" ;;
+    kind) echo "build the pinned kind with scripts/kind/kind.sh (go install sigs.k8s.io/kind@${KIND_VERSION}), or set KIND=/path/to/kind" ;;
     kubectl) echo "install kubectl (https://kubernetes.io/docs/tasks/tools/)" ;;
     helm) echo "install helm v3 (https://helm.sh/docs/intro/install/) or build it with tests/cluster/build.sh helm" ;;
     *) echo "install $1" ;;

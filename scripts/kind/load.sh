@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make kind-load`: copies the image IMAGE:VERSION (built by `make image`) into every node of
-# the KIND cluster, so pods start it without a registry (the chart's pullPolicy is IfNotPresent).
+# `make kind-load`: copies images from Docker into every node of the KIND cluster, so pods start
+# them without a registry (use imagePullPolicy IfNotPresent or Never). Usage:
+#   scripts/kind/load.sh [image...]     (default: IMAGE:VERSION, built by `make image`)
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
@@ -8,7 +9,10 @@ require_tools docker kind
 
 "${KIND}" get clusters 2>/dev/null | grep -qxF "${KIND_CLUSTER}" ||
   die "kind cluster ${KIND_CLUSTER} not found: run 'make kind-up' first"
-"${DOCKER}" image inspect "${IMAGE}:${VERSION}" >/dev/null 2>&1 ||
-  die "image ${IMAGE}:${VERSION} not found: run 'make image' first"
-"${KIND}" load docker-image "${IMAGE}:${VERSION}" --name "${KIND_CLUSTER}"
-log "loaded ${IMAGE}:${VERSION} into ${KIND_CLUSTER}"
+(($# > 0)) || set -- "${IMAGE}:${VERSION}"
+for image in "$@"; do
+  "${DOCKER}" image inspect "${image}" >/dev/null 2>&1 ||
+    die "image ${image} not found in Docker$([[ "${image}" != "${IMAGE}:${VERSION}" ]] || echo ": run 'make image' first")"
+done
+"${KIND}" load docker-image "$@" --name "${KIND_CLUSTER}"
+log "loaded $* into ${KIND_CLUSTER}"

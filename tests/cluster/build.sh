@@ -3,6 +3,8 @@
 # Builds the local control plane from Go modules through the Go module proxy, when missing:
 #   etcd, kube-apiserver, kube-controller-manager, helm
 # into ${REPLICA_API_CACHE:-<repo>/.cache}/bin/<component>-<version>/<component>.
+# The kind node image (scripts/kind/node-image.sh) also asks for kubeadm, kubelet, kubectl,
+# kube-scheduler and kube-proxy, built the same way (not part of "all").
 # Versions: tests/cluster/versions.env. Build logs: <cache>/logs/build-<component>-<version>.log.
 #
 # Usage: tests/cluster/build.sh [component...]   (default: all four)
@@ -21,6 +23,7 @@ components=()
 for arg in "$@"; do
   case "${arg}" in
     etcd | kube-apiserver | kube-controller-manager | helm) components+=("${arg}") ;;
+    kubeadm | kubelet | kubectl | kube-scheduler | kube-proxy) components+=("${arg}") ;;
     all) components+=(etcd kube-apiserver kube-controller-manager helm) ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown component '${arg}' (expected etcd, kube-apiserver, kube-controller-manager, helm or all)" ;;
@@ -36,6 +39,7 @@ bin_of() {
     kube-apiserver) printf '%s' "${APISERVER_BIN}" ;;
     kube-controller-manager) printf '%s' "${KCM_BIN}" ;;
     helm) printf '%s' "${HELM_BIN}" ;;
+    *) printf '%s' "${BIN_ROOT}/$1-${KUBERNETES_VERSION}/$1" ;;
   esac
 }
 
@@ -298,8 +302,8 @@ for c in "${missing[@]}"; do
   if [[ -x "$(bin_of "${c}")" ]]; then continue; fi # built by a concurrent run meanwhile
   case "${c}" in
     etcd) build_etcd ;;
-    kube-apiserver | kube-controller-manager) build_k8s_cmd "${c}" ;;
     helm) build_helm ;;
+    *) build_k8s_cmd "${c}" ;;
   esac
 done
 current_log=""

@@ -1,0 +1,3 @@
+module replica-api.local/pause
+
+go 1.24
