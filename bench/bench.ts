@@ -1,13 +1,16 @@
 /**
- * `make bench`: throughput/latency (with the ceiling), CPU profiles of the hot paths, and scale
- * (10,000 Deployments) on the bench control plane (bench/cluster.sh: its own state and ports).
+ * `make bench`: throughput/latency (with the ceiling and the Go reference, bench/goref), CPU profiles of the
+ * hot paths, memory (RSS idle and under every load mode, bench/memory.ts) and scale (10,000 Deployments) on
+ * the bench control plane (bench/cluster.sh: its own state and ports).
  * Prints numbers and a Markdown report; writes it and the raw JSON to .cache/bench/results/.
  *
- *   deno run -A bench/bench.ts [throughput] [profile] [scale]     (default: all three)
+ *   deno run -A bench/bench.ts [throughput] [profile] [memory] [scale]     (default: all four)
  *
  * Environment: BENCH_DURATION (s per throughput case, 5), BENCH_ROUNDS (2), BENCH_WARMUP (1),
  * BENCH_PLACEMENT (pinned|shared|both), BENCH_CHANGES (200), BENCH_PUTS (200), BENCH_READS (1000),
- * BENCH_POLL_MS (5), BENCH_KEEP_CLUSTER=1 (leave the bench control plane running), LOADGEN (binary).
+ * BENCH_POLL_MS (5), BENCH_KEEP_CLUSTER=1 (leave the bench control plane running), LOADGEN and GOREF
+ * (binaries); BENCH_MEMORY_DURATION (8), BENCH_MEMORY_IDLE (10), BENCH_MEMORY_ROUNDS (1), BENCH_MEMORY_LIMIT,
+ * BENCH_MEMORY_VARIANTS, BENCH_MEMORY_REFERENCES=0 (see bench/memory.ts).
  */
 import {
   type BenchCluster,
@@ -25,14 +28,16 @@ import {
 import { runThroughput } from "./throughput.ts";
 import { runProfiles } from "./profile.ts";
 import { BIG, measureEmpty, runScale } from "./scale.ts";
+import { runMemory } from "./memory.ts";
 
 const SMALL = { prefix: BIG.prefix, namespaces: 10, perNamespace: 10 };
 const REPLICAS_PATH = `/api/v1/namespaces/${BIG.prefix}-000/deployments/app-00000/replicas`;
 
-const sections = Deno.args.length ? Deno.args : ["throughput", "profile", "scale"];
+const SECTIONS = ["throughput", "profile", "memory", "scale"];
+const sections = Deno.args.length ? Deno.args : SECTIONS;
 for (const s of sections) {
-  if (!["throughput", "profile", "scale"].includes(s)) {
-    console.error(`bench: unknown section "${s}" (throughput, profile, scale)`);
+  if (!SECTIONS.includes(s)) {
+    console.error(`bench: unknown section "${s}" (${SECTIONS.join(", ")})`);
     Deno.exit(2);
   }
 }
@@ -77,7 +82,7 @@ try {
     log("scale: baseline with 0 Deployments");
     baseline = await measureEmpty(pki, cluster);
   }
-  if (sections.includes("throughput") || sections.includes("profile")) {
+  if (sections.includes("throughput") || sections.includes("profile") || sections.includes("memory")) {
     const kube = new Kube(cluster);
     const p = await populate(kube, SMALL);
     kube.close();
@@ -105,6 +110,18 @@ try {
     report.push("## CPU profiles (V8 sampling profiler via the inspector, 200 µs interval, under closed-loop load)", "");
     report.push(`Files: ${pr.files.join(", ")} (open in Chrome DevTools → Performance).`, "", pr.markdown, "");
     json.profiles = pr.summaries;
+  }
+  if (sections.includes("memory")) {
+    const m = await runMemory({
+      pki,
+      cluster,
+      namespace: `${BIG.prefix}-000`,
+      replicasPath: REPLICAS_PATH,
+      withReferences: Deno.env.get("BENCH_MEMORY_REFERENCES") !== "0",
+    });
+    report.push(`## Memory (RSS of the process, idle and under every load mode; ${SMALL.perNamespace} Deployments watched)`, "");
+    report.push(m.markdown, "");
+    json.memory = m;
   }
   if (wantScale && baseline) {
     const s = await runScale(pki, cluster, baseline);

@@ -368,6 +368,41 @@ export interface StartOptions {
   env?: Record<string, string>;
   /** Extra deno flags before the script, e.g. ["--inspect=127.0.0.1:0"]. */
   denoFlags?: string[];
+  /** The script is an executable (the Go reference), not a Deno script. */
+  binary?: boolean;
+  /** A cgroup v1 directory (e.g. a memory cgroup from {@link memoryCgroup}) the server runs in. */
+  cgroup?: string;
+}
+
+/**
+ * A cgroup v1 memory cgroup with a hard limit, as a Pod's memory limit is one (the kubelet sets
+ * memory.limit_in_bytes the same way on cgroup v1 nodes): a process above it is OOM-killed (exit 137).
+ * Needs root and a mounted memory controller; systemd-run needs a running systemd, which this VM lacks.
+ */
+export function memoryCgroup(
+  name: string,
+  limitBytes: number,
+): { path: string; usage(): { maxBytes: number; failcnt: number; oomKills: number }; remove(): void } {
+  const path = `/sys/fs/cgroup/memory/${name}`;
+  Deno.mkdirSync(path, { recursive: true });
+  Deno.writeTextFileSync(`${path}/memory.limit_in_bytes`, String(limitBytes));
+  try {
+    Deno.writeTextFileSync(`${path}/memory.swappiness`, "0"); // a Pod does not swap
+  } catch { /* not settable everywhere */ }
+  const read = (file: string) => Deno.readTextFileSync(`${path}/${file}`);
+  return {
+    path,
+    usage: () => ({
+      maxBytes: Number(read("memory.max_usage_in_bytes")),
+      failcnt: Number(read("memory.failcnt")),
+      oomKills: Number(/oom_kill (\d+)/.exec(read("memory.oom_control"))?.[1] ?? 0),
+    }),
+    remove: () => {
+      try {
+        Deno.removeSync(path);
+      } catch { /* still has a process: left for the next run */ }
+    },
+  };
 }
 
 function baseEnv(): Record<string, string> {
@@ -392,12 +427,16 @@ async function spawnListening(script: string, permissions: string[], options: St
   await Deno.mkdir(`${BENCH_CACHE}/logs`, { recursive: true });
   const logFile = `${BENCH_CACHE}/logs/${name}-${Deno.pid}-${++spawnCounter}.log`;
   await Deno.writeTextFile(logFile, "");
-  const denoArgs = ["run", ...permissions, ...(options.denoFlags ?? []), script];
-  const { cmd, args } = pinned(options.cpus, DENO, denoArgs);
+  const { cmd, args } = options.binary
+    ? pinned(options.cpus, script, [])
+    : pinned(options.cpus, DENO, ["run", ...permissions, ...(options.denoFlags ?? []), script]);
   const spawnedAt = performance.now();
   // exec: the pid we get is the server's own (taskset execs too).
   const child = new Deno.Command("bash", {
-    args: ["-c", 'f="$1"; shift; exec "$@" >>"$f" 2>&1', "bash", logFile, cmd, ...args],
+    // With a memory cgroup: the shell moves itself into it first, so the server starts (and stays) inside it.
+    args: options.cgroup
+      ? ["-c", 'f="$1"; echo $$ >"$2/cgroup.procs"; shift 2; exec "$@" >>"$f" 2>&1', "bash", logFile, options.cgroup, cmd, ...args]
+      : ["-c", 'f="$1"; shift; exec "$@" >>"$f" 2>&1', "bash", logFile, cmd, ...args],
     cwd: REPO,
     clearEnv: true,
     env: { ...baseEnv(), ...options.env },
@@ -497,13 +536,36 @@ export interface ServiceStartOptions extends StartOptions {
   kubeconfig: string;
   pki: Pki;
   accessLog?: boolean;
+  /** Default true: the start task's environment and Deno flags (false: only its permissions, for before/after runs). */
+  startTask?: boolean;
 }
 
-/** replica-api as users run it (`deno task start`'s permissions), with the bench PKI, ports 0. */
+/**
+ * `deno task start` taken apart: `[VAR=value ...] deno run [flags ...] src/main.ts`. The benchmarks run the
+ * service with exactly these, so a setting the start task (and so the image) needs is measured, not assumed.
+ */
+export function startTask(): { env: Record<string, string>; flags: string[] } {
+  const tokens = JSON.parse(Deno.readTextFileSync(`${REPO}deno.json`)).tasks.start.trim().split(/\s+/) as string[];
+  const env: Record<string, string> = {};
+  while (/^[A-Z_][A-Z0-9_]*=/.test(tokens[0])) {
+    const [name, ...value] = tokens.shift()!.split("=");
+    env[name] = value.join("=");
+  }
+  if (tokens[0] !== "deno" || tokens[1] !== "run" || tokens.at(-1) !== "src/main.ts") {
+    throw new Error(`unexpected start task in deno.json: ${tokens.join(" ")}`);
+  }
+  return { env, flags: tokens.slice(2, -1) };
+}
+
+/** replica-api as users run it (`deno task start`'s environment, flags and permissions), with the bench PKI, ports 0. */
 export async function startService(options: ServiceStartOptions): Promise<ServerProcess> {
-  return await spawnListening(`${REPO}src/main.ts`, ["--allow-net", "--allow-read", "--allow-env", "--allow-sys"], {
+  const task = startTask();
+  const useTask = options.startTask ?? true;
+  const flags = useTask ? task.flags : task.flags.filter((f) => f.startsWith("--allow-"));
+  return await spawnListening(`${REPO}src/main.ts`, flags, {
     ...options,
     env: {
+      ...(useTask ? task.env : {}),
       KUBECONFIG: options.kubeconfig,
       TLS_CERT_FILE: options.pki.serverCert,
       TLS_KEY_FILE: options.pki.serverKey,
@@ -530,6 +592,25 @@ export async function startCeiling(options: StartOptions & { pki: Pki; body?: st
       TLS_CLIENT_CA_FILE: options.pki.ca,
       LISTEN_ADDR: "127.0.0.1:0",
       ...(options.body ? { CEILING_BODY: options.body } : {}),
+      ...options.env,
+    },
+  });
+}
+
+/** The Go reference (bench/goref: net/http + a client-go Deployment informer), built by `make bench`. */
+export const GOREF = Deno.env.get("GOREF") ?? `${BENCH_CACHE}/goref`;
+
+/** Starts the Go reference against the bench control plane; it prints its listening line once its informer synced. */
+export async function startGoReference(options: StartOptions & { pki: Pki; cluster: BenchCluster }): Promise<ServerProcess> {
+  return await spawnListening(GOREF, [], {
+    ...options,
+    binary: true,
+    env: {
+      KUBECONFIG: options.cluster.kubeconfig,
+      TLS_CERT_FILE: options.pki.serverCert,
+      TLS_KEY_FILE: options.pki.serverKey,
+      TLS_CLIENT_CA_FILE: options.pki.ca,
+      LISTEN_ADDR: "127.0.0.1:0",
       ...options.env,
     },
   });

@@ -28,6 +28,7 @@ import {
   type ServerProcess,
   serviceClient,
   startCeiling,
+  startGoReference,
   startService,
   table,
   verdict,
@@ -46,7 +47,7 @@ export interface ThroughputOptions {
 interface Case {
   id: string;
   label: string;
-  server: "svc" | "svcLog" | "ceiling" | "ceilingHeaders";
+  server: "svc" | "svcLog" | "ceiling" | "ceilingHeaders" | "goref";
   path: "replicas" | "list" | "ceiling";
   newConn?: boolean;
   connections: number;
@@ -66,6 +67,15 @@ const ALL_CASES: Case[] = [
   { id: "b", label: "(b) GET all Deployments", server: "svc", path: "list", connections: 16 },
   { id: "d", label: "(d) new TLS conn per request: GET replicas", server: "svc", path: "replicas", newConn: true, connections: 8 },
   { id: "d_c", label: "new TLS conn per request: ceiling", server: "ceiling", path: "ceiling", newConn: true, connections: 8 },
+  { id: "g", label: "(g) Go reference (net/http + client-go informer): GET replicas", server: "goref", path: "replicas", connections: 16 },
+  {
+    id: "d_g",
+    label: "new TLS conn per request: Go reference",
+    server: "goref",
+    path: "replicas",
+    newConn: true,
+    connections: 8,
+  },
 ];
 
 /**
@@ -81,8 +91,8 @@ function selectedCases(): Case[] {
   if (unknown.length) {
     throw new Error(`BENCH_CASES: unknown case(s) ${unknown.join(", ")}; known: ${ALL_CASES.map((c) => c.id).join(", ")}`);
   }
-  ids.add("c").add("a");
-  if (ids.has("d")) ids.add("d_c");
+  ids.add("c").add("a").add("g");
+  if (ids.has("d")) ids.add("d_c").add("d_g");
   return ALL_CASES.filter((c) => ids.has(c.id));
 }
 
@@ -102,6 +112,8 @@ export interface CaseResult {
   ratioToCeiling?: number;
   /** For (d): vs the ceiling's new-connection case. */
   ratioToCeilingNewConn?: number;
+  /** Median over rounds of (this rps / the Go reference's rps in the same round, same connection mode). */
+  ratioToGo?: number;
 }
 
 export interface ThroughputResult {
@@ -168,6 +180,8 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       }
       const ceilingRounds = perCase.get("c")!;
       const ceilingNewConn = perCase.get("d_c")!;
+      const goRounds = perCase.get("g")!;
+      const goNewConn = perCase.get("d_g");
       const cases: CaseResult[] = CASES.map((c) => {
         const rs = perCase.get(c.id)!;
         const res: CaseResult = {
@@ -185,6 +199,8 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
         };
         res.ratioToCeiling = median(rs.map((x, i) => x.rps / ceilingRounds[i].rps));
         if (c.newConn) res.ratioToCeilingNewConn = median(rs.map((x, i) => x.rps / ceilingNewConn[i].rps));
+        const goSame = c.newConn ? goNewConn : goRounds;
+        if (goSame && c.path === "replicas") res.ratioToGo = median(rs.map((x, i) => x.rps / goSame[i].rps));
         return res;
       });
       out.push({ placement: placement.name, cases });
@@ -202,7 +218,19 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
       "",
     );
     md.push(table(
-      ["case", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors", "server CPU µs/req", "× ceiling (c)", "× ceiling, same mode"],
+      [
+        "case",
+        "req/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+        "server CPU µs/req",
+        "× ceiling (c)",
+        "× ceiling, same mode",
+        "× Go reference, same mode",
+      ],
       p.cases.map((c) => [
         c.label,
         int(c.rps),
@@ -214,20 +242,33 @@ export async function runThroughput(o: ThroughputOptions): Promise<ThroughputRes
         fmt(c.cpuUsPerReq, 1),
         fmt(c.ratioToCeiling!, 2),
         c.ratioToCeilingNewConn !== undefined ? fmt(c.ratioToCeilingNewConn, 2) : c.id === "c" ? "1.00" : "",
+        c.ratioToGo !== undefined ? fmt(c.ratioToGo, 2) : "",
       ]),
     ));
     const a = p.cases.find((c) => c.id === "a")!;
+    const b = p.cases.find((c) => c.id === "b");
+    const d = p.cases.find((c) => c.id === "d");
     const met = a.ratioToCeiling! >= 0.9;
     targetMet &&= met;
     md.push(
       "",
-      `Target (a) ≥ 0.9 × (c): ${fmt(a.ratioToCeiling!, 2)} × — ${verdict(met)}` +
+      `- Target (a) ≥ 0.9 × (c): ${fmt(a.ratioToCeiling!, 2)} × — ${verdict(met)}` +
         (met ? "" : ` (short by ${fmt((0.9 - a.ratioToCeiling!) * ceiling.rps, 0)} req/s at this ceiling)`) +
         `; CPU per request ${fmt(a.cpuUsPerReq, 1)} µs vs ${fmt(ceiling.cpuUsPerReq, 1)} µs (${
           fmt(ceiling.cpuUsPerReq / a.cpuUsPerReq, 2)
-        } ×).`,
-      "",
+        } ×). Versus the Go reference: ${fmt(a.ratioToGo!, 2)} ×.`,
     );
+    if (b) {
+      md.push(`- Target (b) LIST of ${o.listItems} ≥ 0.8 × (c): ${fmt(b.ratioToCeiling!, 2)} × — ${verdict(b.ratioToCeiling! >= 0.8)}.`);
+    }
+    if (d) {
+      md.push(
+        `- Target (d) new connections ≥ 0.95 × the ceiling's rate: ${fmt(d.ratioToCeilingNewConn!, 2)} × — ${
+          verdict(d.ratioToCeilingNewConn! >= 0.95)
+        }. Versus the Go reference: ${fmt(d.ratioToGo!, 2)} ×.`,
+      );
+    }
+    md.push("");
   }
   return { durationS, rounds, placements: out, markdown: md.join("\n"), targetMet };
 }
@@ -258,5 +299,6 @@ async function startServers(o: ThroughputOptions, cpus?: string): Promise<Record
   const list = await (await fetch(svc.apiUrl + o.listPath, { client: listClient })).text();
   listClient.close();
   listShape = `${JSON.parse(list).items.length} items, ${(list.length / 1024).toFixed(1)} KB`;
-  return { svc, svcLog, ceiling, ceilingHeaders };
+  const goref = await startGoReference({ name: "goref", pki: o.pki, cluster: o.cluster, cpus });
+  return { svc, svcLog, ceiling, ceilingHeaders, goref };
 }

@@ -11,11 +11,12 @@
 
 BENCH_CACHE_DIR := $(CURDIR)/.cache/bench
 LOADGEN_BIN     := $(BENCH_CACHE_DIR)/loadgen
+GOREF_BIN       := $(BENCH_CACHE_DIR)/goref
 BENCH_GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 # --allow-all: the scripts read /proc (Deno asks for all permissions there) and run servers, kubectl and taskset anyway.
 BENCH_DENO_RUN  := $(DENO) run --allow-all
 
-.PHONY: bench bench-throughput bench-scale faults loadgen bench-cluster-down bench-check
+.PHONY: bench bench-throughput bench-memory bench-scale faults loadgen goref bench-cluster-down bench-check
 
 # Standard library only: no module downloads. Rebuilt when its sources change.
 $(LOADGEN_BIN): bench/loadgen/go.mod $(wildcard bench/loadgen/*.go)
@@ -25,11 +26,24 @@ $(LOADGEN_BIN): bench/loadgen/go.mod $(wildcard bench/loadgen/*.go)
 
 loadgen: $(LOADGEN_BIN) ## Build the Go mTLS load generator (.cache/bench/loadgen)
 
-bench: deps $(LOADGEN_BIN) ## Benchmarks: req/s and latency vs the node:https ceiling, CPU profiles, 10k-Deployment scale
+# The Go reference: net/http + a client-go informer, pinned to the control plane's Kubernetes version
+# (tests/cluster/versions.env). Its modules come from the Go module proxy once; the build takes a few
+# minutes of CPU on 2 cores, so it is cached here and rebuilt only when its sources change.
+$(GOREF_BIN): bench/goref/go.mod bench/goref/go.sum $(wildcard bench/goref/*.go)
+	@mkdir -p $(BENCH_CACHE_DIR)
+	@echo "building the Go reference (client-go; minutes when cold) -> $@"
+	@cd bench/goref && GOTOOLCHAIN=local CGO_ENABLED=0 $(BENCH_GO) build -trimpath -o $@ .
+
+goref: $(GOREF_BIN) ## Build the Go reference server (net/http + client-go informer, .cache/bench/goref)
+
+bench: deps $(LOADGEN_BIN) $(GOREF_BIN) ## Benchmarks: req/s and latency vs the node:https ceiling and the Go reference, memory, CPU profiles, 10k scale
 	@$(BENCH_DENO_RUN) bench/bench.ts
 
-bench-throughput: deps $(LOADGEN_BIN) ## Only the throughput table and CPU profiles of make bench
+bench-throughput: deps $(LOADGEN_BIN) $(GOREF_BIN) ## Only the throughput table and CPU profiles of make bench
 	@$(BENCH_DENO_RUN) bench/bench.ts throughput profile
+
+bench-memory: deps $(LOADGEN_BIN) $(GOREF_BIN) ## Only the memory table of make bench (RSS idle and under every load mode)
+	@$(BENCH_DENO_RUN) bench/bench.ts memory
 
 bench-scale: deps $(LOADGEN_BIN) ## Only the 10,000-Deployment scale part of make bench
 	@$(BENCH_DENO_RUN) bench/bench.ts scale
@@ -44,3 +58,4 @@ bench-check: deps ## Type-check and lint the benchmark scripts, vet and unit-tes
 	@$(DENO) check bench/*.ts
 	@$(DENO) lint bench/
 	@cd bench/loadgen && GOTOOLCHAIN=local $(BENCH_GO) vet . && GOTOOLCHAIN=local $(BENCH_GO) test ./...
+	@cd bench/goref && GOTOOLCHAIN=local $(BENCH_GO) vet .

@@ -29,6 +29,7 @@ DOCKER_BUILD_ARGS ?=
 # unreachable, point DENORT_BIN at a denort 2.9.6 binary.
 binary: deps ## Build dist/replica-api with deno compile (same permissions as deno task start)
 	@perms="$$($(DENO) eval --quiet 'const t = JSON.parse(Deno.readTextFileSync("deno.json")).tasks.start.split(/\s+/); \
+	  while (/^[A-Z_][A-Z0-9_]*=/.test(t[0])) t.shift(); /* VAR=value: environment, set by the image (Dockerfile ENV) */ \
 	  if (t[0] !== "deno" || t[1] !== "run" || t.at(-1) !== "src/main.ts") throw new Error("unexpected start task: " + t.join(" ")); \
 	  console.log(t.slice(2, -1).join(" "))')"; \
 	echo "deno compile $$perms --no-code-cache src/main.ts -> $(BINARY)"; \
