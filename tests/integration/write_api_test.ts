@@ -78,6 +78,9 @@ Deno.test("[integration] PUT replicas scales through the scale subresource", asy
       const cases: [RequestInit, number][] = [
         [json("{not json"), 400],
         [json('{"replicas": 2} trailing'), 400],
+        // JSON.parse would keep the last value and scale to 2; another parser would keep 1.
+        [json('{"replicas": 1, "replicas": 2}'), 400],
+        [json('{"replicas": 1, "re\\u0070licas": 2}'), 400],
         [json({ replicas: -1 }), 400],
         [json({ replicas: 1.5 }), 400],
         [json({ replicas: "3" }), 400],
