@@ -11,12 +11,24 @@ import { type ListResult, Reflector, type ReflectorEvents, type WatchLike } from
 import { type Backoff, createBackoff } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Logger } from "../observability/logger.ts";
+import { ApiHeartbeat, type HeartbeatProbe } from "./api_heartbeat.ts";
 
 /** Where the data comes from: list functions and a watch, injected so tests can fake the API server. */
 export interface KubeSource {
   listDeployments(namespace?: string): Promise<ListResult>;
   listNamespaces(): Promise<ListResult>;
   watch: WatchLike;
+  /** A cheap request that any answer of the API server completes (GET /version); see api_heartbeat.ts. */
+  heartbeat?: HeartbeatProbe;
+}
+
+/** See api_heartbeat.ts; used when the source has a heartbeat probe. */
+export interface HeartbeatSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  unreachableAfterMs: number;
+  /** Each probe's outcome ("200", "timeout", "error"…) and duration. */
+  observe?: (status: string, seconds: number) => void;
 }
 
 export interface InformerCacheOptions {
@@ -29,6 +41,8 @@ export interface InformerCacheOptions {
   newBackoff?: () => Backoff;
   /** Per-informer event hooks (metrics), by informer name. */
   events?: (informer: string) => ReflectorEvents;
+  /** Without it (or without source.heartbeat), a silent partition is noticed only by the stall watchdog. */
+  heartbeat?: HeartbeatSettings;
 }
 
 /** Keeps only what the index needs, so ListWatch's own store stays small. */
@@ -49,11 +63,14 @@ export class InformerCache implements DeploymentCache {
   #namespaces = new Set<string>();
   #watched: ReadonlySet<string> | undefined;
   #reflectors: Reflector[] = [];
+  #heartbeat: ApiHeartbeat | undefined;
+  #clock: Clock;
   #log: Logger;
 
   constructor(options: InformerCacheOptions) {
     const clock = options.clock ?? systemClock;
     const newBackoff = options.newBackoff ?? (() => createBackoff());
+    this.#clock = clock;
     this.#log = options.log;
     const common = {
       watch: options.source.watch,
@@ -113,14 +130,33 @@ export class InformerCache implements DeploymentCache {
         );
       }
     }
+    const probe = options.source.heartbeat;
+    if (probe && options.heartbeat) {
+      this.#heartbeat = new ApiHeartbeat({
+        ...options.heartbeat,
+        probe,
+        clock,
+        log: options.log,
+        otherContactAt: () => this.#newestContact(),
+        onUnreachable: (reason) => {
+          for (const reflector of this.#reflectors) reflector.abandon(reason);
+        },
+        // Waiting out a backoff built up during the outage would only delay recovery.
+        onReachable: () => {
+          for (const reflector of this.#reflectors) reflector.retryNow();
+        },
+      });
+    }
   }
 
   /** Starts every reflector; resolves after each made its first attempt (see status() for the outcome). */
   async start(): Promise<void> {
+    this.#heartbeat?.start();
     await Promise.all(this.#reflectors.map((r) => r.start()));
   }
 
   async stop(): Promise<void> {
+    this.#heartbeat?.stop();
     await Promise.all(this.#reflectors.map((r) => r.stop()));
   }
 
@@ -137,6 +173,16 @@ export class InformerCache implements DeploymentCache {
     return this.#watched ? this.#watched.has(namespace) : this.#namespaces.has(namespace);
   }
 
+  /** The newest sign of life from any reflector: any of them hearing from the API server proves it answers. */
+  #newestContact(): number | undefined {
+    let newest: number | undefined;
+    for (const reflector of this.#reflectors) {
+      const at = reflector.status().lastContactAt;
+      if (at !== undefined && (newest === undefined || at > newest)) newest = at;
+    }
+    return newest;
+  }
+
   /** Read on every request (freshness headers), so one pass without intermediate arrays. */
   status(): CacheStatus {
     let synced = true;
@@ -144,8 +190,12 @@ export class InformerCache implements DeploymentCache {
     let lastContactAt: number | undefined = Infinity;
     let error: string | undefined;
     let restarts = 0;
+    let newestContact: number | undefined;
     for (const reflector of this.#reflectors) {
       const s = reflector.status();
+      if (s.lastContactAt !== undefined && (newestContact === undefined || s.lastContactAt > newestContact)) {
+        newestContact = s.lastContactAt;
+      }
       synced &&= s.synced;
       connected &&= s.connected;
       // The stalest reflector decides: one silent watch makes the whole cache suspect.
@@ -154,6 +204,13 @@ export class InformerCache implements DeploymentCache {
       restarts += s.restarts;
     }
     if (lastContactAt === Infinity) lastContactAt = undefined;
+    // At the bound exactly, not at the heartbeat's next tick: a watch in a silent partition still looks connected.
+    const silent = this.#heartbeat?.silentFor(this.#clock.now(), newestContact);
+    if (silent !== undefined) {
+      connected = false;
+      const failure = this.#heartbeat!.lastFailure;
+      error = `no answer from the Kubernetes API for ${(silent / 1000).toFixed(1)} s${failure ? ` (${failure})` : ""}`;
+    }
     return { synced, connected, lastContactAt, error, deployments: this.#index.size, restarts };
   }
 
