@@ -72,14 +72,17 @@ export function drainBody(req: IncomingMessage, limits: BodyDrainLimits): void {
   };
   req.on("data", onData);
   req.on("error", noop); // a client gone mid-body is no error of ours
+  const onClose = () => clearTimeout(timer);
   req.once("end", () => {
     if (ourFinSent) return; // wait for the client's FIN (or the timer)
     clearTimeout(timer);
     timer = undefined;
-    // Drained within the bound: the connection is as good as new, and node may close it its own way.
+    // Drained within the bound: the connection is as good as new, and node may close it its own way. (A keep-alive
+    // connection may drain many bodies: nothing of this one may stay attached to it.)
     delete socket.destroySoon;
+    socket.off("close", onClose);
   });
-  socket.once("close", () => clearTimeout(timer));
+  socket.once("close", onClose);
   // An own property shadows net.Socket's for this socket only; deleted again once the body has ended.
   socket.destroySoon = () => {
     ourFinSent = true;

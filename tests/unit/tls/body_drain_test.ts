@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import tls from "node:tls";
-import { type Harness, startHarness } from "./_harness.ts";
+import process from "node:process";
+import { type Harness, keepAliveAgent, request, startHarness } from "./_harness.ts";
 import { MAX_BODY_BYTES, readJsonBody } from "../../../src/http/body.ts";
 import { problemResponse, toHttpError } from "../../../src/http/problem.ts";
 import type { Handler } from "../../../src/http/types.ts";
@@ -189,6 +190,27 @@ Deno.test("a client that keeps sending after the response is cut off within the 
     const cut = h.logs.filter((l) => l.msg === "handler failed");
     assert.deepEqual(cut, [], "the handler never fails over it");
   } finally {
+    await h.close();
+  }
+});
+
+Deno.test("many drained bodies on one keep-alive connection keep it usable and leave no listeners behind", async () => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.name);
+  process.on("warning", onWarning);
+  const h = await startHarness(() => new Response("not read", { status: 429 }));
+  const agent = keepAliveAgent(h);
+  try {
+    for (let i = 0; i < 20; i++) {
+      const res = await request(h, { agent, method: "PUT", body: new Uint8Array(256 * 1024) });
+      assert.equal(res.status, 429);
+    }
+    assert.equal(h.logs.filter((l) => l.msg === "client connection authenticated").length, 1, "all 20 on one connection");
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    assert.deepEqual(warnings, [], "no MaxListenersExceededWarning from listeners piling up on the socket");
+  } finally {
+    process.off("warning", onWarning);
+    agent.destroy();
     await h.close();
   }
 });
