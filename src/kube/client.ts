@@ -138,7 +138,10 @@ function denoHeartbeat(credentials: () => Promise<FetchCredentials>): HeartbeatP
   };
 }
 
-/** The same through client-node, for kubeconfigs Deno's fetch cannot use (see fetch_credentials.ts). */
+/**
+ * The same through client-node, for kubeconfigs Deno's fetch cannot use (see fetch_credentials.ts). Its request
+ * takes no signal: after a timeout the heartbeat moves on, and the request itself lingers until undici gives up.
+ */
 function clientNodeHeartbeat(kc: KubeConfig): HeartbeatProbe {
   const version = kc.makeApiClient(VersionApi);
   return async (signal) => {
