@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { KubeConfig } from "@kubernetes/client-node";
 import { fetchCredentialsFrom } from "../../../src/kube/fetch_credentials.ts";
 import { createKubeClient } from "../../../src/kube/client.ts";
-import { sharedTestPki, type TestPki } from "../../support/pki.ts";
+import { sharedTestPki } from "../../support/pki.ts";
 import { startWatchServer } from "./_watch_server.ts";
 
 const sharedPki = sharedTestPki;

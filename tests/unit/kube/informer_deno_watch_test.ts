@@ -9,7 +9,7 @@ import { createBackoff } from "../../../src/kube/backoff.ts";
 import type { ListResult } from "../../../src/kube/reflector.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { eventually } from "../../support/fake_kube.ts";
-import { sharedTestPki, type TestPki } from "../../support/pki.ts";
+import { sharedTestPki } from "../../support/pki.ts";
 import { deployment, eventLine, startWatchServer, type WatchHandler, type WatchServer } from "./_watch_server.ts";
 
 const sharedPki = sharedTestPki;
