@@ -242,8 +242,10 @@ export class Reflector {
           throw error;
         }
         this.#o.events?.watchRequest?.(failed ? (failedStatus ?? "error") : "200", (this.#o.clock.now() - requested) / 1000);
-        if (generation !== this.#generation) {
-          // Abandoned while the request was pending (it hung in a partition): nobody will read this one.
+        if (generation !== this.#generation || this.#stopped) {
+          // Abandoned (it hung in a partition) or stopped while the request was pending: nobody will read this one,
+          // and ListWatch, already stopped, would never abort it; left open, its connection would outlive stop().
+          abandonedByAbort = true;
           handle.abort();
           return { abort() {} };
         }

@@ -410,3 +410,37 @@ Deno.test("a silent partition turns the cache stale at the heartbeat's bound, re
   await cache.stop();
   assert.equal(clock.pending, 0, "nothing left running");
 });
+
+Deno.test("a watch request still pending when the cache stops is aborted once it is answered, not left open", async () => {
+  const kube = new FakeKube();
+  seed(kube);
+  const answered = Promise.withResolvers<void>();
+  let aborted = false;
+  let requested = 0;
+  const cache = new InformerCache({
+    source: {
+      listDeployments: (ns) => kube.listDeployments(ns),
+      listNamespaces: () => kube.listNamespaces(),
+      // The API server answers the watch request only after stop(): ListWatch, stopped, holds no handle to abort.
+      watch: {
+        watch: async () => {
+          requested++;
+          await answered.promise;
+          return { abort: () => aborted = true };
+        },
+      },
+    },
+    namespaces: ["prod"],
+    watchTimeoutSeconds: 60,
+    clock: new ManualClock(),
+    log: createLogger({ level: "error", sink: () => {} }),
+  });
+  const started = cache.start();
+  await eventually(() => assert.equal(requested, 1));
+  const stopped = cache.stop();
+  answered.resolve();
+  await Promise.all([started, stopped]);
+  await settle();
+  assert.equal(aborted, true, "the late watch was aborted");
+  assert.equal(cache.status().connected, false);
+});
