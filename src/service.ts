@@ -65,6 +65,9 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       const m = metrics.informer(informer);
       return { ...m, watchRequest: (status, seconds) => metrics.kubeRequest("watch", status, seconds) };
     },
+    heartbeat: config.kubeHeartbeat
+      ? { ...config.kubeHeartbeat, observe: (status, seconds) => metrics.kubeRequest("heartbeat", status, seconds) }
+      : undefined,
   });
   metrics.watchCache(() => cache.status());
   const view = createCacheView({ cache, staleAfterMs: config.cacheStaleAfterMs });

@@ -29,6 +29,11 @@ export interface Config {
   readonly cacheStaleAfterMs: number;
   /** Server-side watch timeout; each expiry is a reconnect, which doubles as a liveness check. */
   readonly watchTimeoutMs: number;
+  /**
+   * GET /version to the API server every intervalMs (timeoutMs each); nothing heard from it for
+   * unreachableAfterMs makes the cache stale and restarts the watches. null: off (KUBE_HEARTBEAT_INTERVAL=off).
+   */
+  readonly kubeHeartbeat: { readonly intervalMs: number; readonly timeoutMs: number; readonly unreachableAfterMs: number } | null;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
   /** Authorization policy file; undefined = every authenticated client may read and scale everywhere. */
@@ -60,6 +65,15 @@ export const SETTINGS = {
   SHUTDOWN_TIMEOUT: { default: "10s", help: "how long in-flight requests may run after SIGTERM" },
   CACHE_STALE_AFTER: { default: "120s", help: "no contact with the API server for this long marks the cache stale" },
   WATCH_TIMEOUT: { default: "60s", help: "server-side timeout of each watch request (periodic reconnect)" },
+  KUBE_HEARTBEAT_INTERVAL: {
+    default: "5s",
+    help: "pause between heartbeat requests (GET /version) to the API server, which detect a silent network partition; or off",
+  },
+  KUBE_HEARTBEAT_TIMEOUT: { default: "3s", help: "a heartbeat request without an answer after this long has failed" },
+  KUBE_UNREACHABLE_AFTER: {
+    default: "10s",
+    help: "nothing heard from the API server for this long: reads stale, readiness 503, watches restarted (> interval + timeout)",
+  },
   LOG_LEVEL: { default: "info", help: "debug, info, warn or error" },
   ACCESS_LOG: { default: "true", help: "one log line per request (switch off for benchmarks)" },
   AUTHZ_POLICY_FILE: { default: undefined, help: "authorization policy (JSON); unset = every authenticated client may do everything" },
@@ -180,6 +194,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
   }
 
   return Object.freeze({
+    kubeHeartbeat: kubeHeartbeat(raw),
     listen,
     probe,
     tlsCertFile: required("TLS_CERT_FILE"),
@@ -205,6 +220,25 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     watchHistory: parseInteger("WATCH_HISTORY", raw("WATCH_HISTORY")!, 1, 1_000_000),
     listenerLimits,
   });
+}
+
+/** The heartbeat settings, checked together: the bound must leave room for one full probe cycle. */
+function kubeHeartbeat(raw: (name: SettingName) => string | undefined): Config["kubeHeartbeat"] {
+  const interval = raw("KUBE_HEARTBEAT_INTERVAL")!;
+  if (interval.toLowerCase() === "off") return null;
+  const intervalMs = parseDuration("KUBE_HEARTBEAT_INTERVAL", interval, { minMs: 100, maxMs: 300_000 });
+  const timeoutMs = parseDuration("KUBE_HEARTBEAT_TIMEOUT", raw("KUBE_HEARTBEAT_TIMEOUT")!, { minMs: 100, maxMs: 300_000 });
+  const unreachableAfterMs = parseDuration("KUBE_UNREACHABLE_AFTER", raw("KUBE_UNREACHABLE_AFTER")!, { minMs: 1_000, maxMs: 3_600_000 });
+  // Healthy answers can be interval + timeout apart (a slow answer, then the pause): a shorter bound would flap.
+  if (unreachableAfterMs <= intervalMs + timeoutMs) {
+    throw new ConfigError(
+      "KUBE_UNREACHABLE_AFTER",
+      `must exceed KUBE_HEARTBEAT_INTERVAL + KUBE_HEARTBEAT_TIMEOUT (${
+        intervalMs + timeoutMs
+      } ms), or answers in time would still count as silence`,
+    );
+  }
+  return Object.freeze({ intervalMs, timeoutMs, unreachableAfterMs });
 }
 
 /** Text for --help: every setting with its flag and default. */

@@ -4,6 +4,7 @@
  * it), valid UTF-8, and one JSON value with nothing after it.
  */
 import { HttpError } from "./http_error.ts";
+import { findDuplicateKey } from "./_duplicate_key.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -33,12 +34,26 @@ export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES):
     throw new HttpError(400, "the body is not valid UTF-8");
   }
   if (text.trim() === "") throw new HttpError(400, `the body is empty; send {"replicas": N}`);
+  let value: unknown;
   try {
     // JSON.parse rejects trailing data ("{} {}", "{}x") as well as malformed JSON.
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate) {
+    throw new HttpError(
+      400,
+      `the body repeats the key ${quoteKey(duplicate.key)} (at ${quoteKey(duplicate.pointer)}); each key may appear once per object`,
+    );
+  }
+  return value;
+}
+
+/** A client-chosen key in a detail: JSON-quoted, and cut short so the problem document stays small. */
+function quoteKey(key: string): string {
+  return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key);
 }
 
 async function readCapped(request: Request, maxBytes: number): Promise<Uint8Array> {

@@ -14,9 +14,11 @@ import {
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  VersionApi,
   Watch,
 } from "@kubernetes/client-node";
-import { createDenoWatch } from "./deno_watch.ts";
+import { createDenoWatch, type FetchCredentials } from "./deno_watch.ts";
+import type { HeartbeatProbe } from "./api_heartbeat.ts";
 import { fetchCredentialsFrom } from "./fetch_credentials.ts";
 import { forceHttp1 } from "./http1_only.ts";
 import { KubeApiError } from "./kube_api_error.ts";
@@ -109,6 +111,7 @@ export function createKubeClient(
         observe,
       ) as Promise<ListResult>,
     watch,
+    heartbeat: fetchCredentials.credentials ? denoHeartbeat(fetchCredentials.credentials) : clientNodeHeartbeat(kc),
   };
 
   const scaleApi: ScaleApi = {
@@ -137,6 +140,49 @@ export function createKubeClient(
   };
 
   return { source, scaleApi, eventApi, server: kc.getCurrentCluster()?.server ?? "", watchFallbackReason: fetchCredentials.unsupported };
+}
+
+/**
+ * GET /version on Deno's fetch with a client of its own, so every heartbeat proves a fresh TCP connection and TLS
+ * handshake work: a pooled connection stuck in a partition would keep failing after the network healed (a
+ * handshake every few seconds costs the API server nothing). Any status is an answer; no answer rejects.
+ */
+function denoHeartbeat(credentials: () => Promise<FetchCredentials>): HeartbeatProbe {
+  return async (signal) => {
+    const c = await credentials();
+    const client = Deno.createHttpClient({
+      caCerts: c.caCerts ? [...c.caCerts] : undefined,
+      ...(c.cert && c.key ? { cert: c.cert, key: c.key } : {}),
+      http1: true,
+      http2: false,
+    });
+    try {
+      const response = await fetch(c.server + "/version", { headers: { ...c.headers }, client, signal, redirect: "manual" });
+      await response.body?.cancel();
+      return response.status;
+    } finally {
+      client.close();
+    }
+  };
+}
+
+/**
+ * The same through client-node, for kubeconfigs Deno's fetch cannot use (see fetch_credentials.ts). Its request
+ * takes no signal: after a timeout the heartbeat moves on, and the request itself lingers until undici gives up.
+ */
+function clientNodeHeartbeat(kc: KubeConfig): HeartbeatProbe {
+  const version = kc.makeApiClient(VersionApi);
+  return async (signal) => {
+    const aborted = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+    aborted.catch(() => {}); // an abort after the answer must not become an unhandled rejection
+    try {
+      await Promise.race([version.getCode(), aborted]);
+      return 200;
+    } catch (error) {
+      if (error instanceof ApiException) return error.code;
+      throw error;
+    }
+  };
 }
 
 function clientNodeWatch(kc: KubeConfig, idleTimeoutMs: number): Watch {

@@ -16,6 +16,7 @@ import type { Logger } from "../observability/logger.ts";
 import { type RolloutSource, type RolloutStatus, toRolloutStatus } from "./rollout.ts";
 import { CacheChanges } from "./cache_changes.ts";
 import type { ChangeFeed } from "./change_feed.ts";
+import { ApiHeartbeat, type HeartbeatProbe } from "./api_heartbeat.ts";
 
 /** Where the data comes from: list functions and a watch, injected so tests can fake the API server. */
 export interface KubeSource {
@@ -27,6 +28,17 @@ export interface KubeSource {
    */
   listAutoscalers?(namespace?: string): Promise<ListResult>;
   watch: WatchLike;
+  /** A cheap request that any answer of the API server completes (GET /version); see api_heartbeat.ts. */
+  heartbeat?: HeartbeatProbe;
+}
+
+/** See api_heartbeat.ts; used when the source has a heartbeat probe. */
+export interface HeartbeatSettings {
+  intervalMs: number;
+  timeoutMs: number;
+  unreachableAfterMs: number;
+  /** Each probe's outcome ("200", "timeout", "error"…) and duration. */
+  observe?: (status: string, seconds: number) => void;
 }
 
 export interface InformerCacheOptions {
@@ -41,6 +53,8 @@ export interface InformerCacheOptions {
   events?: (informer: string) => ReflectorEvents;
   /** Change events kept for watch streams to resume from (default 1000). */
   historySize?: number;
+  /** Without it (or without source.heartbeat), a silent partition is noticed only by the stall watchdog. */
+  heartbeat?: HeartbeatSettings;
 }
 
 /** Keeps only what the index and the rollout judgement need, so ListWatch's own store stays small. */
@@ -78,11 +92,14 @@ export class InformerCache implements DeploymentCache {
   #watched: ReadonlySet<string> | undefined;
   #scopes: readonly string[];
   #reflectors: Reflector[] = [];
+  #heartbeat: ApiHeartbeat | undefined;
+  #clock: Clock;
   #log: Logger;
 
   constructor(options: InformerCacheOptions) {
     const clock = options.clock ?? systemClock;
     const newBackoff = options.newBackoff ?? (() => createBackoff());
+    this.#clock = clock;
     this.#log = options.log;
     this.#changes = new CacheChanges(this.#index, {
       historySize: options.historySize,
@@ -179,14 +196,33 @@ export class InformerCache implements DeploymentCache {
         if (options.source.listAutoscalers) this.#reflectors.push(autoscalerReflector(ns));
       }
     }
+    const probe = options.source.heartbeat;
+    if (probe && options.heartbeat) {
+      this.#heartbeat = new ApiHeartbeat({
+        ...options.heartbeat,
+        probe,
+        clock,
+        log: options.log,
+        otherContactAt: () => this.#newestContact(),
+        onUnreachable: (reason) => {
+          for (const reflector of this.#reflectors) reflector.abandon(reason);
+        },
+        // Waiting out a backoff built up during the outage would only delay recovery.
+        onReachable: () => {
+          for (const reflector of this.#reflectors) reflector.retryNow();
+        },
+      });
+    }
   }
 
   /** Starts every reflector; resolves after each made its first attempt (see status() for the outcome). */
   async start(): Promise<void> {
+    this.#heartbeat?.start();
     await Promise.all(this.#reflectors.map((r) => r.start()));
   }
 
   async stop(): Promise<void> {
+    this.#heartbeat?.stop();
     await Promise.all(this.#reflectors.map((r) => r.stop()));
   }
 
@@ -203,6 +239,16 @@ export class InformerCache implements DeploymentCache {
     return this.#watched ? this.#watched.has(namespace) : this.#namespaces.has(namespace);
   }
 
+  /** The newest sign of life from any reflector: any of them hearing from the API server proves it answers. */
+  #newestContact(): number | undefined {
+    let newest: number | undefined;
+    for (const reflector of this.#reflectors) {
+      const at = reflector.status().lastContactAt;
+      if (at !== undefined && (newest === undefined || at > newest)) newest = at;
+    }
+    return newest;
+  }
+
   /** Read on every request (freshness headers), so one pass without intermediate arrays. */
   status(): CacheStatus {
     let synced = true;
@@ -210,8 +256,12 @@ export class InformerCache implements DeploymentCache {
     let lastContactAt: number | undefined = Infinity;
     let error: string | undefined;
     let restarts = 0;
+    let newestContact: number | undefined;
     for (const reflector of this.#reflectors) {
       const s = reflector.status();
+      if (s.lastContactAt !== undefined && (newestContact === undefined || s.lastContactAt > newestContact)) {
+        newestContact = s.lastContactAt;
+      }
       synced &&= s.synced;
       connected &&= s.connected;
       // The stalest reflector decides: one silent watch makes the whole cache suspect.
@@ -220,6 +270,13 @@ export class InformerCache implements DeploymentCache {
       restarts += s.restarts;
     }
     if (lastContactAt === Infinity) lastContactAt = undefined;
+    // At the bound exactly, not at the heartbeat's next tick: a watch in a silent partition still looks connected.
+    const silent = this.#heartbeat?.silentFor(this.#clock.now(), newestContact);
+    if (silent !== undefined) {
+      connected = false;
+      const failure = this.#heartbeat!.lastFailure;
+      error = `no answer from the Kubernetes API for ${(silent / 1000).toFixed(1)} s${failure ? ` (${failure})` : ""}`;
+    }
     return { synced, connected, lastContactAt, error, deployments: this.#index.size, restarts };
   }
 

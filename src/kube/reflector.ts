@@ -102,6 +102,8 @@ export class Reflector {
   #restartTimer: TimerId | undefined;
   #watchdog: TimerId | undefined;
   #stopped = false;
+  /** Bumped when a watch is abandoned: whatever an older watch reports afterwards is about a stream nobody reads. */
+  #generation = 0;
   #log: Logger;
 
   constructor(options: ReflectorOptions) {
@@ -140,6 +142,27 @@ export class Reflector {
     }
   }
 
+  /**
+   * Gives up on the current watch, if one is connected, and restarts list+watch after the usual backoff: for
+   * when the API server is known to be unreachable (api_heartbeat.ts) or the watch has been silent too long.
+   */
+  abandon(reason: string): void {
+    if (this.#stopped || !this.#connected) return;
+    this.#generation++;
+    // Stop aborts what can be aborted; the restart opens a fresh watch from the last resourceVersion.
+    this.#lw.stop().catch(() => {});
+    this.#failed(new Error(reason));
+  }
+
+  /** Restarts at once if a restart is waiting out its backoff (the API server answers again). */
+  retryNow(): void {
+    if (this.#stopped || this.#restartTimer === undefined) return;
+    this.#o.clock.clearTimeout(this.#restartTimer);
+    this.#restartTimer = undefined;
+    this.#o.backoff.reset();
+    this.start();
+  }
+
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#restartTimer !== undefined) this.#o.clock.clearTimeout(this.#restartTimer);
@@ -174,14 +197,16 @@ export class Reflector {
         if (this.#stopped) return { abort() {} };
         // ListWatch only watches after a successful list, so from here on the store holds a full snapshot.
         this.#synced = true;
+        const generation = this.#generation;
         let failed = false;
         let failedStatus: string | undefined;
         // Set once ListWatch aborts this watch (on stop, or after the watchdog abandoned it). What the watch reports
         // after that is about a stream nobody reads: passed on, it would make ListWatch abort its next watch and
         // report a failure we caused ourselves. (Deno's fetch watch does report its abort; undici's never did.)
-        let abandoned = false;
+        let abandonedByAbort = false;
+        const abandoned = () => abandonedByAbort || generation !== this.#generation;
         const onEvent = (phase: string, obj: KubeObject, raw?: unknown) => {
-          if (abandoned) return;
+          if (abandoned()) return;
           this.#contact();
           this.#o.events?.event?.(phase);
           if (phase === "ERROR") {
@@ -204,7 +229,7 @@ export class Reflector {
           }
         };
         const onDone = (err: unknown) => {
-          if (abandoned) return;
+          if (abandoned()) return;
           if (err) {
             const code = (err as { statusCode?: number }).statusCode;
             if (code === 410) {
@@ -234,6 +259,13 @@ export class Reflector {
           throw error;
         }
         this.#o.events?.watchRequest?.(failed ? (failedStatus ?? "error") : "200", (this.#o.clock.now() - requested) / 1000);
+        if (generation !== this.#generation || this.#stopped) {
+          // Abandoned (it hung in a partition) or stopped while the request was pending: nobody will read this one,
+          // and ListWatch, already stopped, would never abort it; left open, its connection would outlive stop().
+          abandonedByAbort = true;
+          handle.abort();
+          return { abort() {} };
+        }
         if (!failed && !this.#stopped) {
           // The API server accepted the watch: we are current as of the list or the last event.
           const wasConnected = this.#connected;
@@ -245,7 +277,7 @@ export class Reflector {
         }
         return {
           abort: () => {
-            abandoned = true;
+            abandonedByAbort = true;
             handle.abort();
           },
         };
@@ -267,9 +299,7 @@ export class Reflector {
       const silentMs = this.#lastContactAt === undefined ? 0 : this.#o.clock.now() - this.#lastContactAt;
       if (this.#connected && silentMs > this.#o.stallAfterMs) {
         this.#log.warn("watch silent for too long; abandoning it and restarting", { silentMs });
-        // Stop aborts what can be aborted; the restart below opens a fresh watch from the last resourceVersion.
-        this.#lw.stop().catch(() => {});
-        this.#failed(new Error(`watch stalled: no data for ${Math.round(silentMs / 1000)} s`));
+        this.abandon(`watch stalled: no data for ${Math.round(silentMs / 1000)} s`);
       }
       this.#watchdog = this.#o.clock.setTimeout(tick, period);
     };

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Buffer } from "node:buffer";
 import { PreparedResponse } from "../http/response.ts";
 import { BodilessRequest, isCanonicalTarget } from "./_node_request.ts";
+import { type BodyDrainLimits, DEFAULT_BODY_DRAIN, drainBody } from "./_body_drain.ts";
 
 // Handlers must not see attacker-chosen authorities, so URLs are built on a
 // fixed origin instead of the Host header.
@@ -19,11 +20,12 @@ export interface AdaptedRequest {
   readonly hasBody: boolean;
   /**
    * Call once the response has been sent: stops feeding the handler and
-   * discards whatever body is still arriving. Deno's node:http does not dump
-   * unread bodies itself, so without this the next request on a keep-alive
-   * connection would never be parsed. Discarding (rather than closing) lets
-   * a client that is still uploading read the response: closing under it
-   * makes it fail with EPIPE/ECONNRESET instead.
+   * discards whatever body is still arriving, within a bound (see
+   * _body_drain.ts). Deno's node:http does not dump unread bodies itself, so
+   * without this the next request on a keep-alive connection would never be
+   * parsed. Discarding (rather than closing) lets a client that is still
+   * uploading read the response: closing under it makes it fail with
+   * EPIPE/ECONNRESET instead.
    */
   abandonBody(): void;
 }
@@ -67,7 +69,7 @@ const encoder = new TextEncoder();
  * A web stream over the node request body that only starts pulling data once
  * the handler reads, and honours backpressure by pausing the node stream.
  */
-function bodyStream(req: IncomingMessage): { stream: ReadableStream<Uint8Array>; abandon(): void } {
+function bodyStream(req: IncomingMessage, drain: BodyDrainLimits): { stream: ReadableStream<Uint8Array>; abandon(): void } {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
   let state: "idle" | "flowing" | "done" = "idle";
   const finish = (error?: Error) => {
@@ -109,35 +111,31 @@ function bodyStream(req: IncomingMessage): { stream: ReadableStream<Uint8Array>;
   const abandon = () => {
     if (req.complete) return;
     finish(new Error("response already sent; request body discarded"));
-    discardBody(req);
+    drainBody(req, drain);
   };
   return { stream, abandon };
 }
 
-/** Read and drop whatever is left of a request body (see AdaptedRequest.abandonBody). */
-export function discardBody(req: IncomingMessage): void {
-  if (req.complete) return;
-  if (req.listenerCount("data") === 0) req.on("data", noop);
-  req.on("error", noop);
-  req.resume();
-}
-
 /** For a request whose body the handler never sees (GET, HEAD): drop one if the client sent it anyway. */
-function ignoredBody(req: IncomingMessage): () => void {
-  return announcesBody(req) ? () => discardBody(req) : noop;
+function ignoredBody(req: IncomingMessage, drain: BodyDrainLimits): () => void {
+  return announcesBody(req) ? () => drainBody(req, drain) : noop;
 }
 
-/** Build a `Request` from a node request. Throws {@link BadRequest}. */
-export function toRequest(req: IncomingMessage): AdaptedRequest {
+/** Build a `Request` from a node request. Throws {@link BadRequest}. `drain` bounds what is left of an unread body. */
+export function toRequest(req: IncomingMessage, drain: BodyDrainLimits = DEFAULT_BODY_DRAIN): AdaptedRequest {
   const method = req.method ?? "GET";
   // The hot path: a cached read. GET and HEAD bodies have no meaning and are discarded (see abandonBody).
   if ((method === "GET" || method === "HEAD") && req.url !== undefined && isCanonicalTarget(req.url)) {
-    return { request: new BodilessRequest(method, URL_BASE + req.url, req.rawHeaders), hasBody: false, abandonBody: ignoredBody(req) };
+    return {
+      request: new BodilessRequest(method, URL_BASE + req.url, req.rawHeaders),
+      hasBody: false,
+      abandonBody: ignoredBody(req, drain),
+    };
   }
   if (FETCH_FORBIDDEN_METHODS.has(method.toUpperCase())) throw new UnroutableMethod(method);
   const url = requestUrl(req.url ?? "");
   const hasBody = method !== "GET" && method !== "HEAD" && announcesBody(req);
-  const body = hasBody ? bodyStream(req) : undefined;
+  const body = hasBody ? bodyStream(req, drain) : undefined;
   let request: Request;
   try {
     // A bare GET skips the init dictionary conversion: this is the hot path.
@@ -161,7 +159,7 @@ export function toRequest(req: IncomingMessage): AdaptedRequest {
     body?.abandon();
     throw new BadRequest("Malformed request header", { cause: err });
   }
-  return { request, hasBody, abandonBody: body?.abandon ?? ignoredBody(req) };
+  return { request, hasBody, abandonBody: body?.abandon ?? ignoredBody(req, drain) };
 }
 
 /** Write an RFC 9457 problem document; used only for errors the adapter itself answers. */

@@ -10,7 +10,8 @@ import type { TLSSocket } from "node:tls";
 import type { ClientIdentity, Handler, RequestContext } from "../http/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import { clientIdentityOf } from "./_client_identity.ts";
-import { type AdaptedRequest, BadRequest, discardBody, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
+import { type AdaptedRequest, BadRequest, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
+import { type BodyDrainLimits, DEFAULT_BODY_DRAIN, drainBody } from "./_body_drain.ts";
 import { classifyTlsFailure, type TlsFailureReason } from "./tls_failure.ts";
 import { applyListenerLimits, DEFAULT_LISTENER_LIMITS, type ListenerLimits, listenerServerOptions } from "../limits/listener_limits.ts";
 import { createSourceLimiter, type SourceRefusalReason } from "../limits/source_limiter.ts";
@@ -53,6 +54,12 @@ export interface MtlsServerOptions {
    * work; such connections never reach onTlsError).
    */
   onConnectionRefused?: (reason: SourceRefusalReason) => void;
+  /**
+   * How much of a request body still arriving after its response (a 413, a 429) is read and dropped, and for
+   * how long, before the connection is cut; default DEFAULT_BODY_DRAIN. Closing at once would reset the
+   * connection under a client still uploading, which then never sees the response.
+   */
+  bodyDrain?: BodyDrainLimits;
 }
 
 /** A running mTLS listener. */
@@ -104,6 +111,7 @@ function remoteAddressOf(socket: Socket): string {
 export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsServer> {
   const { handler, onTlsError, onConnectionRefused } = options;
   const limits = options.limits ?? DEFAULT_LISTENER_LIMITS;
+  const bodyDrain = options.bodyDrain ?? DEFAULT_BODY_DRAIN;
   const log = options.log.child({ component: "mtls_server" });
   const rawSockets = new Set<Socket>();
   const connections = new Map<TLSSocket, Connection>();
@@ -156,7 +164,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     }
     let adapted;
     try {
-      adapted = toRequest(req);
+      adapted = toRequest(req, bodyDrain);
     } catch (err) {
       if (err instanceof UnroutableMethod) {
         const pathname = (req.url ?? "/").split("?")[0];
@@ -164,13 +172,13 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
         if (allow) res.setHeader("allow", allow);
         if (allow) writeProblem(res, 405, "Method Not Allowed", `${err.message} is not supported on ${pathname}; allowed: ${allow}`, true);
         else writeProblem(res, 404, "Not Found", `no such endpoint: ${pathname}`, true);
-        discardBody(req);
+        drainBody(req, bodyDrain);
         return;
       }
       if (!(err instanceof BadRequest)) throw err;
       log.debug("bad request", { err, remoteAddr: peer.remoteAddr });
       writeProblem(res, 400, "Bad Request", err.message, true);
-      discardBody(req);
+      drainBody(req, bodyDrain);
       return;
     }
     const context: RequestContext = { client: peer.client, remoteAddr: peer.remoteAddr, params: EMPTY_PARAMS, closed: peer.closed };

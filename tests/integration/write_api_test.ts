@@ -78,6 +78,9 @@ Deno.test("[integration] PUT replicas scales through the scale subresource", asy
       const cases: [RequestInit, number][] = [
         [json("{not json"), 400],
         [json('{"replicas": 2} trailing'), 400],
+        // JSON.parse would keep the last value and scale to 2; another parser would keep 1.
+        [json('{"replicas": 1, "replicas": 2}'), 400],
+        [json('{"replicas": 1, "re\\u0070licas": 2}'), 400],
         [json({ replicas: -1 }), 400],
         [json({ replicas: 1.5 }), 400],
         [json({ replicas: "3" }), 400],
@@ -103,6 +106,41 @@ Deno.test("[integration] PUT replicas scales through the scale subresource", asy
       assert.equal(r.status, 400);
     });
   } finally {
+    assert.equal(await svc.stop(), 0);
+  }
+});
+
+Deno.test("[integration] curl sees the 413 for a body over the limit every time, also when the connection closes after it", async () => {
+  const ns = uniqueName("it-413");
+  await createNamespace(ns);
+  await createDeployment(ns, "web", 1);
+  const sa = await chartServiceAccount();
+  // Rate limits off: twenty writes in a row must all reach the body check.
+  const svc = await startService({ kubeconfig: sa.kubeconfig, env: { RATE_LIMIT_WRITES: "off" } });
+  const dir = await Deno.makeTempDir({ prefix: "replica-api-it-413-" });
+  try {
+    for (const size of [1024 * 1024, 32 * 1024 * 1024]) {
+      const file = `${dir}/body-${size}`;
+      await Deno.writeFile(file, new Uint8Array(size).fill(0x20));
+      for (const connection of ["keep-alive", "close"]) {
+        for (let i = 0; i < 5; i++) {
+          const out = await new Deno.Command("curl", {
+            args: [
+              ...["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "--data-binary", `@${file}`],
+              ...["-H", "content-type: application/json", "-H", `connection: ${connection}`],
+              ...["--cacert", svc.pki.ca.certPath, "--cert", svc.pki.alice.certPath, "--key", svc.pki.alice.keyPath],
+              `${svc.apiUrl}/api/v1/namespaces/${ns}/deployments/web/replicas`,
+            ],
+          }).output();
+          const detail = `${size} bytes, Connection: ${connection}, #${i + 1}: ${new TextDecoder().decode(out.stderr)}`;
+          assert.equal(new TextDecoder().decode(out.stdout), "413", detail);
+          assert.equal(out.code, 0, detail);
+        }
+      }
+    }
+    assert.equal(await specReplicas(ns, "web"), 1, "nothing was scaled");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
     assert.equal(await svc.stop(), 0);
   }
 });

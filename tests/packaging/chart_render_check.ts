@@ -214,6 +214,9 @@ Deno.test("chart: ConfigMap holds only known settings, and the TLS paths point i
   assertEquals(cm.data.PROBE_ADDR, "0.0.0.0:8081", "PROBE_ADDR");
   assertEquals(cm.data.MAX_CONNECTIONS_PER_SOURCE, SETTINGS.MAX_CONNECTIONS_PER_SOURCE.default, "MAX_CONNECTIONS_PER_SOURCE default");
   assertEquals(cm.data.HANDSHAKE_RATE_PER_SOURCE, SETTINGS.HANDSHAKE_RATE_PER_SOURCE.default, "HANDSHAKE_RATE_PER_SOURCE default");
+  for (const name of ["KUBE_HEARTBEAT_INTERVAL", "KUBE_HEARTBEAT_TIMEOUT", "KUBE_UNREACHABLE_AFTER"] as const) {
+    assertEquals(cm.data[name], SETTINGS[name].default, `${name} default`);
+  }
   assert(!("KUBECONFIG" in cm.data), "no KUBECONFIG: the in-cluster ServiceAccount is used");
   const d = one(objects, "Deployment");
   const volume = d.spec.template.spec.volumes.find((v: Obj) => v.name === "tls");
@@ -306,6 +309,12 @@ Deno.test("chart: values.schema.json rejects invalid values with a message namin
     ["bad log level", ["--set", "config.logLevel=verbose"], "/config/logLevel"],
     ["per-source connection cap of 0", ["--set", "config.maxConnectionsPerSource=0"], "/config/maxConnectionsPerSource"],
     ["per-source handshake rate without a unit", ["--set", "config.handshakeRatePerSource=50"], "/config/handshakeRatePerSource"],
+    [
+      "heartbeat interval that is neither a duration nor off",
+      ["--set", "config.kubeHeartbeatInterval=often"],
+      "/config/kubeHeartbeatInterval",
+    ],
+    ["bad unreachable bound", ["--set", "config.kubeUnreachableAfter=10 s"], "/config/kubeUnreachableAfter"],
     ["port out of range", ["--set", "ports.probe=70000"], "/ports/probe"],
     ["certificate that is not PEM", ["--set", "tls.cert=hello"], "/tls/cert"],
   ];

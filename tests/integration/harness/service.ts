@@ -40,6 +40,11 @@ export interface StartOptions {
   pki?: TestPki;
   /** Resolve only once /readyz answers 200 (default true). */
   waitReady?: boolean;
+  /**
+   * Run the process with this group id (the test runs as root, so it keeps reading every file): iptables can then
+   * match exactly its packets with `-m owner --gid-owner` (network_partition_test.ts).
+   */
+  gid?: number;
 }
 
 export function serviceCommand(): { cmd: string; args: string[] } {
@@ -71,6 +76,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
   }).spawn();
 
   const logs: Record<string, unknown>[] = [];

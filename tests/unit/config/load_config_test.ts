@@ -39,6 +39,7 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
     shutdownTimeoutMs: 10_000,
     cacheStaleAfterMs: 120_000,
     watchTimeoutMs: 60_000,
+    kubeHeartbeat: { intervalMs: 5_000, timeoutMs: 3_000, unreachableAfterMs: 10_000 },
     logLevel: "info",
     accessLog: true,
     authzPolicyFile: undefined,
@@ -88,6 +89,27 @@ Deno.test("loadConfig() reads every setting from the environment", () => {
   assert.equal(config.watchTimeoutMs, 1_500);
   assert.equal(config.logLevel, "warn");
   assert.equal(config.accessLog, false);
+});
+
+Deno.test("loadConfig() reads the heartbeat settings and checks them together", async (t) => {
+  await t.step("set", () => {
+    const config = loadConfig({ ...BASE, KUBE_HEARTBEAT_INTERVAL: "2s", KUBE_HEARTBEAT_TIMEOUT: "500ms", KUBE_UNREACHABLE_AFTER: "4s" });
+    assert.deepEqual(config.kubeHeartbeat, { intervalMs: 2_000, timeoutMs: 500, unreachableAfterMs: 4_000 });
+  });
+  await t.step("off", () => {
+    assert.equal(loadConfig({ ...BASE, KUBE_HEARTBEAT_INTERVAL: "off" }).kubeHeartbeat, null);
+    assert.equal(loadConfig(BASE, ["--kube-heartbeat-interval=OFF"]).kubeHeartbeat, null);
+  });
+  await t.step("a bound that does not exceed interval + timeout is refused, naming KUBE_UNREACHABLE_AFTER", () => {
+    assertRejects("KUBE_UNREACHABLE_AFTER", { ...BASE, KUBE_UNREACHABLE_AFTER: "8s" });
+    assertRejects("KUBE_UNREACHABLE_AFTER", { ...BASE, KUBE_HEARTBEAT_INTERVAL: "20s" });
+  });
+  await t.step("malformed or out-of-range values name their setting", () => {
+    assertRejects("KUBE_HEARTBEAT_INTERVAL", { ...BASE, KUBE_HEARTBEAT_INTERVAL: "often" });
+    assertRejects("KUBE_HEARTBEAT_INTERVAL", { ...BASE, KUBE_HEARTBEAT_INTERVAL: "10ms" });
+    assertRejects("KUBE_HEARTBEAT_TIMEOUT", { ...BASE, KUBE_HEARTBEAT_TIMEOUT: "-1s" });
+    assertRejects("KUBE_UNREACHABLE_AFTER", { ...BASE, KUBE_UNREACHABLE_AFTER: "500ms" });
+  });
 });
 
 Deno.test("loadConfig() treats blank environment values as unset and trims values", () => {

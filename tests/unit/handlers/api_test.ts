@@ -490,6 +490,8 @@ Deno.test("PUT replicas rejects a bad body before calling the API", async (t) =>
     ],
     ["invalid JSON answers 400", { headers: json, body: '{"replicas":' }, 400],
     ["trailing data answers 400", { headers: json, body: '{"replicas":1} x' }, 400],
+    ["a repeated replicas key answers 400", { headers: json, body: '{"replicas":1,"replicas":2}' }, 400],
+    ["a repeated key spelled with an escape answers 400", { headers: json, body: '{"replicas":1,"re\\u0070licas":2}' }, 400],
     ["empty body answers 400", { headers: json, body: "" }, 400],
     ["a negative count answers 400", { headers: json, body: '{"replicas":-1}' }, 400],
     ["a string count answers 400", { headers: json, body: '{"replicas":"3"}' }, 400],

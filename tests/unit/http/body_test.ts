@@ -138,3 +138,26 @@ Deno.test("readJsonBody answers 400 for anything but exactly one JSON value", as
     await assertStatus(readJsonBody(put(null)), 400, /empty/);
   });
 });
+
+Deno.test("readJsonBody answers 400 for a body that repeats a key, at any depth and in any spelling", async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ["the replica count twice", '{"replicas":1,"replicas":2}', /repeats the key "replicas" \(at "\/replicas"\)/],
+    ["an escaped spelling", '{"replicas":1,"re\\u0070licas":2}', /repeats the key "replicas"/],
+    ["nested", '{"replicas":1,"meta":{"x":[{"a":1,"a":2}]}}', /repeats the key "a" \(at "\/meta\/x\/0\/a"\)/],
+  ];
+  for (const [name, text, detail] of cases) {
+    await t.step(name, async () => {
+      await assertStatus(readJsonBody(put(text)), 400, detail);
+    });
+  }
+  await t.step("a long key is cut short in the detail", async () => {
+    const key = "k".repeat(5000);
+    const error = await assertStatus(readJsonBody(put(`{"${key}":1,"${key}":2}`)), 400, /repeats the key/);
+    assert.ok(error.detail.length < 300, `detail of ${error.detail.length} characters`);
+  });
+});
+
+Deno.test("readJsonBody accepts keys that repeat only across objects or inside strings", async () => {
+  const text = '{"replicas":3,"note":"{\\"replicas\\":1,\\"replicas\\":2}","items":[{"replicas":1},{"replicas":2}]}';
+  assert.deepEqual(await readJsonBody(put(text)), JSON.parse(text));
+});

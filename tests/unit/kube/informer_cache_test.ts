@@ -432,3 +432,103 @@ Deno.test("the cache is synced only once the HPA list is, and a failed HPA watch
   assert.equal(cache.status().connected, true, "restarted by the same backoff loop");
   await cache.stop();
 });
+
+Deno.test("a silent partition turns the cache stale at the heartbeat's bound, restarts the watches, and recovers", async () => {
+  const kube = new FakeKube();
+  const clock = new ManualClock();
+  const lines: Record<string, unknown>[] = [];
+  let partitioned = false;
+  const pending: ((status: number) => void)[] = [];
+  const cache = new InformerCache({
+    source: {
+      listDeployments: (ns) => kube.listDeployments(ns),
+      listNamespaces: () => kube.listNamespaces(),
+      watch: kube.watch,
+      // Answers at once, or never while partitioned (no FIN, no RST: only the heartbeat's timeout ends it).
+      heartbeat: (signal) =>
+        new Promise((resolve, reject) => {
+          signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+          if (partitioned) pending.push(resolve);
+          else resolve(200);
+        }),
+    },
+    namespaces: [],
+    watchTimeoutSeconds: 60,
+    clock,
+    newBackoff: () => createBackoff({ baseMs: 1000, capMs: 8000, random: () => 1 }),
+    log: createLogger({ level: "debug", sink: (l) => lines.push(JSON.parse(l)) }),
+    heartbeat: { intervalMs: 5_000, timeoutMs: 3_000, unreachableAfterMs: 10_000 },
+  });
+  seed(kube);
+  await cache.start();
+  await settle();
+  const first = deploymentWatch(kube);
+  const partitionAt = clock.now();
+  partitioned = true;
+  // Lists fail too while partitioned (here: at once, as if their own timeout had passed).
+  kube.listFailures = Array.from({ length: 20 }, () => new Error("no answer within 10000 ms"));
+
+  await clock.advance(10_000);
+  assert.equal(cache.status().connected, true, "within the bound the watch is trusted");
+  await clock.advance(1);
+  const stale = cache.status();
+  assert.equal(stale.connected, false, `stale ${clock.now() - partitionAt} ms into the partition`);
+  assert.match(stale.error ?? "", /^no answer from the Kubernetes API for 10\.0 s \(no answer within 3000 ms\)$/);
+  assert.equal(first.aborted, false, "the watch is abandoned by the heartbeat's deadline, a moment later");
+  await clock.advance(1_000);
+  assert.ok(first.aborted, "the silent watch was abandoned");
+  assert.ok(lines.some((l) => l.msg === "the Kubernetes API is unreachable; abandoning the watches"));
+  await clock.advance(30_000);
+  assert.equal(cache.status().connected, false, "still stale while the partition lasts (lists fail)");
+  assert.ok(cache.get("prod", "web"), "reads are still served from the cache");
+
+  // Healed: the heartbeat answers, and the waiting restarts go at once instead of after their backoff.
+  partitioned = false;
+  kube.listFailures = [];
+  for (const resolve of pending.splice(0)) resolve(200);
+  await clock.advance(5_000);
+  await settle();
+  const reopened = kube.open().filter((w) => w.path === first.path);
+  assert.equal(reopened.length, 1, "one fresh watch");
+  assert.notEqual(reopened[0], first);
+  assert.equal(cache.status().connected, true);
+  assert.equal(cache.status().error, undefined);
+  kube.put(kube.deployment("prod", "after-partition", 2));
+  assert.equal(cache.get("prod", "after-partition")?.replicas, 2, "changes flow again");
+  await cache.stop();
+  assert.equal(clock.pending, 0, "nothing left running");
+});
+
+Deno.test("a watch request still pending when the cache stops is aborted once it is answered, not left open", async () => {
+  const kube = new FakeKube();
+  seed(kube);
+  const answered = Promise.withResolvers<void>();
+  let aborted = false;
+  let requested = 0;
+  const cache = new InformerCache({
+    source: {
+      listDeployments: (ns) => kube.listDeployments(ns),
+      listNamespaces: () => kube.listNamespaces(),
+      // The API server answers the watch request only after stop(): ListWatch, stopped, holds no handle to abort.
+      watch: {
+        watch: async () => {
+          requested++;
+          await answered.promise;
+          return { abort: () => aborted = true };
+        },
+      },
+    },
+    namespaces: ["prod"],
+    watchTimeoutSeconds: 60,
+    clock: new ManualClock(),
+    log: createLogger({ level: "error", sink: () => {} }),
+  });
+  const started = cache.start();
+  await eventually(() => assert.equal(requested, 1));
+  const stopped = cache.stop();
+  answered.resolve();
+  await Promise.all([started, stopped]);
+  await settle();
+  assert.equal(aborted, true, "the late watch was aborted");
+  assert.equal(cache.status().connected, false);
+});
