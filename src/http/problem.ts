@@ -68,7 +68,7 @@ function fromKubeError(error: KubeError): HttpError {
     case "Unknown":
       return new HttpError(502, `the Kubernetes API failed${code}: ${k8s}`, { cause });
     default:
-      // Unreachable while every kind is mapped above, which the compiler checks; still never a crash.
+      // Never taken while every kind is mapped above (the compiler checks); should it be, a 500 rather than a crash.
       kind satisfies never;
       return unexpected(error);
   }

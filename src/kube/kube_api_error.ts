@@ -31,8 +31,9 @@ export class KubeApiError extends KubeError {
 
 /**
  * Classifies by status rather than by reason: the status is always present
- * (the reason is not, e.g. behind a proxy or for a network failure), and
- * the API server's reasons map one-to-one onto these statuses.
+ * (the reason is not, e.g. for a network failure or an answer from a proxy in
+ * front), and each reason the API server pairs with one of these statuses
+ * (409 is Conflict or AlreadyExists, say) calls for the same handling.
  */
 function kubeApiErrorKind(status: number): KubeApiErrorKind {
   switch (status) {
