@@ -1,10 +1,11 @@
 /**
  * Maps every error to an HTTP answer and renders it as RFC 9457
  * application/problem+json. This is the only place that decides how a failure
- * looks on the wire, including Kubernetes failures, so the mapping is
- * reviewable in one screen.
+ * looks on the wire, including the Kubernetes layer's domain errors (kube/
+ * knows nothing of HTTP), so the mapping is reviewable in one screen.
  */
 import { HttpError } from "./http_error.ts";
+import { KubeError, PreconditionFailedError } from "../kube/kube_error.ts";
 import { KubeApiError } from "../kube/kube_api_error.ts";
 import { textResponse } from "./response.ts";
 
@@ -13,43 +14,63 @@ export const PROBLEM_CONTENT_TYPE = "application/problem+json";
 /** Turns anything thrown into an HttpError. Unknown errors become a 500 that leaks nothing. */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof KubeApiError) return fromKubeError(error);
-  return new HttpError(500, "An unexpected error occurred; it has been logged.", { cause: error });
+  if (error instanceof KubeError) return fromKubeError(error);
+  return unexpected(error);
 }
 
+function unexpected(cause: unknown): HttpError {
+  return new HttpError(500, "An unexpected error occurred; it has been logged.", { cause });
+}
+
+/** How long to wait after an outage before retrying, when the API server did not say (it only does when throttling). */
+const OUTAGE_RETRY_AFTER = "5";
+
 /**
- * A Kubernetes API failure. Client-caused outcomes (not found, conflict, invalid)
- * pass the API server's message through; failures of the service's own access
- * (auth, outage) are 5xx naming the cause, since the caller can do nothing about them.
+ * A failure from the Kubernetes layer, by kind. Client-caused outcomes (not found, conflict, invalid, a failed
+ * precondition) pass the API server's message through; failures of the service's own access (auth, outage) are
+ * 5xx naming the cause, since the caller can do nothing about them. The switch is exhaustive: a new kind does not
+ * compile until it is mapped here.
  */
-function fromKubeError(error: KubeApiError): HttpError {
+function fromKubeError(error: KubeError): HttpError {
   const cause = error;
   const k8s = error.message;
-  switch (error.status) {
-    case 404:
+  // The API server's status, when it answered; named in the detail of the failures only the operator can act on.
+  const code = error instanceof KubeApiError ? ` (${error.status})` : "";
+  const kind = error.kind;
+  switch (kind) {
+    case "NotFound":
       return new HttpError(404, `Kubernetes API: ${k8s}`, { cause });
-    case 409:
+    case "Conflict":
       return new HttpError(409, `Kubernetes API conflict: ${k8s}`, { cause });
-    case 422:
+    case "Invalid":
       return new HttpError(422, `Kubernetes API rejected the change: ${k8s}`, { cause });
-    case 401:
-    case 403:
-      return new HttpError(502, `the Kubernetes API refused the service's own credentials (${error.status}): ${k8s}`, { cause });
-    case 429:
+    case "PreconditionFailed": {
+      // The client's If-Match named the Deployment's resourceVersion as an ETag; answer in the same terms.
+      const current = error instanceof PreconditionFailedError ? error.currentResourceVersion : undefined;
+      if (current === undefined) return new HttpError(412, "If-Match does not match: the Deployment changed", { cause });
+      return new HttpError(412, `If-Match does not match: the current ETag is "${current}"`, { cause, headers: { etag: `"${current}"` } });
+    }
+    case "Forbidden":
+      return new HttpError(502, `the Kubernetes API refused the service's own credentials${code}: ${k8s}`, { cause });
+    case "TooManyRequests": {
+      const seconds = error instanceof KubeApiError ? error.retryAfterSeconds : undefined;
       return new HttpError(503, `the Kubernetes API is throttling requests: ${k8s}`, {
         cause,
-        headers: { "retry-after": String(error.retryAfterSeconds ?? 1) },
+        headers: { "retry-after": String(seconds ?? 1) },
       });
-    case 0:
-      return new HttpError(503, `the Kubernetes API is unreachable: ${k8s}`, { cause, headers: { "retry-after": "5" } });
-    case 504:
-    case 408:
+    }
+    case "Unreachable":
+      return new HttpError(503, `the Kubernetes API is unreachable: ${k8s}`, { cause, headers: { "retry-after": OUTAGE_RETRY_AFTER } });
+    case "Unavailable":
+      return new HttpError(503, `the Kubernetes API is unavailable: ${k8s}`, { cause, headers: { "retry-after": OUTAGE_RETRY_AFTER } });
+    case "Timeout":
       return new HttpError(504, `the Kubernetes API did not answer in time: ${k8s}`, { cause });
+    case "Unknown":
+      return new HttpError(502, `the Kubernetes API failed${code}: ${k8s}`, { cause });
     default:
-      if (error.status === 503) {
-        return new HttpError(503, `the Kubernetes API is unavailable: ${k8s}`, { cause, headers: { "retry-after": "5" } });
-      }
-      return new HttpError(502, `the Kubernetes API failed (${error.status}): ${k8s}`, { cause });
+      // Never taken while every kind is mapped above (the compiler checks); should it be, a 500 rather than a crash.
+      kind satisfies never;
+      return unexpected(error);
   }
 }
 

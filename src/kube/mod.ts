@@ -5,6 +5,7 @@ export { InformerCache, type KubeSource } from "./informer_cache.ts";
 export { MemoryCache } from "./memory_cache.ts";
 export { createScaler, type ScaleApi, type Scaler, type ScaleState } from "./scaler.ts";
 export { createKubeClient, loadKubeConfig } from "./client.ts";
-export { KubeApiError } from "./kube_api_error.ts";
+export { KubeApiError, type KubeApiErrorKind } from "./kube_api_error.ts";
+export { KubeError, type KubeErrorKind, PreconditionFailedError } from "./kube_error.ts";
 export { type AutoscalerRef } from "./autoscaler_index.ts";
 export { createScaleEventRecorder, type EventApi, type ScaleEventRecorder } from "./scale_events.ts";

@@ -6,7 +6,7 @@
  */
 import type { DeploymentCache } from "./cache.ts";
 import { KubeApiError } from "./kube_api_error.ts";
-import { HttpError } from "../http/http_error.ts";
+import { PreconditionFailedError } from "./kube_error.ts";
 
 export interface ScaleState {
   readonly replicas: number;
@@ -35,7 +35,10 @@ export interface ScaleRequest {
   readonly namespace: string;
   readonly name: string;
   readonly replicas: number;
-  /** Entity tags from If-Match (unquoted resourceVersions), or "*"; undefined when absent. */
+  /**
+   * The resourceVersions the write is conditional on (from If-Match), or "*" for any; undefined when unconditional.
+   * A mismatch is a PreconditionFailedError, never retried: the caller decides what to do about the change.
+   */
   readonly ifMatch?: readonly string[] | "*";
   /** Validate the change with the API server (dryRun=All) without making it. */
   readonly dryRun?: boolean;
@@ -80,18 +83,21 @@ export function createScaler(options: ScalerOptions): Scaler {
       let base = await baseState(req, true);
       for (let attempt = 0;; attempt++) {
         if (!acceptable(req.ifMatch, base.resourceVersion)) {
-          throw new HttpError(412, `If-Match does not match: the current ETag is "${base.resourceVersion}"`, {
-            headers: { etag: `"${base.resourceVersion}"` },
-          });
+          throw new PreconditionFailedError(
+            `deployment "${req.namespace}/${req.name}" is at resourceVersion ${base.resourceVersion}, not an expected one`,
+            base.resourceVersion,
+          );
         }
         let patched: ScaleState;
         try {
           patched = await api.patchScale(req.namespace, req.name, req.replicas, base.resourceVersion, { dryRun: req.dryRun });
         } catch (error) {
-          if (!(error instanceof KubeApiError) || error.status !== 409) throw error;
+          if (!(error instanceof KubeApiError) || error.kind !== "Conflict") throw error;
           // Someone changed the Deployment since `base`. With If-Match that is the caller's precondition failing.
           if (req.ifMatch !== undefined && req.ifMatch !== "*") {
-            throw new HttpError(412, "If-Match does not match: the Deployment changed", { cause: error });
+            throw new PreconditionFailedError(`deployment "${req.namespace}/${req.name}" changed during the write`, undefined, {
+              cause: error,
+            });
           }
           if (attempt >= retries) throw error;
           base = await baseState(req, false);
