@@ -37,9 +37,10 @@ binary: deps ## Build dist/replica-api with deno compile (same permissions as de
 	fi; \
 	ls -l $(BINARY)
 
-image: ## Build the container image replica-api:<version from CHANGELOG.md> (needs Docker)
-	@LOG_PREFIX="make image" scripts/kind/preflight.sh docker
-	docker build --pull --build-arg VERSION=$(RELEASE_VERSION) $(DOCKER_BUILD_ARGS) -t $(IMAGE):$(RELEASE_VERSION) .
+# IMAGE_BASES=auto|public|local: the base image (scripts/image/build.sh). The context is staged
+# by scripts/image/context.sh: Deno and the npm packages are fetched here, never inside the build.
+image: deno ## Build the container image replica-api:<version from CHANGELOG.md> (needs Docker)
+	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) DOCKER_BUILD_ARGS="$(DOCKER_BUILD_ARGS)" scripts/image/build.sh
 
 release: release-check binary image ## Binary, image and chart package for the version in CHANGELOG.md (checks Chart.yaml agrees)
 	@LOG_PREFIX="make release" scripts/kind/preflight.sh helm
