@@ -6,7 +6,8 @@
 #   make image / release        container image replica-api:<CHANGELOG version> / binary + image + chart package
 #   make chart-test             chart lint, render and schema checks, install/upgrade/RBAC checks on the
 #                               local control plane, shellcheck, Dockerfile lint (no container engine needed)
-#   make kind-up kind-load deploy integration-test-kind undeploy kind-down    (machines with Docker)
+#   make kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
+#   make test-kind              all of that plus the engine and teardown, as `make test` runs it
 
 # The version of CHANGELOG.md's first "## [x.y.z]" heading: image tag, release and chart version.
 # Recursive (=): evaluated only by the targets that use it (the Docker build context has no scripts/).
@@ -66,21 +67,23 @@ chart-test: deno ## Chart lint/render/schema checks, install+upgrade+RBAC on the
 kind-up: ## Create the KIND cluster from kind/cluster.yaml (needs Docker and kind)
 	@scripts/kind/up.sh
 
-kind-load: image ## Build the image and load it into the KIND cluster
+kind-load: image loadgen ## Build the image (and the suite's curl and load generator images) and load them into the KIND cluster
 	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) scripts/kind/load.sh
 
 deploy: ## helm upgrade --install into the KIND cluster with the dev PKI (certs/gen.sh) and wait
 	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) scripts/kind/deploy.sh
 
-integration-test-kind: deno ## KIND: cluster, image, deploy, helm test, integration suite via port-forward, upgrade under load
-	@rc=0; scripts/kind/preflight.sh --suite docker kind kubectl helm || rc=$$?; \
-	if [ $$rc -eq 2 ]; then exit 0; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
-	$(MAKE) --no-print-directory kind-up kind-load deploy && \
-	scripts/kind/integration-test.sh && \
-	scripts/kind/upgrade-under-load.sh
+integration-test-kind: deno ## KIND suite (tests/kind) against the deployed release: every scenario of README "Deploying on KIND"
+	@scripts/kind/integration-test.sh
 
-kind-upgrade-test: ## KIND: zero failed requests during helm upgrade (needs a deployed release)
+kind-upgrade-test: deno ## KIND: zero failed requests while helm upgrade rolls the Pods under load (needs a deployed release)
 	@scripts/kind/upgrade-under-load.sh
+
+# What `make test` runs: engine, cluster, image, load, deploy, suite, then everything taken down
+# again (KIND_KEEP=1 keeps it). Skips, saying why, only where no container engine is usable or installable.
+.PHONY: test-kind
+test-kind: deno loadgen ## The whole KIND path: engine, kind-up, image, kind-load, deploy, KIND suite, teardown
+	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) DOCKER_BUILD_ARGS="$(DOCKER_BUILD_ARGS)" scripts/kind/test-kind.sh
 
 undeploy: ## helm uninstall the release (and its namespace when deploy created it)
 	@scripts/kind/undeploy.sh

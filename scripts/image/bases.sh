@@ -2,8 +2,8 @@
 # Base images made locally from Debian packages, for hosts that cannot pull public images
 # (`make image` with IMAGE_BASES=local, and the KIND suite's helper images). Nothing here
 # needs a container registry: only the Debian mirror apt already uses, and a Docker daemon
-# to import the result. Cached by content: an image is rebuilt only when this script or a
-# package version changes, and its tag says which.
+# to import the result. Cached by content: an image is rebuilt only when a package version or
+# BASES_REVISION (bump it when a change here changes what goes into an image) changes.
 #
 #   scripts/image/bases.sh runtime   distroless-like runtime: libc6, libgcc-s1, ca-certificates,
 #                                    /etc/passwd with nonroot (65532), /tmp; no shell, no package manager
@@ -15,13 +15,13 @@
 # Prints one line per image, "RUNTIME_IMAGE=<ref>" / "TOOLS_IMAGE=<ref>", for the caller to eval.
 # Needs root (debootstrap, chown) and apt; DOCKER picks the client (default docker).
 set -euo pipefail
-SCRIPT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 # The machine's artifact cache (shared by every clone, like scripts/kind's): the rootfs tars.
 CACHE_DIR="${REPLICA_API_ARTIFACTS:-${XDG_CACHE_HOME:-${HOME}/.cache}/replica-api}/image-bases"
 DOCKER="${DOCKER:-docker}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
 # localhost/...: a pull of these names can only ever go to loopback, never to a public registry.
 REPO_PREFIX="${BASE_IMAGE_PREFIX:-localhost/replica-api-base}"
+BASES_REVISION=1
 RUNTIME_PACKAGES=(libc6 libgcc-s1 ca-certificates)
 TOOLS_PACKAGES=(curl ca-certificates)
 
@@ -46,10 +46,10 @@ candidates() {
   printf '%s\n' "${out[@]}"
 }
 
-# tag_for <name> <pkg=ver lines>: a tag that changes with the script and the package versions.
+# tag_for <name> <pkg=ver lines>: a tag that changes with BASES_REVISION and the package versions.
 tag_for() {
   local sum
-  sum="$({ cat "${SCRIPT}"; printf '%s\n' "$2"; } | sha256sum | cut -c1-12)"
+  sum="$(printf '%s\n' "${BASES_REVISION}" "$2" | sha256sum | cut -c1-12)"
   echo "${REPO_PREFIX}/$1:${SUITE}-${sum}"
 }
 
@@ -67,7 +67,7 @@ import_rootfs() {
   "${DOCKER}" import - "${ref}-rootfs" <"$(rootfs_tar "${ref}")" >/dev/null
   ctx="$(mktemp -d)"
   printf 'FROM %s\n%s\n' "${ref}-rootfs" "${extra}" >"${ctx}/Dockerfile"
-  DOCKER_BUILDKIT=0 "${DOCKER}" build -q -t "${ref}" "${ctx}" >/dev/null
+  DOCKER_BUILDKIT=0 "${DOCKER}" build -q -t "${ref}" "${ctx}" >/dev/null 2>&1 || die "docker build of ${ref} failed"
   "${DOCKER}" rmi "${ref}-rootfs" >/dev/null
   rm -rf "${ctx}"
 }
