@@ -59,6 +59,14 @@ have_image() { "${DOCKER}" image inspect "$1" >/dev/null 2>&1; }
 # (a new --data-root) re-imports it in seconds instead of rebuilding it.
 rootfs_tar() { local r="${1##*/}"; echo "${CACHE_DIR}/${r//:/-}.tar"; }
 
+# keep_tar <ref> <rootfs dir>: writes the tar of <ref> and drops older tars of the same image.
+keep_tar() {
+  local tar name
+  tar="$(rootfs_tar "$1")" name="${1##*/}"
+  tar --numeric-owner -C "$2" -cf "${tar}.part" . && mv "${tar}.part" "${tar}"
+  find "${CACHE_DIR}" -maxdepth 1 -name "${name%%:*}-*.tar" ! -path "${tar}" -delete
+}
+
 # import <ref> <Dockerfile lines>: the cached rootfs tar as an image, then the config that
 # `docker import --change` cannot set (STOPSIGNAL) added with a one-stage build.
 import_rootfs() {
@@ -106,7 +114,7 @@ runtime_rootfs() {
   chmod 1777 "${r}/tmp"
   chown 65532:65532 "${r}/home/nonroot"
   chmod 700 "${r}/root"
-  tar --numeric-owner -C "${r}" -cf "$(rootfs_tar "${ref}").part" . && mv "$(rootfs_tar "${ref}").part" "$(rootfs_tar "${ref}")"
+  keep_tar "${ref}" "${r}"
   rm -rf "${work}"
 }
 
@@ -139,7 +147,7 @@ tools_rootfs() {
     >"${CACHE_DIR}/tools.debootstrap.log" 2>&1 || die "debootstrap failed: see ${CACHE_DIR}/tools.debootstrap.log"
   local r="${work}/root"
   rm -rf "${r}/var/cache/apt/archives/"*.deb "${r}/var/lib/apt/lists/"* "${r}/usr/share/doc" "${r}/usr/share/man" "${r}/usr/share/locale"
-  tar --numeric-owner -C "${r}" -cf "$(rootfs_tar "${ref}").part" . && mv "$(rootfs_tar "${ref}").part" "$(rootfs_tar "${ref}")"
+  keep_tar "${ref}" "${r}"
   rm -rf "${work}"
 }
 
