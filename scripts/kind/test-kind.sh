@@ -28,8 +28,8 @@ teardown() {
   if [[ "${KIND_KEEP:-0}" != 1 ]]; then
     phase "teardown"
     scripts/kind/undeploy.sh >&2 || true
+    # down.sh also runs engine.sh down: dockerd stops if this run started it, rules and sysctls restored.
     scripts/kind/down.sh >&2 || true
-    scripts/kind/engine.sh down >&2 || true
   fi
   log "took $((SECONDS - started)) s"
   exit "${rc}"
