@@ -232,13 +232,18 @@ export function loadgenContainer(s: KindSettings, name: string, url: string, arg
   };
 }
 
-/** The JSON result in a load generator container's log (indented JSON on stdout, one line on stderr). */
+/**
+ * The JSON result in a load generator container's log: indented JSON on stdout, with its one
+ * unindented stderr line possibly interleaved by the container log, so only "{", "}" and
+ * indented lines are kept.
+ */
 export function parseLoad(log: string): LoadResult {
   const lines = log.split("\n");
   const start = lines.indexOf("{");
   const end = lines.indexOf("}", start);
   if (start < 0 || end < 0) throw new Error(`no loadgen result in the log:\n${log.slice(-2000)}`);
-  return JSON.parse(lines.slice(start, end + 1).join("\n"));
+  const json = lines.slice(start, end + 1).filter((l, i, all) => i === 0 || i === all.length - 1 || l.startsWith(" "));
+  return JSON.parse(json.join("\n"));
 }
 
 /** One line for the closing note: what ran and what came back. */

@@ -142,10 +142,13 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       const p = (await t.kubectl("-n", ns, "get", "pod", name, "-o", "jsonpath={.status.phase}")).trim();
       return p === "Succeeded" || p === "Failed" ? p : undefined;
     }, 1000);
-    const out: LoadResult[] = [];
-    for (const c of containers) out.push(parseLoad(await t.kubectl("-n", ns, "logs", name, "-c", c)));
-    await t.tryKubectl("-n", ns, "delete", "pod", name, "--ignore-not-found", "--wait=false");
-    return out;
+    try {
+      const out: LoadResult[] = [];
+      for (const c of containers) out.push(parseLoad(await t.kubectl("-n", ns, "logs", name, "-c", c)));
+      return out;
+    } finally {
+      await t.tryKubectl("-n", ns, "delete", "pod", name, "--ignore-not-found", "--wait=false");
+    }
   }
 
   function assertNoFailures(results: LoadResult[], minRequests: number) {
@@ -161,9 +164,9 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     assert.equal(deploy.status.readyReplicas, 2);
     const pods = await assertHealthyPods();
     assert.notEqual(pods[0].node, pods[1].node, "soft anti-affinity spreads the replicas over the two workers");
-    const out = await t.helm("test", s.release, "-n", ns, "--logs", "--timeout", "2m");
-    assert.match(out, /Phase:\s+Succeeded/);
-    assert.match(out, /"status":"healthy"/);
+    // No --logs: the chart's hook-delete-policy removes the test Pod once it succeeded.
+    const out = await t.helm("test", s.release, "-n", ns, "--timeout", "2m");
+    assert.match(out, /TEST SUITE:\s+replica-api-test-health[\s\S]*Phase:\s+Succeeded/, out);
   });
 
   Deno.test("[kind] the README's curl commands work verbatim through kubectl port-forward svc/replica-api 8443:8443", async () => {
@@ -212,7 +215,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     const script = [
       `curl -sS --fail-with-body --cert /tls/tls.crt --key /tls/tls.key --cacert /tls/ca.crt ${apiUrl}/api/v1/health; echo`,
       `curl -sS --fail-with-body --cert /tls/tls.crt --key /tls/tls.key --cacert /tls/ca.crt "${apiUrl}/api/v1/deployments?namespace=${ns}"; echo`,
-      `if curl -sS --max-time 5 --cacert /tls/ca.crt ${apiUrl}/api/v1/health; then echo NO-CERT-ACCEPTED; else echo "no-cert refused: $?"; fi`,
+      `if out=$(curl -sS --max-time 5 --cacert /tls/ca.crt ${apiUrl}/api/v1/health 2>&1); then echo NO-CERT-ACCEPTED; else echo "no-cert refused: $? $out"; fi`,
     ].join("\n");
     const r = await runPod(t, ns, "kind-suite-client", {
       containers: [{
@@ -228,12 +231,17 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     const log = r.logs.client;
     assert.equal(r.phase, "Succeeded", log);
     const [health, list, noCert] = log.trim().split("\n");
+    assert.equal(log.trim().split("\n").length, 3, log);
     assert.equal(JSON.parse(health).status, "healthy", log);
     assert.ok(
       JSON.parse(list).items.some((d: { name: string }) => d.name === s.fullname),
       `the release's own Deployment is listed: ${log}`,
     );
-    assert.match(noCert, /^no-cert refused: (35|52|56)$/, `a client without a certificate fails the TLS handshake: ${log}`);
+    assert.match(
+      noCert,
+      /^no-cert refused: (35|56) .*certificate required/,
+      `a client without a certificate fails the TLS handshake: ${log}`,
+    );
   });
 
   Deno.test("[kind] the ServiceAccount can do exactly what the chart grants (kubectl auth can-i)", async () => {
@@ -303,7 +311,19 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       "--wait",
     );
     try {
-      const probe = (name: string, labels: Record<string, string>) =>
+      // Enforcers apply policy changes and new Pods' addresses asynchronously: each probe retries until the
+      // expected state shows, and a refusal counts only after three in a row while the same Pod still reaches
+      // the probe port (so it is the policy on the mTLS port, not a network that is not up yet).
+      const [pod, other] = await releasePods(t, s);
+      const mtls =
+        `curl -s -o /dev/null -w '%{http_code}' --max-time 2 --cacert /tls/ca.crt --cert /tls/tls.crt --key /tls/tls.key ${apiUrl}/api/v1/health`;
+      const script = [
+        `i=0; while [ $i -lt 30 ]; do i=$((i+1)); curl -s -o /dev/null --max-time 2 http://${pod.ip}:8081/livez && break; sleep 1; done; echo "probe-port=$?"`,
+        `ok=0; fails=0; i=0; while [ $i -lt 30 ]; do i=$((i+1)); code=$(${mtls} 2>/dev/null); ` +
+        `if [ "$code" = 200 ]; then ok=$((ok+1)); fails=0; [ "$EXPECT" = allowed ] && break; ` +
+        `else fails=$((fails+1)); [ "$EXPECT" = blocked ] && [ $fails -ge 3 ] && break; fi; sleep 1; done; echo "mtls-ok=$ok mtls-fails-in-a-row=$fails"`,
+      ].join("\n");
+      const probe = (name: string, expect: string, labels: Record<string, string>) =>
         runPod(
           t,
           ns,
@@ -313,25 +333,27 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
               name: "probe",
               image: s.toolsImage,
               imagePullPolicy: "Never",
-              command: [
-                "sh",
-                "-c",
-                `curl -sS -o /dev/null -w '%{http_code}' --max-time 5 --cacert /tls/ca.crt --cert /tls/tls.crt --key /tls/tls.key ${apiUrl}/api/v1/health; echo " exit=$?"`,
-              ],
+              command: ["sh", "-c", script],
+              env: [{ name: "EXPECT", value: expect }],
               securityContext: restricted,
               volumeMounts: [{ name: "client-tls", mountPath: "/tls", readOnly: true }],
             }],
             volumes: [clientCertVolume(clientSecret)],
           },
-          60_000,
+          120_000,
           labels,
         );
-      const allowedRun = await probe("kind-suite-np-allowed", { "replica-api.dev/client": "true" });
-      assert.match(allowedRun.logs.probe, /^200 exit=0/, `a Pod the policy admits connects: ${allowedRun.logs.probe}`);
-      const blockedRun = await probe("kind-suite-np-blocked", {});
-      assert.match(blockedRun.logs.probe, /exit=(7|28)/, `a Pod outside the allowed sources cannot connect: ${blockedRun.logs.probe}`);
-      // Egress from a replica-api Pod (an ephemeral container shares its network): DNS and the API server yes, anything else no.
-      const [pod, other] = await releasePods(t, s);
+      const allowed = (await probe("kind-suite-np-allowed", "allowed", { "replica-api.dev/client": "true" })).logs.probe;
+      assert.match(allowed, /probe-port=0/, allowed);
+      assert.match(allowed, /mtls-ok=1 mtls-fails-in-a-row=0/, `a Pod the policy admits connects: ${allowed}`);
+      const blocked = (await probe("kind-suite-np-blocked", "blocked", {})).logs.probe;
+      assert.match(blocked, /probe-port=0/, `the outsider reaches the probe port (open to all): ${blocked}`);
+      assert.match(blocked, /mtls-fails-in-a-row=3$/m, `a Pod outside the allowed sources cannot connect: ${blocked}`);
+      console.log(
+        `kind-netpol: enforced; admitted client: ${allowed.trim().split("\n").pop()}; outsider: ${blocked.trim().split("\n").pop()}`,
+      );
+      // Egress from a replica-api Pod (an ephemeral container shares its network namespace): DNS and the API
+      // server yes, anything else (here the other replica's probe port, open to every source) no.
       await t.kubectl(
         "-n",
         ns,
@@ -351,12 +373,14 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
         "-c",
         `getent hosts kubernetes.default.svc.cluster.local >/dev/null && echo dns=ok || echo dns=blocked; ` +
           `curl -sk -o /dev/null --max-time 5 https://kubernetes.default.svc/livez && echo api=ok || echo api=blocked; ` +
-          `curl -s -o /dev/null --max-time 5 http://${other.ip}:8081/livez && echo other=ok || echo other=blocked`,
+          `n=0; for i in 1 2 3; do curl -s -o /dev/null --max-time 2 http://${other.ip}:8081/livez || n=$((n+1)); done; ` +
+          `[ $n = 3 ] && echo other=blocked || echo other=reached`,
       );
       const out = await waitFor("the egress probe's output", 60_000, async () => {
         const l = (await t.tryKubectl("-n", ns, "logs", pod.name, "-c", "egress-probe")).stdout;
         return /other=\w+/.test(l) ? l : undefined;
       }, 1000);
+      console.log(`kind-netpol: egress from ${pod.name}: ${out.trim().split("\n").join(" ")}`);
       assert.match(out, /dns=ok/);
       assert.match(out, /api=ok/);
       assert.match(out, /other=blocked/, `the replica-api Pod reaches nothing but the API server and DNS: ${out}`);
@@ -485,60 +509,6 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     assert.ok(!after.some((p) => p.uid === pods[0].uid), "the evicted Pod was replaced");
   });
 
-  Deno.test("[kind] resource limits hold: keep-alive, new-connection and 256-connection load leave no restart and no OOM kill", async () => {
-    const [pod] = await assertHealthyPods();
-    const limit = (await t.kubectlJson("-n", ns, "get", "pod", pod.name)).spec.containers[0].resources.limits.memory;
-    const url = `https://${pod.ip}:8443/api/v1/health`;
-    const d = "20s";
-    const modes = [
-      loadgenContainer(s, "keepalive-16", url, ["-c", "16", "-d", d], svcHost),
-      loadgenContainer(s, "new-conn-8", url, ["-new-conn", "-c", "8", "-d", d], svcHost),
-      loadgenContainer(s, "conns-256", url, ["-c", "256", "-d", d, "-timeout", "10s"], svcHost),
-    ];
-    // One after another (init containers), all against the same Pod.
-    const r = await runPod(t, ns, "kind-suite-limits-load", {
-      initContainers: modes,
-      containers: [{
-        name: "done",
-        image: s.loadgenImage,
-        imagePullPolicy: "Never",
-        args: [
-          "-n",
-          "1",
-          "-c",
-          "1",
-          "-cert",
-          "/tls/tls.crt",
-          "-key",
-          "/tls/tls.key",
-          "-cacert",
-          "/tls/ca.crt",
-          "-server-name",
-          svcHost,
-          url,
-        ],
-        securityContext: restricted,
-        volumeMounts: [{ name: "client-tls", mountPath: "/tls", readOnly: true }],
-      }],
-      volumes: [clientCertVolume(clientSecret)],
-      securityContext: { seccompProfile: { type: "RuntimeDefault" } },
-    }, 240_000);
-    note(`resource limits (memory limit ${limit}) against ${pod.name}:`);
-    for (const m of modes) {
-      if (r.logs[m.name]?.includes("{")) note(`  ${describeLoad(parseLoad(r.logs[m.name]))}`);
-      else note(`  ${m.name}: no result (${r.logs[m.name]?.slice(-300) ?? "no log"})`);
-    }
-    await sleep(3000);
-    const target = (await releasePods(t, s)).find((p) => p.uid === pod.uid);
-    assert.ok(target, `${pod.name} still exists`);
-    for (const c of target.containers) {
-      note(`  ${pod.name}/${c.name}: restartCount ${c.restartCount}, last terminated: ${c.lastTerminated ?? "never"}`);
-      assert.notEqual(c.lastTerminated, "OOMKilled", `${pod.name}/${c.name} was OOM-killed under load`);
-      assert.equal(c.restartCount, 0, `${pod.name}/${c.name} restarted under load`);
-    }
-    await assertHealthyPods();
-  });
-
   Deno.test("[kind] certificate rotation: a new TLS Secret is loaded without a restart; new clients in, the retired CA's out", async () => {
     const before = await assertHealthyPods();
     const dir = await Deno.makeTempDir({ prefix: "kind-rotation-" });
@@ -602,8 +572,65 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       } finally {
         dev.close();
         await Deno.remove(dir, { recursive: true });
-        if (loadLines.length) console.log(`kind-load summary:\n${loadLines.join("\n")}`);
       }
+    }
+  });
+
+  Deno.test("[kind] resource limits hold: keep-alive, new-connection and 256-connection load leave no restart and no OOM kill", async () => {
+    const [pod] = await assertHealthyPods();
+    const limit = (await t.kubectlJson("-n", ns, "get", "pod", pod.name)).spec.containers[0].resources.limits.memory;
+    const url = `https://${pod.ip}:8443/api/v1/health`;
+    const d = "20s";
+    const modes = [
+      loadgenContainer(s, "keepalive-16", url, ["-c", "16", "-d", d], svcHost),
+      loadgenContainer(s, "new-conn-8", url, ["-new-conn", "-c", "8", "-d", d], svcHost),
+      loadgenContainer(s, "conns-256", url, ["-c", "256", "-d", d, "-timeout", "10s"], svcHost),
+    ];
+    // One after another (init containers), all against the same Pod.
+    const r = await runPod(t, ns, "kind-suite-limits-load", {
+      initContainers: modes,
+      containers: [{
+        name: "done",
+        image: s.loadgenImage,
+        imagePullPolicy: "Never",
+        args: [
+          "-n",
+          "1",
+          "-c",
+          "1",
+          "-cert",
+          "/tls/tls.crt",
+          "-key",
+          "/tls/tls.key",
+          "-cacert",
+          "/tls/ca.crt",
+          "-server-name",
+          svcHost,
+          url,
+        ],
+        securityContext: restricted,
+        volumeMounts: [{ name: "client-tls", mountPath: "/tls", readOnly: true }],
+      }],
+      volumes: [clientCertVolume(clientSecret)],
+      securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+    }, 240_000);
+    note(`resource limits (memory limit ${limit}) against ${pod.name}:`);
+    for (const m of modes) {
+      if (r.logs[m.name]?.includes("{")) note(`  ${describeLoad(parseLoad(r.logs[m.name]))}`);
+      else note(`  ${m.name}: no result (${r.logs[m.name]?.slice(-300) ?? "no log"})`);
+    }
+    try {
+      await sleep(3000);
+      const target = (await releasePods(t, s)).find((p) => p.uid === pod.uid);
+      assert.ok(target, `${pod.name} still exists`);
+      for (const c of target.containers) {
+        note(`  ${pod.name}/${c.name}: restartCount ${c.restartCount}, last terminated: ${c.lastTerminated ?? "never"}`);
+        assert.notEqual(c.lastTerminated, "OOMKilled", `${pod.name}/${c.name} was OOM-killed under load`);
+        assert.equal(c.restartCount, 0, `${pod.name}/${c.name} restarted under load`);
+      }
+      await assertHealthyPods();
+    } finally {
+      console.log(`kind-load summary:\n${loadLines.join("\n")}`);
     }
   });
 
