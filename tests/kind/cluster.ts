@@ -255,3 +255,19 @@ export function describeLoad(r: LoadResult): string {
     `${r.requests} requests (${r.rps.toFixed(0)}/s), ${r.ok} ok, ${r.error_count} failed (${errors}), ` +
     `p99 ${r.latency_ms?.p99?.toFixed(1) ?? "-"} ms, max ${r.latency_ms?.max?.toFixed(1) ?? "-"} ms, reconnects ${r.reconnects}`;
 }
+
+/**
+ * The memory cgroup of a Pod on its KIND node (a container of the engine): peak usage in bytes
+ * (cgroup v1 memory.max_usage_in_bytes, v2 memory.peak), after an optional reset of that peak.
+ * Undefined when the node's cgroup files cannot be read: the figure is reported, never asserted.
+ */
+export async function podMemoryPeak(docker: string, node: string, uid: string, reset: boolean): Promise<number | undefined> {
+  const script = `d=$(find /sys/fs/cgroup -maxdepth 8 -type d \\( -name "*pod${uid}*" -o -name "*pod${uid.replaceAll("-", "_")}*" \\) ` +
+    `-path "*memory*" -prune -print 2>/dev/null | head -n 1); [ -n "$d" ] || d=$(find /sys/fs/cgroup -maxdepth 8 -type d ` +
+    `\\( -name "*pod${uid}*" -o -name "*pod${uid.replaceAll("-", "_")}*" \\) -prune -print 2>/dev/null | head -n 1); ` +
+    `f=$d/memory.max_usage_in_bytes; [ -f "$f" ] || f=$d/memory.peak; ` +
+    (reset ? `echo 0 > "$f" 2>/dev/null || true; ` : "") + `cat "$f"`;
+  const r = await run(docker, ["exec", node, "sh", "-c", script]);
+  const n = Number(r.stdout.trim());
+  return r.code === 0 && Number.isFinite(n) && n > 0 ? n : undefined;
+}
