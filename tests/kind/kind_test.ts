@@ -362,7 +362,9 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
         `a Pod without an egress policy reaches ${nodeIp}:10250 (the control for the egress check): ${blocked}`,
       );
       console.log(
-        `kind-netpol: enforced; admitted client: ${allowed.trim().split("\n").pop()}; outsider: ${blocked.trim().split("\n").pop()}`,
+        `kind-netpol: enforced; admitted client: ${allowed.trim().split("\n").join(" ")}; outsider: ${
+          blocked.trim().split("\n").join(" ")
+        }`,
       );
       // Egress from a replica-api Pod (an ephemeral container shares its network namespace): DNS and the API
       // server yes, the kubelet port the outsider reached no. (The other replica's probe port is reported, not
