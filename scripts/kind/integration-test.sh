@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make integration-test-kind`, after kind-up, kind-load and deploy: the KIND suite (tests/kind,
-# `deno task test:integration:kind`) against the release. Arguments go to `deno test`, e.g.
+# `deno task test:integration:kind`) against the release. Arguments go to that `deno test`, e.g.
 # `--filter "rolling upgrade"` (what `make kind-upgrade-test` runs). The suite talks to the
 # cluster only through a kubeconfig that holds the KIND context alone, and reads:
 #
@@ -35,4 +35,4 @@ log "KIND suite against ${RELEASE} in ${ns} on ${KUBE_CONTEXT}"
 REPLICA_API_REPO="${REPO_ROOT}" REPLICA_API_NAMESPACE="${ns}" REPLICA_API_RELEASE="${RELEASE}" \
   REPLICA_API_FULLNAME="$(fullname)" REPLICA_API_CHART="${CHART_DIR}" REPLICA_API_CERT_DIR="${CERTS_DIR}" \
   KUBECONFIG="${kubeconfig}" KUBECTL="${KUBECTL}" HELM="${HELM}" DOCKER="${DOCKER}" \
-  "${DENO}" test --allow-read --allow-write --allow-net --allow-env --allow-sys --allow-run "$@" "${REPO_ROOT}/tests/kind/"
+  "${DENO}" task --quiet --cwd "${REPO_ROOT}" test:integration:kind "$@"
