@@ -63,27 +63,45 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
 
   /** `kubectl port-forward svc/<fullname> <port>:8443` for the duration of fn. */
   async function withPortForward<T>(port: number, fn: () => Promise<T>): Promise<T> {
+    // A port someone else serves would answer in the forward's place: refuse to start instead.
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+    } catch (error) {
+      throw new Error(`local port ${port} is in use (${error}): stop what listens there, kubectl port-forward needs it`);
+    }
     const child = new Deno.Command(s.kubectl, {
       args: ["-n", ns, "port-forward", `svc/${s.fullname}`, `${port}:8443`],
       stdout: "piped",
       stderr: "piped",
     }).spawn();
     const stderr = new Response(child.stderr).text();
-    const stdout = new Response(child.stdout).text();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
     try {
-      await waitFor(`port-forward to listen on ${port}`, 15_000, async () => {
-        try {
-          (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-          return true;
-        } catch {
-          return undefined;
+      // kubectl says "Forwarding from 127.0.0.1:<port> -> 8443" once it listens.
+      const ready = (async () => {
+        while (!seen.includes(`Forwarding from 127.0.0.1:${port}`)) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`kubectl port-forward exited: ${await stderr}`);
+          seen += value;
         }
-      }, 200);
+      })();
+      ready.catch(() => {}); // settled below; a late failure after a timeout is not an unhandled rejection
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`port-forward did not listen within 15 s: ${seen}`)), 15_000);
+      });
+      try {
+        await Promise.race([ready, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
       return await fn();
     } finally {
       child.kill("SIGTERM");
       await child.status;
-      await Promise.all([stdout, stderr]);
+      await reader.cancel().catch(() => {});
+      await stderr;
     }
   }
 
