@@ -1,46 +1,40 @@
-# replica-api container image: `make image` (tag = version from CHANGELOG.md), or `make release`.
+# replica-api container image: `make image` (tag = version from CHANGELOG.md).
 #
-# Two stages:
-#   build    installs Deno exactly like the Makefile does on developer machines and in CI
-#            (npm package deno@2.9.6, `make deno`) and runs `make binary`: the same
-#            `deno compile` recipe and permissions (those of `deno task start`) that produce
-#            the dist/replica-api binary CI runs through the integration suite.
-#   runtime  distroless cc (glibc, libgcc; no shell, no package manager), non-root UID 65532,
-#            only the binary. No certificate or key is baked in: they are mounted at run time
-#            (the Helm chart mounts a Secret and points TLS_*_FILE at it).
+# The build context is staged by scripts/image/context.sh (`make image` runs it), not the
+# repository root:
+#   deno   the pinned Deno binary, from the npm package deno@2.9.6 (`make deno`, the Makefile's DENO_VERSION)
+#   app/   deno.json, deno.lock, src/, api/ and node_modules/ from `deno install --frozen`
+# Every dependency is fetched on the host from package registries before the build, so no
+# build step needs the network: a build here, where containers reach nothing beyond the
+# machine, and on any Docker host with internet run the same steps.
 #
-# Base images are pinned by tag, not left floating:
-#   - node:22.12.0-bookworm-slim: the builder. Node is only npm's runtime here (it fetches
-#     deno@2.9.6, whose integrity npm checks); bookworm matches the runtime's Debian 12, so
-#     the binary links against the same glibc generation it runs on. Chosen over
-#     denoland/deno:2.9.6 so the image gets its Deno from the same registry package as
-#     `make`, CI and developers (one supply chain; the Makefile stays the only build recipe).
-#   - gcr.io/distroless/cc-debian12:nonroot: distroless publishes rolling tags per Debian
-#     release and variant only, so the tag pins Debian 12 + the nonroot variant and picks up
-#     security rebuilds. For a fully immutable build pass a digest:
-#       make image RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:<digest>
+# The image runs the pinned `deno` binary on those cached, lockfile-frozen dependencies
+# (`--cached-only --frozen`), the way the official Deno images run programs. (`deno compile`
+# would need Deno's runtime-only binary, downloaded at build time.) The flags after them are
+# deno.json's `start` task, kept in sync by tests/packaging/dockerfile_check.sh (D11).
 #
-# `deno compile` downloads Deno's runtime-only binary (denort) for the target from
-# dl.deno.land during the build, so the build needs that host (or DENORT_BIN, see mk/packaging.mk).
+# RUNTIME_IMAGE is the only base image, used by both stages:
+#   - default: gcr.io/distroless/cc-debian12:nonroot (glibc and libgcc, which the deno binary
+#     links against; no shell, no package manager; UID 65532). A rolling tag per Debian
+#     release and variant; pass a digest for an immutable build:
+#       make image DOCKER_BUILD_ARGS="--build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:<digest>"
+#   - hosts that cannot pull it (IMAGE_BASES=local, or auto when the pull fails): the same
+#     content assembled from Debian's libc6, libgcc-s1 and ca-certificates packages by
+#     scripts/image/bases.sh and passed as this build argument.
 
-ARG BUILD_IMAGE=node:22.12.0-bookworm-slim
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
-FROM ${BUILD_IMAGE} AS build
-# make runs the project's own recipes; ca-certificates lets Deno verify the denort download.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends make ca-certificates \
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /src
-ENV npm_config_update_notifier=false \
-    DENO_NO_UPDATE_CHECK=1
-# Dependencies first: this layer is reused until the Makefile, deno.json or deno.lock change.
-COPY Makefile deno.json deno.lock ./
-COPY mk/ mk/
-RUN make deno deps
-COPY src/ src/
-RUN make binary
+# build: the files in their final place, then proof that they run offline. `--help` loads
+# the whole module graph (every npm package) with the image's own flags and exits 0; it fails
+# if anything would have to be downloaded or differs from deno.lock. Exec form: no shell needed.
+FROM ${RUNTIME_IMAGE} AS build
+COPY deno /usr/local/bin/deno
+COPY app/ /app/
+WORKDIR /app
+ENV DENO_DIR=/tmp/deno \
+    DENO_NO_UPDATE_CHECK=1 \
+    NO_COLOR=1
+RUN ["/usr/local/bin/deno", "run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=1,--optimize-for-size", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "src/main.ts", "--help"]
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.0.0-dev
@@ -48,13 +42,20 @@ LABEL org.opencontainers.image.title="replica-api" \
       org.opencontainers.image.description="mTLS API for Kubernetes Deployment replicas" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="UNLICENSED"
-COPY --from=build /src/dist/replica-api /usr/local/bin/replica-api
-# Read-only root filesystem: the binary is compiled with --no-code-cache, so it does not write
-# its V8 code cache; anything else Deno writes goes to DENO_DIR under /tmp (the chart mounts an
-# emptyDir there; without a writable /tmp Deno falls back to in-memory caches).
+COPY --from=build /usr/local/bin/deno /usr/local/bin/deno
+COPY --from=build /app /app
+WORKDIR /app
+# Read-only root filesystem: the code and node_modules are owned by root and only read.
+# Deno's caches (transpiled code, V8 code cache) go to DENO_DIR under /tmp (the chart mounts
+# an emptyDir there); without a writable /tmp Deno runs without them.
+# The memory settings of deno.json's start task (BENCHMARKS.md, "memory"): two malloc arenas and a
+# 128 KiB trim threshold keep the resident set near what the process holds.
 ENV DENO_DIR=/tmp/deno \
-    NO_COLOR=1
+    DENO_NO_UPDATE_CHECK=1 \
+    NO_COLOR=1 \
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_TRIM_THRESHOLD_=131072
 USER 65532:65532
 # 8443: mTLS API (LISTEN_ADDR). 8081: plain-HTTP /livez and /readyz (PROBE_ADDR).
 EXPOSE 8443 8081
-ENTRYPOINT ["/usr/local/bin/replica-api"]
+ENTRYPOINT ["/usr/local/bin/deno", "run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=1,--optimize-for-size", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "src/main.ts"]

@@ -39,7 +39,7 @@ run: deps certs ## Run the service (against the KUBECONFIG cluster if reachable,
 start: deps ## Run the service from environment variables and flags only (deno task start)
 	@$(DENO) task start
 
-test: test-unit chart-test test-integration contract-test ## Run every test suite (what CI runs): unit, chart, integration, contract
+test: test-unit chart-test test-integration contract-test test-kind ## Run every test suite (what CI runs): unit, chart, integration, contract, KIND
 
 test-unit: deps ## Unit tests (no cluster)
 	@$(DENO) task test:unit

@@ -7,7 +7,8 @@
 #   make chart-test             chart lint, render and schema checks, install/upgrade/RBAC checks on the
 #                               local control plane, shellcheck, Dockerfile lint (no container engine needed)
 #   make engine / engine-down  Docker for the KIND workflow (Debian's dockerd started as root when none runs)
-#   make kind-up kind-load deploy integration-test-kind undeploy kind-down    (Docker, or root on Debian)
+#   make kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down    (Docker, or root on Debian)
+#   make test-kind              all of that plus the engine and teardown, as `make test` runs it
 
 # The version of CHANGELOG.md's first "## [x.y.z]" heading: image tag, release and chart version.
 # Recursive (=): evaluated only by the targets that use it (the Docker build context has no scripts/).
@@ -39,9 +40,10 @@ binary: deps ## Build dist/replica-api with deno compile (same permissions as de
 	fi; \
 	ls -l $(BINARY)
 
-image: ## Build the container image replica-api:<version from CHANGELOG.md> (needs Docker)
-	@LOG_PREFIX="make image" scripts/kind/preflight.sh docker
-	docker build --pull --build-arg VERSION=$(RELEASE_VERSION) $(DOCKER_BUILD_ARGS) -t $(IMAGE):$(RELEASE_VERSION) .
+# IMAGE_BASES=auto|public|local: the base image (scripts/image/build.sh). The context is staged
+# by scripts/image/context.sh: Deno and the npm packages are fetched here, never inside the build.
+image: deno ## Build the container image replica-api:<version from CHANGELOG.md> (needs Docker)
+	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) DOCKER_BUILD_ARGS="$(DOCKER_BUILD_ARGS)" scripts/image/build.sh
 
 release: release-check binary image ## Binary, image and chart package for the version in CHANGELOG.md (checks Chart.yaml agrees)
 	@LOG_PREFIX="make release" scripts/kind/preflight.sh helm
@@ -76,21 +78,23 @@ kind-node-image: ## The kind node image for the pinned Kubernetes (published, el
 kind-up: ## Create the KIND cluster (engine, pinned kind, node image, pod network, NetworkPolicy); idempotent
 	@scripts/kind/up.sh
 
-kind-load: image ## Build the image and load it into the KIND cluster
+kind-load: image loadgen ## Build the image (and the suite's curl and load generator images) and load them into the KIND cluster
 	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) scripts/kind/load.sh
 
 deploy: ## helm upgrade --install into the KIND cluster with the dev PKI (certs/gen.sh) and wait
 	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) scripts/kind/deploy.sh
 
-integration-test-kind: deno ## KIND: cluster, image, deploy, helm test, integration suite via port-forward, upgrade under load
-	@rc=0; scripts/kind/preflight.sh --suite docker kind kubectl helm || rc=$$?; \
-	if [ $$rc -eq 2 ]; then exit 0; elif [ $$rc -ne 0 ]; then exit $$rc; fi; \
-	$(MAKE) --no-print-directory kind-up kind-load deploy && \
-	scripts/kind/integration-test.sh && \
-	scripts/kind/upgrade-under-load.sh
+integration-test-kind: deno ## KIND suite (tests/kind) against the deployed release: every scenario of README "Deploying on KIND"
+	@scripts/kind/integration-test.sh
 
-kind-upgrade-test: ## KIND: zero failed requests during helm upgrade (needs a deployed release)
+kind-upgrade-test: deno ## KIND: zero failed requests while helm upgrade rolls the Pods under load (needs a deployed release)
 	@scripts/kind/upgrade-under-load.sh
+
+# What `make test` runs: engine, cluster, image, load, deploy, suite, then everything taken down
+# again (KIND_KEEP=1 keeps it). Skips, saying why, only where no container engine is usable or installable.
+.PHONY: test-kind
+test-kind: deno loadgen ## The whole KIND path: engine, kind-up, image, kind-load, deploy, KIND suite, teardown
+	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) DOCKER_BUILD_ARGS="$(DOCKER_BUILD_ARGS)" scripts/kind/test-kind.sh
 
 undeploy: ## helm uninstall the release (and its namespace when deploy created it)
 	@scripts/kind/undeploy.sh

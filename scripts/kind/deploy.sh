@@ -7,6 +7,8 @@
 #  3. helm upgrade --install with the server certificate, key and CA as values (the chart
 #     makes the TLS Secret; its checksum rolls the pods when the certificate changes), then
 #     waits for the rollout (DEPLOY_WAIT=0 skips the wait, e.g. on a cluster without nodes).
+#     When `make kind-load` loaded a curl image (KIND_STATE_DIR/images.env), `helm test` runs
+#     that one, with pullPolicy Never: in KIND no Pod pulls.
 # Extra helm arguments: HELM_ARGS="--set watchNamespaces={a,b}".
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -34,6 +36,11 @@ args=(upgrade --install "${RELEASE}" "${CHART_DIR}" --namespace "${RELEASE_NAMES
   --set-string "image.repository=${IMAGE}" --set-string "image.tag=${VERSION}"
   --set-file "tls.cert=${CERTS_DIR}/server.crt" --set-file "tls.key=${CERTS_DIR}/server.key"
   --set-file "tls.ca=${CERTS_DIR}/ca.crt" --set-string "tests.clientCertSecret=${client_secret}")
+images_env="${KIND_STATE_DIR}/images.env"
+if [[ -f "${images_env}" ]] && tools_image="$(sed -n 's/^TOOLS_IMAGE=//p' "${images_env}")" && [[ -n "${tools_image}" ]]; then
+  args+=(--set-string "tests.image.repository=${tools_image%:*}" --set-string "tests.image.tag=${tools_image##*:}"
+    --set-string "tests.image.pullPolicy=Never")
+fi
 # A rebuilt image keeps its tag: pass its id so the pods roll when the content changed.
 if image_id="$("${DOCKER}" image inspect --format '{{.Id}}' "${IMAGE}:${VERSION}" 2>/dev/null)"; then
   args+=(--set-string "podAnnotations.replica-api/image-id=${image_id#sha256:}")

@@ -10,12 +10,16 @@
 #   D5  the final stage has no RUN (nothing to run it with) and an exec-form ENTRYPOINT
 #   D6  no ADD (remote or archive magic); COPY never names certificates or keys
 #   D7  no ENV/ARG that looks like a credential
-#   D8  the build stage uses the project's recipes: `make deno` (Deno from npm, as the Makefile
-#       installs it) and `make binary` (the same deno compile as CI); the Deno version named in the
+#   D8  the build stage proves the image runs offline: it RUNs the ENTRYPOINT with --help (the
+#       whole module graph loads with --cached-only --frozen); the Deno version named in the
 #       Dockerfile's comments is the Makefile's DENO_VERSION
 #   D9  EXPOSE lists the chart's ports (values.yaml ports.https and ports.probe)
-#   D10 .dockerignore is an allow-list (starts with "*") that does not let certs/, .cache/,
-#       .tools/, node_modules/ or dist/ back in, and lets in what the build copies
+#   D10 the context is staged (scripts/image/context.sh): every COPY source is one it stages, and
+#       .dockerignore excludes everything ("*" and nothing let back in), so the repository root
+#       (dev keys in certs/, kubeconfigs in .cache/) is never sent to a builder
+#   D11 the ENTRYPOINT is deno.json's `start` task: `deno run`, the image-only --cached-only and
+#       --frozen, then exactly the task's flags and entry module; environment assignments that
+#       lead the task (NAME=value deno run ...) are ENV of the runtime stage
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -132,16 +136,40 @@ for line in "${lines[@]}"; do
   esac
 done
 
-# D8
-grep -qE '^RUN .*\bmake\b.*\bdeno\b' < <(printf '%s\n' "${lines[@]}") ||
-  bad "D8 the build stage must install Deno with 'make deno' (the npm package, as the Makefile does)"
-grep -qE '^RUN .*\bmake\b.*\bbinary\b' < <(printf '%s\n' "${lines[@]}") ||
-  bad "D8 the build stage must build with 'make binary' (the same deno compile as CI)"
+# D8, D11
+entry_words() { sed -e 's/^\[//' -e 's/\]$//' -e 's/", *"/\n/g' -e 's/^ *"//' -e 's/" *$//' <<<"$1"; }
+mapfile -t entry < <(entry_words "${entrypoint}")
+run_help=""
+for line in "${lines[@]:0:${final_start}}"; do
+  read -r instr rest <<<"${line}"
+  [[ "${instr^^}" != RUN ]] || run_help="${rest}"
+done
+expected_run="[$(printf '"%s", ' "${entry[@]}")\"--help\"]"
+[[ "${run_help}" == "${expected_run}" ]] ||
+  bad "D8 the build stage must end with RUN ${expected_run} (the ENTRYPOINT loading every module offline), got: ${run_help:-none}"
 make_deno="$(sed -n 's/^DENO_VERSION[[:space:]]*:*=[[:space:]]*//p' Makefile | head -n 1)"
 if [[ -n "${make_deno}" ]]; then
   while IFS= read -r v; do
     [[ "${v}" == "deno@${make_deno}" ]] || bad "D8 the Dockerfile names ${v} but the Makefile installs deno@${make_deno}"
   done < <(grep -oE 'deno@[0-9]+\.[0-9]+\.[0-9]+' "${dockerfile}" | sort -u)
+fi
+start_task="$(sed -n 's/^[[:space:]]*"start":[[:space:]]*"\(.*\)",\{0,1\}[[:space:]]*$/\1/p' deno.json | head -n 1)"
+read -r -a task <<<"${start_task}"
+final_env=" $(printf '%s\n' "${final[@]}" | awk 'toupper($1) == "ENV" { $1 = ""; print }' | tr '\n' ' ') "
+while ((${#task[@]} > 0)) && [[ "${task[0]}" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+  [[ "${final_env}" == *" ${task[0]} "* ]] || bad "D11 deno.json's start task sets ${task[0]}: the runtime stage needs ENV ${task[0]}"
+  task=("${task[@]:1}")
+done
+if [[ "${task[0]:-}" != deno || "${task[1]:-}" != run ]]; then
+  bad "D11 deno.json's start task is not 'deno run ...': ${start_task:-not found}"
+else
+  image_flags=()
+  for w in "${entry[@]:2}"; do [[ "${w}" == --cached-only || "${w}" == --frozen ]] || image_flags+=("${w}"); done
+  [[ "${entry[0]##*/}" == deno && "${entry[1]:-}" == run ]] || bad "D11 ENTRYPOINT must be the deno binary's 'run': ${entrypoint}"
+  [[ " ${entry[*]} " == *" --cached-only "* && " ${entry[*]} " == *" --frozen "* ]] ||
+    bad "D11 ENTRYPOINT must run with --cached-only --frozen (nothing downloaded, deno.lock enforced)"
+  [[ "${image_flags[*]}" == "${task[*]:2}" ]] ||
+    bad "D11 ENTRYPOINT runs '${image_flags[*]}' but deno.json's start task runs '${task[*]:2}': keep them the same"
 fi
 
 # D9
@@ -153,24 +181,19 @@ for key in https probe; do
 done
 
 # D10
+staged="$(sed -n 's/^#   DIR\/\([^ ]*\).*/\1/p' scripts/image/context.sh)"
+for src in $(printf '%s\n' "${lines[@]}" | awk 'toupper($1) == "COPY" && $2 !~ /^--from/ { for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }'); do
+  grep -qxF "${src%/}" <<<"${staged//\//}" || bad "D10 COPY ${src}: scripts/image/context.sh does not stage it (it stages: ${staged//$'\n'/ })"
+done
 if [[ ! -f "${ignore}" ]]; then
-  bad "D10 ${ignore} not found: the whole repository (dev keys in certs/) would be sent to the builder"
+  bad "D10 ${ignore} not found: 'docker build .' would send the whole repository (dev keys in certs/) to the builder"
 else
   mapfile -t patterns < <(grep -vE '^[[:space:]]*(#|$)' "${ignore}")
-  [[ "${patterns[0]:-}" == "*" ]] || bad "D10 ${ignore} must start with '*' (allow-list)"
-  for p in "${patterns[@]}"; do
-    case "${p}" in
-      '!certs'* | '!.cache'* | '!.tools'* | '!node_modules'* | '!dist'* | '!*' | '!**') bad "D10 ${ignore} lets ${p#!} into the build context" ;;
-    esac
-  done
-  for src in $(printf '%s\n' "${lines[@]}" | awk '$1 == "COPY" && $2 !~ /^--from/ { for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }'); do
-    src="${src%/}"
-    printf '%s\n' "${patterns[@]}" | grep -qxE "!${src}/?" || bad "D10 COPY ${src} but ${ignore} does not allow it in"
-  done
+  [[ "${patterns[*]}" == "*" ]] || bad "D10 ${ignore} must be exactly '*': the build context is staged, the repository root is never sent"
 fi
 
 if ((errors > 0)); then
   echo "dockerfile_check: ${errors} problem(s) in ${dockerfile}/${ignore}" >&2
   exit 1
 fi
-echo "dockerfile_check: ${dockerfile} and ${ignore} follow D1-D10" >&2
+echo "dockerfile_check: ${dockerfile} and ${ignore} follow D1-D11" >&2
