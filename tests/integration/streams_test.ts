@@ -194,6 +194,9 @@ Deno.test("[integration] wait=rollout: 202 with the reason while Pods cannot sta
     await t.step("a bad wait or timeout is 400; a waiting client that disconnects frees its slot", async () => {
       assert.equal((await svc.api(`${path}?wait=yes`)).status, 400);
       assert.equal((await svc.api(`${path}?wait=rollout&timeout=11m`)).status, 400);
+      // The previous step faked a completed rollout; a new count makes it incomplete for good (no nodes here), so the
+      // wait stays open whether or not kube-controller-manager has rewritten the faked status yet.
+      assert.ok([200, 202].includes((await svc.api(path, put(3))).status));
       const controller = new AbortController();
       const pending = svc.api(`${path}?wait=rollout&timeout=5m`, { signal: controller.signal }).catch(() => undefined);
       const metric = async () => {
