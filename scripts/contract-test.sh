@@ -53,7 +53,7 @@ kubectl apply -f scripts/sample-deployments.yaml >/dev/null
 certs/gen.sh "${work}/pki" >/dev/null
 
 # --- service
-# The fuzzer is one client on one address sending thousands of requests, with two workers, and requests the HTTP layer
+# The fuzzer is one client on one address sending thousands of requests, with one worker, and requests the HTTP layer
 # cannot parse are answered with Connection: close (the next one needs a new TLS connection): per-certificate and
 # per-source limits are off, so what is checked is the contract, not the limits.
 TLS_CERT_FILE="${work}/pki/server.crt" TLS_KEY_FILE="${work}/pki/server.key" TLS_CLIENT_CA_FILE="${work}/pki/ca.crt" \
@@ -83,6 +83,9 @@ check() { # name, command...
 metrics() { curl -fsS "http://127.0.0.1:${probe_port}/metrics" | promtool check metrics; }
 check "promtool check metrics (/metrics on the probe port)" metrics
 
+# One worker: with two, hypothesis parses lambda sources with ast.parse in both threads at once, and CPython 3.11
+# (Debian 12's python3) then fails now and then with "SystemError: AST constructor recursion depth mismatch", a
+# runtime error of the fuzzer's own that says nothing about the API (seen twice in 6 runs).
 # schemathesis's report ends in a pytest-style banner ("=== 1 warning in 8.69s ==="), which log readers take for
 # a test runner's last word. Its report goes to a file; a green run prints only its case count, a red one the
 # whole report, so a failure is never hidden.
@@ -91,7 +94,7 @@ fuzz() {
   "${st_dir}/bin/schemathesis" --config-file api/schemathesis.toml run api/openapi.json \
     --url "https://localhost:${api_port}" \
     --request-cert "${work}/pki/client.crt" --request-cert-key "${work}/pki/client.key" --tls-verify "${work}/pki/ca.crt" \
-    --checks all --max-examples "${MAX_EXAMPLES}" --workers 2 --seed 1 --no-color >"${report}" 2>&1 || rc=$?
+    --checks all --max-examples "${MAX_EXAMPLES}" --workers 1 --seed 1 --no-color >"${report}" 2>&1 || rc=$?
   if [[ "${rc}" != 0 ]]; then
     sed 's/^/  | /' "${report}" >&2
     return "${rc}"
