@@ -206,12 +206,44 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
           return r.code === 0 ? true : undefined;
         });
         for (const command of commands) {
+          if (command.startsWith("kubectl ")) {
+            // The "who scaled" line: verbatim, against this cluster (the suite's KUBECONFIG holds its context alone).
+            const r = await run("bash", ["-c", command]);
+            assert.equal(r.code, 0, `${command}: exit ${r.code}: ${r.stderr}`);
+            assert.match(
+              r.stdout,
+              /Scaled\s+Deployment\/web\s+replicas \d+ → \d+ by CN=[^ ]+.* via replica-api/,
+              `${command}: ${r.stdout}`,
+            );
+            continue;
+          }
+          if (command.includes("watch=true")) {
+            // A stream does not end by itself: run it verbatim for 4 s, then read what it printed.
+            const r = await run("timeout", ["4", "bash", "-c", `cd "$0" && ${curlDef}\n${command}`, s.repo]);
+            if (command.includes("Last-Event-ID: 1234")) {
+              // An id far older than this replica's history: 410, list again.
+              assert.equal(JSON.parse(r.stdout).status, 410, `${command}: ${r.stdout}`);
+            } else {
+              assert.equal(r.code, 124, `${command}: the stream was still open when timeout ended it (exit ${r.code}: ${r.stderr})`);
+              assert.match(r.stdout, /^event: ADDED\nid: \d+\ndata: \{.*"name":"web"/m, `${command}: ${r.stdout.slice(0, 2000)}`);
+            }
+            continue;
+          }
           const r = await run("bash", ["-c", `cd "$0" && ${curlDef}\n${command}`, s.repo]);
           assert.equal(r.code, 0, `${command}: exit ${r.code}: ${r.stderr}`);
           const body = command.includes(" -i ") ? r.stdout.slice(r.stdout.indexOf("\r\n\r\n") + 4) : r.stdout;
           const json = JSON.parse(body);
           if (command.includes("If-Match")) {
             assert.equal(json.status, 412, `${command}: a stale If-Match is refused: ${body}`);
+          } else if (command.includes("wait=rollout")) {
+            // Real Pods here: the rollout completes within the command's timeout.
+            assert.equal(json.rollout?.complete, true, `${command}: ${body}`);
+            assert.equal(json.replicas, 3, `${command}: ${body}`);
+          } else if (command.includes("dryRun=true")) {
+            assert.equal(json.dryRun, true, `${command}: ${body}`);
+            assert.equal(json.replicas, 8, `${command}: ${body}`);
+          } else if (command.includes("force=true")) {
+            assert.equal(json.replicas, 8, `${command}: ${body}`);
           } else if (command.includes("-X PUT")) {
             assert.equal(json.replicas, 3, `${command}: ${body}`);
           } else if (command.endsWith("/health")) {
@@ -274,6 +306,9 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       ["patch", "deployments.apps", "--subresource=scale", "-n", "kube-system"],
       ["list", "namespaces"],
       ["watch", "namespaces"],
+      ["list", "horizontalpodautoscalers.autoscaling", "--all-namespaces"],
+      ["watch", "horizontalpodautoscalers.autoscaling", "--all-namespaces"],
+      ["create", "events.events.k8s.io", "-n", ns],
     ];
     const denied = [
       ["update", "deployments.apps", "-n", ns],
@@ -292,6 +327,10 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       ["list", "statefulsets.apps", "-n", ns],
       ["get", "configmaps", "-n", ns],
       ["create", "serviceaccounts/token", "-n", ns],
+      ["get", "horizontalpodautoscalers.autoscaling", "-n", ns],
+      ["patch", "horizontalpodautoscalers.autoscaling", "-n", ns],
+      ["update", "events.events.k8s.io", "-n", ns],
+      ["delete", "events.events.k8s.io", "-n", ns],
       ["*", "*"],
     ];
     for (const a of allowed) assert.equal(await can(...a), "yes", `may ${a.join(" ")}`);
@@ -301,7 +340,11 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     const rows = list.trim().split("\n").slice(1).map((l) => l.trim().split(/\s{2,}/)[0]);
     const everyone = /^(selfsubject\w+\.authorization\.k8s\.io|selfsubjectreviews\.authentication\.k8s\.io)$/;
     const granted = rows.filter((r) => !everyone.test(r) && !r.startsWith("["));
-    assert.deepEqual(granted.sort(), ["deployments.apps", "deployments.apps/scale", "namespaces"], list);
+    assert.deepEqual(
+      granted.sort(),
+      ["deployments.apps", "deployments.apps/scale", "events.events.k8s.io", "horizontalpodautoscalers.autoscaling", "namespaces"],
+      list,
+    );
   });
 
   Deno.test("[kind] the NetworkPolicy admits the mTLS and probe ports and lets the Pods reach only the API server and DNS", async () => {
