@@ -21,7 +21,7 @@ import { fetchCredentialsFrom } from "./fetch_credentials.ts";
 import { forceHttp1 } from "./http1_only.ts";
 import { KubeApiError } from "./kube_api_error.ts";
 import type { KubeSource } from "./informer_cache.ts";
-import type { ListResult } from "./reflector.ts";
+import type { ListPage, ListResult } from "./reflector.ts";
 import type { ScaleApi, ScaleState } from "./scaler.ts";
 import type { EventApi } from "./scale_events.ts";
 
@@ -87,27 +87,39 @@ export function createKubeClient(
   const timeout = options.requestTimeoutMs;
   const observe = options.observe ?? (() => {});
 
+  // `_continue` is client-node's name for the API's `continue` (a reserved word in its generator), in the query
+  // parameters and in the list metadata it deserializes.
+  const pageParams = (page?: ListPage) => ({ limit: page?.limit, _continue: page?.continue });
+  const asList = async (list: Promise<{ metadata?: { resourceVersion?: string; _continue?: string }; items: unknown[] }>) => {
+    const { metadata, items } = await list;
+    return { metadata: { resourceVersion: metadata?.resourceVersion, continue: metadata?._continue }, items } as ListResult;
+  };
   const source: KubeSource = {
-    listDeployments: (namespace) =>
-      call(
-        "list",
-        () => namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(),
-        timeout,
-        observe,
-      ) as Promise<
-        ListResult
-      >,
-    listNamespaces: () => call("list", () => core.listNamespace(), timeout, observe) as Promise<ListResult>,
-    listAutoscalers: (namespace) =>
+    listDeployments: (namespace, page) =>
       call(
         "list",
         () =>
-          namespace
-            ? autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace })
-            : autoscaling.listHorizontalPodAutoscalerForAllNamespaces(),
+          asList(
+            namespace
+              ? apps.listNamespacedDeployment({ namespace, ...pageParams(page) })
+              : apps.listDeploymentForAllNamespaces(pageParams(page)),
+          ),
         timeout,
         observe,
-      ) as Promise<ListResult>,
+      ),
+    listNamespaces: (page) => call("list", () => asList(core.listNamespace(pageParams(page))), timeout, observe),
+    listAutoscalers: (namespace, page) =>
+      call(
+        "list",
+        () =>
+          asList(
+            namespace
+              ? autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace, ...pageParams(page) })
+              : autoscaling.listHorizontalPodAutoscalerForAllNamespaces(pageParams(page)),
+          ),
+        timeout,
+        observe,
+      ),
     watch,
   };
 

@@ -9,7 +9,7 @@ import type { CacheStatus, DeploymentCache } from "./cache.ts";
 import { DeploymentIndex } from "./deployment_index.ts";
 import { AutoscalerIndex, type AutoscalerLike, trimAutoscaler } from "./autoscaler_index.ts";
 import { type DeploymentLike, type DeploymentRecord, toRecord } from "./deployment_record.ts";
-import { type ListResult, Reflector, type ReflectorEvents, type WatchLike } from "./reflector.ts";
+import { type ListPage, type ListResult, Reflector, type ReflectorEvents, type WatchLike } from "./reflector.ts";
 import { type Backoff, createBackoff } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -17,15 +17,18 @@ import { type RolloutSource, type RolloutStatus, toRolloutStatus } from "./rollo
 import { CacheChanges } from "./cache_changes.ts";
 import type { ChangeFeed } from "./change_feed.ts";
 
-/** Where the data comes from: list functions and a watch, injected so tests can fake the API server. */
+/**
+ * Where the data comes from: list functions and a watch, injected so tests can fake the API server. Lists are
+ * asked for in pages (limit + continue, see list_pager.ts); a source may ignore `page` and answer everything.
+ */
 export interface KubeSource {
-  listDeployments(namespace?: string): Promise<ListResult>;
-  listNamespaces(): Promise<ListResult>;
+  listDeployments(namespace?: string, page?: ListPage): Promise<ListResult>;
+  listNamespaces(page?: ListPage): Promise<ListResult>;
   /**
    * autoscaling/v2 HorizontalPodAutoscalers, in one namespace or all. The client always provides it; a source
    * without it (a test's stand-in for a single watch stream) gets no autoscaler reflectors.
    */
-  listAutoscalers?(namespace?: string): Promise<ListResult>;
+  listAutoscalers?(namespace?: string, page?: ListPage): Promise<ListResult>;
   watch: WatchLike;
 }
 
@@ -41,6 +44,8 @@ export interface InformerCacheOptions {
   events?: (informer: string) => ReflectorEvents;
   /** Change events kept for watch streams to resume from (default 1000). */
   historySize?: number;
+  /** Objects per list page (default 500, see list_pager.ts). */
+  listPageSize?: number;
 }
 
 /** Keeps only what the index and the rollout judgement need, so ListWatch's own store stays small. */
@@ -93,6 +98,7 @@ export class InformerCache implements DeploymentCache {
       watchTimeoutSeconds: options.watchTimeoutSeconds,
       // The server closes each watch after watchTimeoutSeconds; allow for ListWatch's reconnect delay on top.
       stallAfterMs: options.watchTimeoutSeconds * 1000 + 35_000,
+      listPageSize: options.listPageSize,
       clock,
       log: options.log,
     };
@@ -130,7 +136,7 @@ export class InformerCache implements DeploymentCache {
         path: namespace
           ? `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers`
           : "/apis/autoscaling/v2/horizontalpodautoscalers",
-        list: () => options.source.listAutoscalers!(namespace),
+        list: (page) => options.source.listAutoscalers!(namespace, page),
         backoff: newBackoff(),
         trim: trimAutoscaler,
         onUpsert: (obj: AutoscalerLike) => this.#autoscalers.upsert(obj),
@@ -146,7 +152,7 @@ export class InformerCache implements DeploymentCache {
           name: "deployments",
           events: options.events?.("deployments"),
           path: "/apis/apps/v1/deployments",
-          list: () => options.source.listDeployments(),
+          list: (page) => options.source.listDeployments(undefined, page),
           backoff: newBackoff(),
         }),
         new Reflector({
@@ -154,7 +160,7 @@ export class InformerCache implements DeploymentCache {
           name: "namespaces",
           events: options.events?.("namespaces"),
           path: "/api/v1/namespaces",
-          list: () => options.source.listNamespaces(),
+          list: (page) => options.source.listNamespaces(page),
           backoff: newBackoff(),
           trim: trimNamespace,
           onUpsert: (obj) => obj.metadata?.name && this.#namespaces.add(obj.metadata.name),
@@ -172,7 +178,7 @@ export class InformerCache implements DeploymentCache {
             name: `deployments/${ns}`,
             events: options.events?.(`deployments/${ns}`),
             path: `/apis/apps/v1/namespaces/${ns}/deployments`,
-            list: () => options.source.listDeployments(ns),
+            list: (page) => options.source.listDeployments(ns, page),
             backoff: newBackoff(),
           }),
         );

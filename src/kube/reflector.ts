@@ -20,14 +20,12 @@ import { ADD, DELETE, ERROR, ListWatch, UPDATE, type Watch } from "@kubernetes/c
 import type { Backoff } from "./backoff.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "../observability/logger.ts";
+import { listAllPages, type ListResult, type PagedList } from "./list_pager.ts";
+
+export type { ListPage, ListResult, PagedList } from "./list_pager.ts";
 
 // deno-lint-ignore no-explicit-any
 type KubeObject = any;
-
-export interface ListResult {
-  metadata?: { resourceVersion?: string };
-  items: KubeObject[];
-}
 
 /**
  * The shape of client-node's Watch, which ListWatch calls; decorated here, implemented on Deno's fetch in
@@ -56,7 +54,10 @@ export interface ReflectorOptions {
   /** For logs, e.g. "deployments" or "namespaces". */
   name: string;
   path: string;
-  list: () => Promise<ListResult>;
+  /** Called once per page (see list_pager.ts); a source may ignore the page and answer everything at once. */
+  list: PagedList;
+  /** Objects per list page; default 500, as client-go's reflector. */
+  listPageSize?: number;
   watch: WatchLike;
   onUpsert: (obj: KubeObject) => void;
   onRemove: (obj: KubeObject) => void;
@@ -152,19 +153,21 @@ export class Reflector {
 
   async #list(): Promise<ListResult> {
     const started = this.#o.clock.now();
-    const result = await this.#o.list();
+    // Pages are trimmed as they arrive; ListWatch gets the whole list at once, so it syncs and diffs as before.
+    const result = await listAllPages(this.#o.list, this.#o.trim, { pageSize: this.#o.listPageSize, log: this.#log });
     this.#contact();
     this.#o.events?.relist?.();
-    const items = (result.items ?? []).map(this.#o.trim);
-    if (result.metadata?.resourceVersion) {
-      this.#guard("listed", () => this.#o.onResourceVersion?.(result.metadata!.resourceVersion!, "listed"));
+    const resourceVersion = result.resourceVersion;
+    if (resourceVersion) {
+      this.#guard("listed", () => this.#o.onResourceVersion?.(resourceVersion, "listed"));
     }
     this.#log.info("listed", {
-      items: items.length,
-      resourceVersion: result.metadata?.resourceVersion,
+      items: result.items.length,
+      pages: result.pages,
+      resourceVersion,
       durationMs: this.#o.clock.now() - started,
     });
-    return { metadata: { resourceVersion: result.metadata?.resourceVersion }, items };
+    return { metadata: { resourceVersion }, items: result.items };
   }
 
   #decoratedWatch(): WatchLike {
