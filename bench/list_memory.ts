@@ -7,7 +7,8 @@
  *   deno run -A bench/list_memory.ts <cluster.env> [rounds]
  *
  * The bench control plane (bench/cluster.sh up) is populated with BIG (10,000 Deployments) if it is not yet.
- * One JSON line per round on stdout.
+ * One JSON line per round on stdout. BENCH_WATCH_NAMESPACES (e.g. bench-000: 100 Deployments) limits what the
+ * service watches, for its idle RSS with few Deployments.
  */
 import { BIG } from "./scale.ts";
 import { ensurePki, envNumber, Kube, log, populate, readClusterEnv, rssKb, sleep, startService, waitReady } from "./lib.ts";
@@ -28,7 +29,8 @@ function hwmKb(pid: number): number {
 }
 
 for (let round = 0; round < rounds; round++) {
-  const svc = await startService({ name: "svc-list-memory", kubeconfig: cluster.kubeconfig, pki });
+  const env = { WATCH_NAMESPACES: Deno.env.get("BENCH_WATCH_NAMESPACES") ?? "" };
+  const svc = await startService({ name: "svc-list-memory", kubeconfig: cluster.kubeconfig, pki, env });
   const ready = await waitReady(svc, 180_000, 20);
   await sleep(10_000);
   const peak = hwmKb(svc.pid);

@@ -16,7 +16,10 @@
  * - Its store keeps whole objects: we hand it trimmed objects, so the memory
  *   cost per Deployment is a few fields.
  */
-import { ADD, DELETE, ERROR, ListWatch, UPDATE, type Watch } from "@kubernetes/client-node";
+// Their own modules, not the package root, which would load client-node's whole generated API (see kubeconfig.ts).
+import { ListWatch } from "@kubernetes/client-node/dist/cache.js";
+import { ADD, DELETE, ERROR, UPDATE } from "@kubernetes/client-node/dist/informer.js";
+import type { Watch } from "@kubernetes/client-node/dist/watch.js";
 import type { Backoff } from "./backoff.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -311,8 +314,16 @@ export class Reflector {
 /** A short, log-friendly cause without stack or response bodies (which may be large). */
 export function describe(error: unknown): string {
   if (error && typeof error === "object") {
-    const e = error as { statusCode?: number; code?: number | string; message?: string; cause?: { code?: string; message?: string } };
-    const status = e.statusCode ?? (typeof e.code === "number" ? e.code : undefined);
+    const e = error as {
+      statusCode?: number;
+      status?: number;
+      code?: number | string;
+      message?: string;
+      cause?: { code?: string; message?: string };
+    };
+    // statusCode: watch errors; status: KubeApiError from a list; code: a Status object.
+    const status = e.statusCode ?? (typeof e.status === "number" ? e.status : undefined) ??
+      (typeof e.code === "number" ? e.code : undefined);
     const cause = e.cause?.code ?? e.cause?.message;
     const message = (e.message ?? String(error)).split("\n")[0];
     return [status ? `HTTP ${status}` : undefined, message, cause ? `(${cause})` : undefined].filter(Boolean).join(" ");
