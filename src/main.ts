@@ -83,11 +83,6 @@ async function main(args: string[]): Promise<number> {
     log.error("unhandled promise rejection", { error: event.reason });
   });
   log.info("starting", { kubernetes: kube.server, watchNamespaces: config.watchNamespaces.length ? config.watchNamespaces : "all" });
-  if (kube.watchFallbackReason) {
-    log.warn("watching with client-node's Watch: a killed API server is noticed only by the stall watchdog", {
-      reason: kube.watchFallbackReason,
-    });
-  }
 
   let service;
   try {

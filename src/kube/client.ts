@@ -1,29 +1,18 @@
 /**
- * The only module that talks to @kubernetes/client-node's API classes: it
- * loads the kubeconfig and exposes the narrow seams the rest of the service
- * uses (list functions, a watch, and the scale calls), normalising every
- * failure into a KubeApiError. Watches run on Deno's own fetch when the
- * kubeconfig allows it (see deno_watch.ts for why), else on client-node's Watch.
+ * The service's Kubernetes client: loads the kubeconfig (kubeconfig.ts) and exposes the narrow seams the rest
+ * of the service uses (list functions, a watch, the scale calls, the Event create), every request on Deno's
+ * fetch (kube_requests.ts, deno_watch.ts) and every failure a KubeApiError.
+ *
+ * client-node provides the kubeconfig handling, its authenticators and (in reflector.ts) ListWatch, each from its
+ * own module; its generated API classes are never loaded (see kubeconfig.ts for the memory that saves).
  */
-import {
-  ApiException,
-  AppsV1Api,
-  AutoscalingV2Api,
-  CoreV1Api,
-  EventsV1Api,
-  KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  VersionApi,
-  Watch,
-} from "@kubernetes/client-node";
 import { createDenoWatch, type FetchCredentials } from "./deno_watch.ts";
 import type { HeartbeatProbe } from "./api_heartbeat.ts";
-import { fetchCredentialsFrom } from "./fetch_credentials.ts";
-import { forceHttp1 } from "./http1_only.ts";
-import { KubeApiError } from "./kube_api_error.ts";
+import { fetchCredentialsFrom, type KubeconfigLike } from "./fetch_credentials.ts";
+import { type Kubeconfig, loadKubeconfig } from "./kubeconfig.ts";
+import { createKubeRequester } from "./kube_requests.ts";
 import type { KubeSource } from "./informer_cache.ts";
-import type { ListResult } from "./reflector.ts";
+import type { ListPage, ListResult } from "./reflector.ts";
 import type { ScaleApi, ScaleState } from "./scaler.ts";
 import type { EventApi } from "./scale_events.ts";
 
@@ -49,97 +38,72 @@ export interface KubeClient {
   readonly eventApi: EventApi;
   /** "https://host:port" of the API server, for logs. */
   readonly server: string;
-  /**
-   * Why watches use client-node's Watch instead of Deno's fetch (then a SIGKILLed API server is only noticed by
-   * the reflector's stall watchdog); undefined when they use Deno's fetch.
-   */
-  readonly watchFallbackReason?: string;
 }
 
-export function loadKubeConfig(options: Pick<KubeClientOptions, "kubeconfig" | "context" | "inCluster">): KubeConfig {
-  const kc = forceHttp1(new KubeConfig());
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else if (options.inCluster) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  if (options.context) {
-    if (!kc.getContextObject(options.context)) throw new Error(`kubeconfig has no context "${options.context}"`);
-    kc.setCurrentContext(options.context);
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error("kubeconfig has no current cluster");
-  if (cluster.skipTLSVerify) {
-    throw new Error(`kubeconfig cluster "${cluster.name}" sets insecure-skip-tls-verify; refusing to talk to the API server unverified`);
-  }
-  return kc;
+export function loadKubeConfig(options: Pick<KubeClientOptions, "kubeconfig" | "context" | "inCluster">): Kubeconfig {
+  return loadKubeconfig(options);
 }
 
+/** Fails when Deno's fetch cannot use the kubeconfig (see fetch_credentials.ts), naming the setting. */
 export function createKubeClient(
-  kc: KubeConfig,
+  kc: KubeconfigLike,
   options: Pick<KubeClientOptions, "watchIdleTimeoutMs" | "requestTimeoutMs" | "observe">,
 ): KubeClient {
-  const apps = kc.makeApiClient(AppsV1Api);
-  const core = kc.makeApiClient(CoreV1Api);
-  const autoscaling = kc.makeApiClient(AutoscalingV2Api);
-  const events = kc.makeApiClient(EventsV1Api);
   const fetchCredentials = fetchCredentialsFrom(kc);
-  const watch = fetchCredentials.credentials
-    ? createDenoWatch({ credentials: fetchCredentials.credentials, idleTimeoutMs: options.watchIdleTimeoutMs })
-    : clientNodeWatch(kc, options.watchIdleTimeoutMs);
-  const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-  const timeout = options.requestTimeoutMs;
-  const observe = options.observe ?? (() => {});
+  if (!fetchCredentials.credentials) throw new Error(`cannot use this kubeconfig: ${fetchCredentials.unsupported}`);
+  const credentials = fetchCredentials.credentials;
+  const watch = createDenoWatch({ credentials, idleTimeoutMs: options.watchIdleTimeoutMs });
+  const request = createKubeRequester({ credentials, observe: options.observe ?? (() => {}) });
+  const timeoutMs = options.requestTimeoutMs;
+  const list = (path: string, page?: ListPage) =>
+    request<ListResult>({ verb: "list", method: "GET", path, query: { limit: page?.limit, continue: page?.continue }, timeoutMs });
+  const ns = (namespace: string) => `/namespaces/${encodeURIComponent(namespace)}`;
 
   const source: KubeSource = {
-    listDeployments: (namespace) =>
-      call(
-        "list",
-        () => namespace ? apps.listNamespacedDeployment({ namespace }) : apps.listDeploymentForAllNamespaces(),
-        timeout,
-        observe,
-      ) as Promise<
-        ListResult
-      >,
-    listNamespaces: () => call("list", () => core.listNamespace(), timeout, observe) as Promise<ListResult>,
-    listAutoscalers: (namespace) =>
-      call(
-        "list",
-        () =>
-          namespace
-            ? autoscaling.listNamespacedHorizontalPodAutoscaler({ namespace })
-            : autoscaling.listHorizontalPodAutoscalerForAllNamespaces(),
-        timeout,
-        observe,
-      ) as Promise<ListResult>,
+    listDeployments: (namespace, page) => list(`/apis/apps/v1${namespace ? ns(namespace) : ""}/deployments`, page),
+    listNamespaces: (page) => list("/api/v1/namespaces", page),
+    listAutoscalers: (namespace, page) => list(`/apis/autoscaling/v2${namespace ? ns(namespace) : ""}/horizontalpodautoscalers`, page),
     watch,
-    heartbeat: fetchCredentials.credentials ? denoHeartbeat(fetchCredentials.credentials) : clientNodeHeartbeat(kc),
+    heartbeat: denoHeartbeat(credentials),
   };
 
+  const scalePath = (namespace: string, name: string) => `/apis/apps/v1${ns(namespace)}/deployments/${encodeURIComponent(name)}/scale`;
   const scaleApi: ScaleApi = {
     async readScale(namespace, name) {
-      return toScaleState(await call("get", () => apps.readNamespacedDeploymentScale({ namespace, name }), timeout, observe));
+      return toScaleState(await request({ verb: "get", method: "GET", path: scalePath(namespace, name), timeoutMs }));
     },
     async patchScale(namespace, name, replicas, resourceVersion, patchOptions) {
-      const body = { metadata: { resourceVersion }, spec: { replicas } };
-      const dryRun = patchOptions?.dryRun ? "All" : undefined;
-      const scale = await call(
-        "patch",
-        () => apps.patchNamespacedDeploymentScale({ namespace, name, body, fieldManager: "replica-api", dryRun }, mergePatch),
-        timeout,
-        observe,
-      );
+      const scale = await request({
+        verb: "patch",
+        method: "PATCH",
+        path: scalePath(namespace, name),
+        query: { fieldManager: "replica-api", dryRun: patchOptions?.dryRun ? "All" : undefined },
+        // The resourceVersion makes the write conditional: a concurrent change answers 409.
+        body: { metadata: { resourceVersion }, spec: { replicas } },
+        contentType: "application/merge-patch+json",
+        timeoutMs,
+      });
       return toScaleState(scale);
     },
   };
 
   const eventApi: EventApi = {
     async createEvent(namespace, event) {
-      // Our plain object is what the API server expects; client-node's serializer passes its MicroTime string through.
-      const body = event as unknown as Parameters<typeof events.createNamespacedEvent>[0]["body"];
-      await call("create", () => events.createNamespacedEvent({ namespace, body }), Math.min(timeout, EVENT_TIMEOUT_MS), observe);
+      await request({
+        verb: "create",
+        method: "POST",
+        path: `/apis/events.k8s.io/v1${ns(namespace)}/events`,
+        body: event,
+        timeoutMs: Math.min(timeoutMs, EVENT_TIMEOUT_MS),
+      });
     },
   };
 
-  return { source, scaleApi, eventApi, server: kc.getCurrentCluster()?.server ?? "", watchFallbackReason: fetchCredentials.unsupported };
+  return { source, scaleApi, eventApi, server: kc.getCurrentCluster()?.server ?? "" };
+}
+
+function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resourceVersion?: string; uid?: string } }): ScaleState {
+  return { replicas: scale.spec?.replicas ?? 0, resourceVersion: scale.metadata?.resourceVersion ?? "", uid: scale.metadata?.uid };
 }
 
 /**
@@ -164,96 +128,4 @@ function denoHeartbeat(credentials: () => Promise<FetchCredentials>): HeartbeatP
       client.close();
     }
   };
-}
-
-/**
- * The same through client-node, for kubeconfigs Deno's fetch cannot use (see fetch_credentials.ts). Its request
- * takes no signal: after a timeout the heartbeat moves on, and the request itself lingers until undici gives up.
- */
-function clientNodeHeartbeat(kc: KubeConfig): HeartbeatProbe {
-  const version = kc.makeApiClient(VersionApi);
-  return async (signal) => {
-    const aborted = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
-    aborted.catch(() => {}); // an abort after the answer must not become an unhandled rejection
-    try {
-      await Promise.race([version.getCode(), aborted]);
-      return 200;
-    } catch (error) {
-      if (error instanceof ApiException) return error.code;
-      throw error;
-    }
-  };
-}
-
-function clientNodeWatch(kc: KubeConfig, idleTimeoutMs: number): Watch {
-  const watch = new Watch(kc);
-  // Watch aborts a stream after this long without data (typed private, but it is the documented knob); it must
-  // outlast the server-side watch timeout or quiet clusters would reconnect needlessly.
-  (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = idleTimeoutMs;
-  return watch;
-}
-
-function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resourceVersion?: string; uid?: string } }): ScaleState {
-  return { replicas: scale.spec?.replicas ?? 0, resourceVersion: scale.metadata?.resourceVersion ?? "", uid: scale.metadata?.uid };
-}
-
-/** Runs an API call with a deadline, records it, and turns every failure into a KubeApiError. */
-async function call<T>(
-  verb: string,
-  fn: () => Promise<T>,
-  timeoutMs: number,
-  observe: NonNullable<KubeClientOptions["observe"]>,
-): Promise<T> {
-  const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new KubeApiError(504, `no answer within ${timeoutMs} ms`)), timeoutMs);
-  });
-  try {
-    const result = await Promise.race([fn(), deadline]);
-    observe(verb, "200", (performance.now() - started) / 1000);
-    return result;
-  } catch (error) {
-    const kubeError = toKubeApiError(error);
-    observe(verb, kubeError.status ? String(kubeError.status) : "error", (performance.now() - started) / 1000);
-    throw kubeError;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-export function toKubeApiError(error: unknown): KubeApiError {
-  if (error instanceof KubeApiError) return error;
-  if (error instanceof ApiException) {
-    const status = parseStatusBody(error.body);
-    const retryAfter = Number(error.headers?.["retry-after"]);
-    return new KubeApiError(
-      error.code,
-      status.message ?? `HTTP ${error.code}`,
-      status.reason,
-      Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-      { cause: error },
-    );
-  }
-  // fetch/undici failures: connection refused, DNS, TLS verification, reset.
-  const e = error as { message?: string; cause?: { code?: string; message?: string } };
-  const detail = [e?.message, e?.cause?.code ?? e?.cause?.message].filter(Boolean).join(": ");
-  return new KubeApiError(0, detail || String(error), undefined, undefined, { cause: error });
-}
-
-/** The API server answers errors with a Status object; client-node may hand it over parsed or as text. */
-function parseStatusBody(body: unknown): { message?: string; reason?: string } {
-  let value = body;
-  if (typeof value === "string") {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return { message: (value as string).slice(0, 300) || undefined };
-    }
-  }
-  if (value && typeof value === "object") {
-    const v = value as { message?: unknown; reason?: unknown };
-    return { message: typeof v.message === "string" ? v.message : undefined, reason: typeof v.reason === "string" ? v.reason : undefined };
-  }
-  return {};
 }

@@ -1,36 +1,37 @@
 /**
- * The kubeconfig's credentials in the form Deno's fetch takes them, for the
- * watch in deno_watch.ts, or the reason it cannot use them.
+ * The kubeconfig's credentials in the form Deno's fetch takes them, for every
+ * request the service makes (deno_watch.ts, kube_requests.ts), or the reason it
+ * cannot use them.
  *
- * Credentials are taken from client-node's own KubeConfig.applyToHTTPSOptions
- * on every call, so they are exactly what client-node would send: bearer
- * tokens, token files re-read as client-node re-reads them (rotated in-cluster
- * ServiceAccount tokens), exec and other auth plugins, basic auth,
- * impersonation, and CA / client certificate files read afresh.
+ * Credentials are taken from applyToHTTPSOptions on every call (kubeconfig.ts,
+ * which applies them as client-node's KubeConfig does), so they are exactly what
+ * client-node would send: bearer tokens, token files re-read as client-node
+ * re-reads them (rotated in-cluster ServiceAccount tokens), exec and other auth
+ * plugins, basic auth, impersonation, and CA / client certificate files read
+ * afresh.
  */
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { Cluster, HttpsOptions, User } from "./kubeconfig.ts";
 import type { FetchCredentials } from "./deno_watch.ts";
+
+/** What is read from a kubeconfig: kubeconfig.ts's Kubeconfig, or client-node's KubeConfig (tests compare the two). */
+export interface KubeconfigLike {
+  getCurrentCluster(): Cluster | null | undefined;
+  getCurrentUser(): User | null | undefined;
+  applyToHTTPSOptions(opts: HttpsOptions): Promise<void>;
+}
 
 export type FetchCredentialsSource =
   | { readonly credentials: () => Promise<FetchCredentials>; readonly unsupported?: undefined }
   | { readonly unsupported: string; readonly credentials?: undefined };
 
-/** What applyToHTTPSOptions fills in; files arrive as Buffers, exec plugins give strings. */
-interface HttpsOptions {
-  headers?: Record<string, unknown>;
-  auth?: string;
-  ca?: PemInput | PemInput[];
-  cert?: PemInput;
-  key?: PemInput;
-}
 type PemInput = string | Uint8Array;
 
 /**
  * Checks once what Deno.createHttpClient cannot do (it has no option to skip verification, to verify against
  * another server name, or to take client-node's proxy settings) and whether it accepts the kubeconfig's
- * certificates and key; the caller then keeps client-node's Watch and says why.
+ * certificates and key; the caller refuses to start and says why.
  */
-export function fetchCredentialsFrom(kc: KubeConfig): FetchCredentialsSource {
+export function fetchCredentialsFrom(kc: KubeconfigLike): FetchCredentialsSource {
   const cluster = kc.getCurrentCluster();
   if (!cluster) return { unsupported: "the kubeconfig has no current cluster" };
   if (!cluster.server.startsWith("https://")) return { unsupported: `the API server URL ${cluster.server} is not https` };

@@ -9,7 +9,7 @@ import type { CacheStatus, DeploymentCache } from "./cache.ts";
 import { DeploymentIndex } from "./deployment_index.ts";
 import { AutoscalerIndex, type AutoscalerLike, trimAutoscaler } from "./autoscaler_index.ts";
 import { type DeploymentLike, type DeploymentRecord, toRecord } from "./deployment_record.ts";
-import { type ListResult, Reflector, type ReflectorEvents, type WatchLike } from "./reflector.ts";
+import { type ListPage, type ListResult, Reflector, type ReflectorEvents, type WatchLike } from "./reflector.ts";
 import { type Backoff, createBackoff } from "./backoff.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -18,15 +18,18 @@ import { CacheChanges } from "./cache_changes.ts";
 import type { ChangeFeed } from "./change_feed.ts";
 import { ApiHeartbeat, type HeartbeatProbe } from "./api_heartbeat.ts";
 
-/** Where the data comes from: list functions and a watch, injected so tests can fake the API server. */
+/**
+ * Where the data comes from: list functions and a watch, injected so tests can fake the API server. Lists are
+ * asked for in pages (limit + continue, see list_pager.ts); a source may ignore `page` and answer everything.
+ */
 export interface KubeSource {
-  listDeployments(namespace?: string): Promise<ListResult>;
-  listNamespaces(): Promise<ListResult>;
+  listDeployments(namespace?: string, page?: ListPage): Promise<ListResult>;
+  listNamespaces(page?: ListPage): Promise<ListResult>;
   /**
    * autoscaling/v2 HorizontalPodAutoscalers, in one namespace or all. The client always provides it; a source
    * without it (a test's stand-in for a single watch stream) gets no autoscaler reflectors.
    */
-  listAutoscalers?(namespace?: string): Promise<ListResult>;
+  listAutoscalers?(namespace?: string, page?: ListPage): Promise<ListResult>;
   watch: WatchLike;
   /** A cheap request that any answer of the API server completes (GET /version); see api_heartbeat.ts. */
   heartbeat?: HeartbeatProbe;
@@ -55,6 +58,8 @@ export interface InformerCacheOptions {
   historySize?: number;
   /** Without it (or without source.heartbeat), a silent partition is noticed only by the stall watchdog. */
   heartbeat?: HeartbeatSettings;
+  /** Objects per list page (default 500, see list_pager.ts). */
+  listPageSize?: number;
 }
 
 /** Keeps only what the index and the rollout judgement need, so ListWatch's own store stays small. */
@@ -110,6 +115,7 @@ export class InformerCache implements DeploymentCache {
       watchTimeoutSeconds: options.watchTimeoutSeconds,
       // The server closes each watch after watchTimeoutSeconds; allow for ListWatch's reconnect delay on top.
       stallAfterMs: options.watchTimeoutSeconds * 1000 + 35_000,
+      listPageSize: options.listPageSize,
       clock,
       log: options.log,
     };
@@ -147,7 +153,7 @@ export class InformerCache implements DeploymentCache {
         path: namespace
           ? `/apis/autoscaling/v2/namespaces/${namespace}/horizontalpodautoscalers`
           : "/apis/autoscaling/v2/horizontalpodautoscalers",
-        list: () => options.source.listAutoscalers!(namespace),
+        list: (page) => options.source.listAutoscalers!(namespace, page),
         backoff: newBackoff(),
         trim: trimAutoscaler,
         onUpsert: (obj: AutoscalerLike) => this.#autoscalers.upsert(obj),
@@ -163,7 +169,7 @@ export class InformerCache implements DeploymentCache {
           name: "deployments",
           events: options.events?.("deployments"),
           path: "/apis/apps/v1/deployments",
-          list: () => options.source.listDeployments(),
+          list: (page) => options.source.listDeployments(undefined, page),
           backoff: newBackoff(),
         }),
         new Reflector({
@@ -171,7 +177,7 @@ export class InformerCache implements DeploymentCache {
           name: "namespaces",
           events: options.events?.("namespaces"),
           path: "/api/v1/namespaces",
-          list: () => options.source.listNamespaces(),
+          list: (page) => options.source.listNamespaces(page),
           backoff: newBackoff(),
           trim: trimNamespace,
           onUpsert: (obj) => obj.metadata?.name && this.#namespaces.add(obj.metadata.name),
@@ -189,7 +195,7 @@ export class InformerCache implements DeploymentCache {
             name: `deployments/${ns}`,
             events: options.events?.(`deployments/${ns}`),
             path: `/apis/apps/v1/namespaces/${ns}/deployments`,
-            list: () => options.source.listDeployments(ns),
+            list: (page) => options.source.listDeployments(ns, page),
             backoff: newBackoff(),
           }),
         );

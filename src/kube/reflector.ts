@@ -16,18 +16,19 @@
  * - Its store keeps whole objects: we hand it trimmed objects, so the memory
  *   cost per Deployment is a few fields.
  */
-import { ADD, DELETE, ERROR, ListWatch, UPDATE, type Watch } from "@kubernetes/client-node";
+// Their own modules, not the package root, which would load client-node's whole generated API (see kubeconfig.ts).
+import { ListWatch } from "@kubernetes/client-node/dist/cache.js";
+import { ADD, DELETE, ERROR, UPDATE } from "@kubernetes/client-node/dist/informer.js";
+import type { Watch } from "@kubernetes/client-node/dist/watch.js";
 import type { Backoff } from "./backoff.ts";
 import type { Clock, TimerId } from "./clock.ts";
 import type { Logger } from "../observability/logger.ts";
+import { listAllPages, type ListResult, type PagedList } from "./list_pager.ts";
+
+export type { ListPage, ListResult, PagedList } from "./list_pager.ts";
 
 // deno-lint-ignore no-explicit-any
 type KubeObject = any;
-
-export interface ListResult {
-  metadata?: { resourceVersion?: string };
-  items: KubeObject[];
-}
 
 /**
  * The shape of client-node's Watch, which ListWatch calls; decorated here, implemented on Deno's fetch in
@@ -56,7 +57,10 @@ export interface ReflectorOptions {
   /** For logs, e.g. "deployments" or "namespaces". */
   name: string;
   path: string;
-  list: () => Promise<ListResult>;
+  /** Called once per page (see list_pager.ts); a source may ignore the page and answer everything at once. */
+  list: PagedList;
+  /** Objects per list page; default 500, as client-go's reflector. */
+  listPageSize?: number;
   watch: WatchLike;
   onUpsert: (obj: KubeObject) => void;
   onRemove: (obj: KubeObject) => void;
@@ -175,19 +179,21 @@ export class Reflector {
 
   async #list(): Promise<ListResult> {
     const started = this.#o.clock.now();
-    const result = await this.#o.list();
+    // Pages are trimmed as they arrive; ListWatch gets the whole list at once, so it syncs and diffs as before.
+    const result = await listAllPages(this.#o.list, this.#o.trim, { pageSize: this.#o.listPageSize, log: this.#log });
     this.#contact();
     this.#o.events?.relist?.();
-    const items = (result.items ?? []).map(this.#o.trim);
-    if (result.metadata?.resourceVersion) {
-      this.#guard("listed", () => this.#o.onResourceVersion?.(result.metadata!.resourceVersion!, "listed"));
+    const resourceVersion = result.resourceVersion;
+    if (resourceVersion) {
+      this.#guard("listed", () => this.#o.onResourceVersion?.(resourceVersion, "listed"));
     }
     this.#log.info("listed", {
-      items: items.length,
-      resourceVersion: result.metadata?.resourceVersion,
+      items: result.items.length,
+      pages: result.pages,
+      resourceVersion,
       durationMs: this.#o.clock.now() - started,
     });
-    return { metadata: { resourceVersion: result.metadata?.resourceVersion }, items };
+    return { metadata: { resourceVersion }, items: result.items };
   }
 
   #decoratedWatch(): WatchLike {
@@ -338,8 +344,16 @@ export class Reflector {
 /** A short, log-friendly cause without stack or response bodies (which may be large). */
 export function describe(error: unknown): string {
   if (error && typeof error === "object") {
-    const e = error as { statusCode?: number; code?: number | string; message?: string; cause?: { code?: string; message?: string } };
-    const status = e.statusCode ?? (typeof e.code === "number" ? e.code : undefined);
+    const e = error as {
+      statusCode?: number;
+      status?: number;
+      code?: number | string;
+      message?: string;
+      cause?: { code?: string; message?: string };
+    };
+    // statusCode: watch errors; status: KubeApiError from a list; code: a Status object.
+    const status = e.statusCode ?? (typeof e.status === "number" ? e.status : undefined) ??
+      (typeof e.code === "number" ? e.code : undefined);
     const cause = e.cause?.code ?? e.cause?.message;
     const message = (e.message ?? String(error)).split("\n")[0];
     return [status ? `HTTP ${status}` : undefined, message, cause ? `(${cause})` : undefined].filter(Boolean).join(" ");
