@@ -12,6 +12,7 @@
  * and prints why. Started any other way than through the scripts, it fails and says how.
  */
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { run } from "../support/command.ts";
 import {
   clientCertVolume,
@@ -61,11 +62,17 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     console.log(`kind-load: ${line}`);
   };
 
-  /** `kubectl port-forward svc/<fullname> <port>:8443` for the duration of fn. */
-  async function withPortForward<T>(port: number, fn: () => Promise<T>): Promise<T> {
+  /**
+   * `kubectl port-forward svc/<fullname> <port>:8443` for the duration of fn. Port 0: a free one, so that
+   * suites of other clusters on the same machine never contend for it (only the README's 8443 is fixed).
+   */
+  async function withPortForward<T>(wanted: number, fn: (port: number) => Promise<T>): Promise<T> {
     // A port someone else serves would answer in the forward's place: refuse to start instead.
+    let port = wanted;
     try {
-      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      const probe = Deno.listen({ hostname: "127.0.0.1", port });
+      port = (probe.addr as Deno.NetAddr).port;
+      probe.close();
     } catch (error) {
       throw new Error(`local port ${port} is in use (${error}): stop what listens there, kubectl port-forward needs it`);
     }
@@ -96,7 +103,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       } finally {
         clearTimeout(timer);
       }
-      return await fn();
+      return await fn(port);
     } finally {
       child.kill("SIGTERM");
       await child.status;
@@ -112,6 +119,25 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       cert: await Deno.readTextFile(`${dir}/client.crt`),
       key: await Deno.readTextFile(`${dir}/client.key`),
     });
+  }
+
+  /**
+   * Helm values that lift the per-source connection limits and the per-certificate rate limits: the later
+   * scenarios drive the Pods from one client Pod (one address, one certificate) well past them.
+   */
+  const UNLIMITED = [
+    "--set-string",
+    "config.maxConnectionsPerSource=off",
+    "--set-string",
+    "config.handshakeRatePerSource=off",
+    "--set-json",
+    'extraEnv=[{"name":"RATE_LIMIT_READS","value":"off"},{"name":"RATE_LIMIT_WRITES","value":"off"}]',
+  ];
+
+  /** The release with UNLIMITED (a no-op once the rolling upgrade scenario set it; else a rollout), both Pods Ready. */
+  async function ensureUnlimited() {
+    await t.helm("upgrade", s.release, s.chart, "-n", ns, "--reuse-values", ...UNLIMITED, "--wait", "--timeout", "3m");
+    return await assertHealthyPods();
   }
 
   /** Pods of the release are Ready, none restarted nor OOM-killed: the check after every disturbance. */
@@ -274,6 +300,10 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       ["patch", "deployments.apps", "--subresource=scale", "-n", "kube-system"],
       ["list", "namespaces"],
       ["watch", "namespaces"],
+      // Autoscaler awareness and "who scaled" (issue 13).
+      ["list", "horizontalpodautoscalers.autoscaling", "--all-namespaces"],
+      ["watch", "horizontalpodautoscalers.autoscaling", "--all-namespaces"],
+      ["create", "events.events.k8s.io", "-n", ns],
     ];
     const denied = [
       ["update", "deployments.apps", "-n", ns],
@@ -292,6 +322,12 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       ["list", "statefulsets.apps", "-n", ns],
       ["get", "configmaps", "-n", ns],
       ["create", "serviceaccounts/token", "-n", ns],
+      ["get", "horizontalpodautoscalers.autoscaling", "-n", ns],
+      ["update", "horizontalpodautoscalers.autoscaling", "-n", ns],
+      ["create", "events", "-n", ns],
+      ["list", "events.events.k8s.io", "-n", ns],
+      ["update", "events.events.k8s.io", "-n", ns],
+      ["delete", "events.events.k8s.io", "-n", ns],
       ["*", "*"],
     ];
     for (const a of allowed) assert.equal(await can(...a), "yes", `may ${a.join(" ")}`);
@@ -301,7 +337,11 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     const rows = list.trim().split("\n").slice(1).map((l) => l.trim().split(/\s{2,}/)[0]);
     const everyone = /^(selfsubject\w+\.authorization\.k8s\.io|selfsubjectreviews\.authentication\.k8s\.io)$/;
     const granted = rows.filter((r) => !everyone.test(r) && !r.startsWith("["));
-    assert.deepEqual(granted.sort(), ["deployments.apps", "deployments.apps/scale", "namespaces"], list);
+    assert.deepEqual(
+      granted.sort(),
+      ["deployments.apps", "deployments.apps/scale", "events.events.k8s.io", "horizontalpodautoscalers.autoscaling", "namespaces"],
+      list,
+    );
   });
 
   Deno.test("[kind] the NetworkPolicy admits the mTLS and probe ports and lets the Pods reach only the API server and DNS", async () => {
@@ -430,8 +470,8 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     try {
       await t.kubectlIn(JSON.stringify(workload(wns, "workload", 1)), "apply", "-f", "-");
       await t.kubectl("-n", wns, "rollout", "status", "deployment/workload", "--timeout=90s");
-      await withPortForward(18443, async () => {
-        const path = `https://localhost:18443/api/v1/namespaces/${wns}/deployments/workload/replicas`;
+      await withPortForward(0, async (port) => {
+        const path = `https://localhost:${port}/api/v1/namespaces/${wns}/deployments/workload/replicas`;
         const get = async () => {
           const r = await fetch(path, { client });
           return { status: r.status, body: await r.json() };
@@ -483,8 +523,8 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     await startPod(t, ns, "kind-suite-upgrade-load", spec);
     await sleep(5000);
     const started = Date.now();
-    // Forces a rollout (new pod annotation) and turns the per-source limits off, as the README advises behind a
-    // proxy: the later scenarios drive one Pod from one load Pod well past them.
+    // Forces a rollout (new pod annotation) and turns the per-source and per-client limits off, as the README
+    // advises behind a proxy: the later scenarios drive the Pods from one client Pod well past them.
     await t.helm(
       "upgrade",
       s.release,
@@ -494,12 +534,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       "--reuse-values",
       "--set-string",
       `podAnnotations.replica-api\\.dev/restarted-at=${Date.now()}`,
-      "--set-string",
-      "config.maxConnectionsPerSource=off",
-      "--set-string",
-      "config.handshakeRatePerSource=off",
-      "--set-json",
-      'extraEnv=[{"name":"RATE_LIMIT_READS","value":"off"}]',
+      ...UNLIMITED,
       "--wait",
       "--timeout",
       "3m",
@@ -543,6 +578,365 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     assert.ok(!after.some((p) => p.uid === pods[0].uid), "the evicted Pod was replaced");
   });
 
+  // ---- Issue 13 against real Pods: consistent reads, rollout waits, watch, Events, autoscalers ----
+
+  /** A namespace of the suite's own for one scenario's workloads (deleted by the caller). */
+  async function workloadNamespace() {
+    const wns = `kind-suite-${crypto.randomUUID().slice(0, 6)}`;
+    await t.kubectl("create", "namespace", wns);
+    return wns;
+  }
+
+  /** Each release Pod's access-log lines since `since` whose requestId starts with `prefix`: requestId -> Pod name. */
+  async function servedBy(pods: { name: string }[], since: string, prefix: string) {
+    const by = new Map<string, string>();
+    for (const p of pods) {
+      const log = (await t.tryKubectl("-n", ns, "logs", p.name, `--since-time=${since}`)).stdout;
+      for (const line of log.split("\n")) {
+        if (!line.includes(prefix)) continue;
+        try {
+          const j = JSON.parse(line);
+          if (j.msg === "request" && typeof j.requestId === "string" && j.requestId.startsWith(prefix)) by.set(j.requestId, p.name);
+        } catch {
+          // not a JSON line
+        }
+      }
+    }
+    return by;
+  }
+
+  /** The release Pods' audit lines since `since` (JSON objects with `audit: true`). */
+  async function auditLines(pods: { name: string }[], since: string) {
+    const out: Record<string, unknown>[] = [];
+    for (const p of pods) {
+      for (const line of (await t.tryKubectl("-n", ns, "logs", p.name, `--since-time=${since}`)).stdout.split("\n")) {
+        if (!line.includes('"audit":true')) continue;
+        try {
+          out.push({ pod: p.name, ...JSON.parse(line) });
+        } catch {
+          // not a JSON line
+        }
+      }
+    }
+    return out;
+  }
+
+  /** A client Pod of the tools image running a script of tests/kind with the client certificate and a writable /tmp. */
+  async function runClientScript(name: string, script: string, env: Record<string, string>, timeoutMs: number) {
+    return await runPod(t, ns, name, {
+      containers: [{
+        name: "client",
+        image: s.toolsImage,
+        imagePullPolicy: "Never",
+        command: ["bash", "-c", await Deno.readTextFile(new URL(script, import.meta.url))],
+        env: Object.entries(env).map(([k, v]) => ({ name: k, value: v })),
+        securityContext: restricted,
+        resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { memory: "128Mi" } },
+        volumeMounts: [{ name: "client-tls", mountPath: "/tls", readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
+      }],
+      volumes: [clientCertVolume(clientSecret), { name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+    }, timeoutMs);
+  }
+
+  /** The client certificate's CN, as the service names the caller ("CN=dev-sre (O=sre)"). */
+  async function clientCN() {
+    const subject = new X509Certificate(await Deno.readTextFile(`${s.certDir}/client.crt`)).subject;
+    const cn = subject.split("\n").find((l) => l.startsWith("CN="));
+    assert.ok(cn, `the client certificate has a CN: ${subject}`);
+    return cn.slice(3);
+  }
+
+  Deno.test("[kind] consistent reads across replicas: 1,000 PUT-then-GET pairs through the Service, the GET with the PUT's ETag as NotOlderThan, read no stale value", async () => {
+    // 1,000 PUTs from one certificate: well past RATE_LIMIT_WRITES (5/s), which is not what this proves.
+    const pods = await ensureUnlimited();
+    const wns = await workloadNamespace();
+    try {
+      // Its Pods stay Pending: 1,000 scales between 1 and 2 cost API objects, not containers.
+      await t.kubectlIn(JSON.stringify(workload(wns, "target", 1, { unschedulable: true })), "apply", "-f", "-");
+      const pairs = 1000;
+      const run = `kc${Date.now().toString(36)}`;
+      const since = new Date(Date.now() - 1000).toISOString();
+      const r = await runClientScript("kind-suite-consistency", "./consistent_reads.sh", {
+        API: apiUrl,
+        NS: wns,
+        NAME: "target",
+        PAIRS: String(pairs),
+        RUN: run,
+      }, 900_000);
+      const log = r.logs.client;
+      assert.equal(r.phase, "Succeeded", log.slice(-2000));
+      const rows = log.split("\n").filter((l) => l.startsWith("pair ")).map((l) => {
+        const [, i, want, putCode, putRv, getCode, getRv, getReplicas, plainCode, plainRv, plainReplicas] = l.split(" ");
+        return { i, want, putCode, putRv, getCode, getRv, getReplicas, plainCode, plainRv, plainReplicas };
+      });
+      const seconds = Number(/^seconds (\S+)/m.exec(log)?.[1]);
+      assert.equal(rows.length, pairs, `every pair ran: ${log.slice(-1000)}`);
+      // Stale: an older resourceVersion than the PUT's, or another count than the one written (only this test writes).
+      const older = (rv: string, than: string) => !/^\d+$/.test(rv) || BigInt(rv) < BigInt(than);
+      const stale = (code: string, rv: string, replicas: string, row: { putRv: string; want: string }) =>
+        code === "200" && (older(rv, row.putRv) || replicas !== row.want);
+      const putFailed = rows.filter((x) => x.putCode !== "200");
+      const getFailed = rows.filter((x) => x.getCode !== "200");
+      const plainFailed = rows.filter((x) => x.plainCode !== "200");
+      const staleReads = rows.filter((x) => stale(x.getCode, x.getRv, x.getReplicas, x));
+      const stalePlain = rows.filter((x) => stale(x.plainCode, x.plainRv, x.plainReplicas, x));
+      // Which Pod answered what, from the access logs (X-Request-Id <run>-<i>-put|get|plain).
+      const by = await servedBy(pods, since, `${run}-`);
+      const perPod = pods.map((p) => `${p.name} ${[...by.values()].filter((n) => n === p.name).length}`).join(", ");
+      const known = rows.filter((x) => by.has(`${run}-${x.i}-put`) && by.has(`${run}-${x.i}-get`) && by.has(`${run}-${x.i}-plain`));
+      const cross = known.filter((x) => by.get(`${run}-${x.i}-put`) !== by.get(`${run}-${x.i}-get`));
+      const crossPlain = known.filter((x) => by.get(`${run}-${x.i}-put`) !== by.get(`${run}-${x.i}-plain`));
+      const stalePlainCross = stalePlain.filter((x) => crossPlain.includes(x));
+      note(`consistent reads: ${pairs} PUT-then-GET pairs through ${svcHost} in ${seconds.toFixed(0)} s (3 new connections each):`);
+      note(`  PUT failed ${putFailed.length}; GET with the ETag (NotOlderThan): failed ${getFailed.length}, stale ${staleReads.length}`);
+      note(
+        `  plain GET sent with it (control): failed ${plainFailed.length}, stale ${stalePlain.length} (${stalePlainCross.length} of them on the other Pod)`,
+      );
+      note(
+        `  answered by (access logs; ${known.length} pairs fully attributed): ${perPod}; ` +
+          `GET on another Pod than its PUT: ${cross.length} (plain: ${crossPlain.length})`,
+      );
+      const show = (xs: typeof rows) => xs.slice(0, 5).map((x) => JSON.stringify(x)).join("\n");
+      assert.equal(putFailed.length, 0, `PUTs that did not answer 200:\n${show(putFailed)}`);
+      assert.equal(getFailed.length, 0, `NotOlderThan GETs that did not answer 200:\n${show(getFailed)}`);
+      assert.equal(plainFailed.length, 0, `plain GETs that did not answer 200:\n${show(plainFailed)}`);
+      assert.equal(staleReads.length, 0, `stale reads despite resourceVersion=<ETag>:\n${show(staleReads)}`);
+      // The proof needs pairs that crossed replicas; kube-proxy spreads new connections at random.
+      assert.ok(known.length >= pairs * 0.9, `the access logs attribute the requests (${known.length} of ${pairs} pairs)`);
+      assert.ok(cross.length > pairs / 10, `GETs reached the other replica than their PUT (${cross.length} of ${known.length})`);
+      await assertHealthyPods();
+    } finally {
+      await t.tryKubectl("delete", "namespace", wns, "--wait=false");
+    }
+  });
+
+  Deno.test("[kind] PUT ?wait=rollout answers 200 once the new Pods really are Ready, 202 with the progress and a reason when the timeout is too short", async () => {
+    const wns = await workloadNamespace();
+    const client = await mtlsClient(s.certDir);
+    try {
+      // Ready 4 s after each container starts: a wait that answered early would show.
+      await t.kubectlIn(JSON.stringify(workload(wns, "workload", 1, { readyAfterSeconds: 4 })), "apply", "-f", "-");
+      await t.kubectl("-n", wns, "rollout", "status", "deployment/workload", "--timeout=120s");
+      /** What kubectl sees right now: Ready Pods, the Deployment's status, `kubectl rollout status` without waiting. */
+      const kubectlView = async () => {
+        const rollout = await t.tryKubectl("-n", wns, "rollout", "status", "deployment/workload", "--watch=false");
+        const podList = (await t.kubectlJson("-n", wns, "get", "pods", "-l", "app=workload")).items;
+        type Pod = { metadata: { deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } };
+        const ready = (podList as Pod[]).filter((p) =>
+          !p.metadata.deletionTimestamp && (p.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True")
+        );
+        const status = (await t.kubectlJson("-n", wns, "get", "deployment", "workload")).status;
+        return { rollout: rollout.stdout.trim(), ready: ready.length, status };
+      };
+      await withPortForward(0, async (port) => {
+        const url = `https://localhost:${port}/api/v1/namespaces/${wns}/deployments/workload/replicas`;
+        await waitFor("workload with 1 ready replica in the cache", 30_000, async () => {
+          const r = await fetch(url, { client });
+          const body = await r.json();
+          return r.status === 200 && body.readyReplicas === 1 ? body : undefined;
+        });
+        const put = (replicas: number, query: string) =>
+          fetch(`${url}?${query}`, {
+            client,
+            method: "PUT",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ replicas }),
+          });
+
+        let started = Date.now();
+        const done = await put(3, "wait=rollout&timeout=90s");
+        const doneMs = Date.now() - started;
+        const doneBody = await done.json();
+        const atDone = await kubectlView();
+        note(
+          `rollout wait: PUT 1 -> 3 ?wait=rollout&timeout=90s answered ${done.status} after ${(doneMs / 1000).toFixed(1)} s ` +
+            `(rollout ${JSON.stringify(doneBody.rollout)}); kubectl then: ${atDone.ready} Ready Pods, "${atDone.rollout}"`,
+        );
+        assert.equal(done.status, 200, JSON.stringify(doneBody));
+        assert.equal(doneBody.replicas, 3);
+        assert.equal(doneBody.rollout.complete, true, JSON.stringify(doneBody));
+        for (const k of ["updatedReplicas", "readyReplicas", "availableReplicas"]) {
+          assert.equal(doneBody.rollout[k], 3, `${k}: ${JSON.stringify(doneBody)}`);
+        }
+        assert.equal(atDone.ready, 3, "kubectl sees the three Pods Ready when the 200 arrives");
+        assert.match(atDone.rollout, /successfully rolled out/, "kubectl rollout status agrees that the rollout is complete");
+        assert.ok(doneMs >= 4000, `the answer waited for Pods that take at least 4 s to become Ready (${doneMs} ms)`);
+
+        started = Date.now();
+        const early = await put(5, "wait=rollout&timeout=1s");
+        const earlyMs = Date.now() - started;
+        const earlyBody = await early.json();
+        const atEarly = await kubectlView();
+        note(
+          `rollout wait: PUT 3 -> 5 ?wait=rollout&timeout=1s answered ${early.status} after ${(earlyMs / 1000).toFixed(1)} s ` +
+            `(rollout ${JSON.stringify(earlyBody.rollout)}); kubectl then: ${atEarly.ready} Ready Pods, "${atEarly.rollout}"`,
+        );
+        assert.equal(early.status, 202, JSON.stringify(earlyBody));
+        assert.equal(earlyBody.replicas, 5);
+        assert.equal(earlyBody.rollout.complete, false);
+        assert.ok(earlyBody.rollout.readyReplicas < 5, JSON.stringify(earlyBody));
+        assert.equal(typeof earlyBody.rollout.reason, "string", `the 202 says why: ${JSON.stringify(earlyBody)}`);
+        assert.ok(earlyBody.rollout.reason.length > 0);
+        assert.ok(atEarly.ready < 5, "kubectl too sees the new Pods not Ready yet");
+        assert.match(atEarly.rollout, /Waiting for/, "kubectl rollout status agrees that the rollout is still in progress");
+
+        // GET waits the same way without scaling.
+        started = Date.now();
+        const waited = await fetch(`${url}?wait=rollout&timeout=90s`, { client });
+        const waitedBody = await waited.json();
+        const atWaited = await kubectlView();
+        note(
+          `rollout wait: GET ?wait=rollout&timeout=90s answered ${waited.status} after ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+            `kubectl then: ${atWaited.ready} Ready Pods`,
+        );
+        assert.equal(waited.status, 200, JSON.stringify(waitedBody));
+        assert.equal(waitedBody.rollout.complete, true);
+        assert.equal(waitedBody.readyReplicas, 5);
+        assert.equal(atWaited.ready, 5);
+        assert.match(atWaited.rollout, /successfully rolled out/);
+      });
+    } finally {
+      client.close();
+      await t.tryKubectl("delete", "namespace", wns, "--wait=false");
+    }
+  });
+
+  Deno.test("[kind] a scale through the Service from a client Pod: its SSE watch (curl -N) shows the MODIFIED event, and kubectl events the Scaled Event with the client's CN", async () => {
+    await ensureUnlimited();
+    const wns = await workloadNamespace();
+    try {
+      await t.kubectlIn(JSON.stringify(workload(wns, "target", 1, { unschedulable: true })), "apply", "-f", "-");
+      const uid = (await t.kubectlJson("-n", wns, "get", "deployment", "target")).metadata.uid;
+      const r = await runClientScript(
+        "kind-suite-watch",
+        "./watch_scale.sh",
+        { API: apiUrl, NS: wns, NAME: "target", REPLICAS: "2" },
+        180_000,
+      );
+      const log = r.logs.client;
+      assert.equal(r.phase, "Succeeded", log);
+      const put = /^put (\d+) (\S*)/m.exec(log);
+      assert.ok(put, log);
+      assert.equal(put[1], "200", `the PUT through the Service: ${log}`);
+      const putRv = BigInt(put[2].replace(/^W\//, "").replaceAll('"', ""));
+      const headers = log.slice(log.indexOf("--- headers\n"), log.indexOf("--- stream\n"));
+      assert.match(headers, /^HTTP\/1\.1 200/m, headers);
+      assert.match(headers, /^content-type: text\/event-stream/im, headers);
+      const stream = log.slice(log.indexOf("--- stream\n") + 11, log.indexOf("--- end"));
+      // SSE: events are blocks of "field: value" lines separated by a blank line; ":" lines are comments.
+      const events = stream.split("\n\n").map((block) => {
+        const fields: Record<string, string> = {};
+        for (const line of block.split("\n")) {
+          const m = /^([a-z]+): ?(.*)$/.exec(line);
+          if (m) fields[m[1]] = m[2];
+        }
+        return fields;
+      }).filter((e) => e.event);
+      // deno-lint-ignore no-explicit-any
+      const data = (e: Record<string, string>) => JSON.parse(e.data) as any;
+      const added = events.find((e) => e.event === "ADDED" && data(e).name === "target");
+      assert.ok(added, `the snapshot's ADDED event: ${stream}`);
+      assert.equal(data(added).replicas, 1);
+      const modified = events.find((e) => e.event === "MODIFIED" && data(e).name === "target" && data(e).replicas === 2);
+      assert.ok(modified, `a MODIFIED event with the new count: ${stream}`);
+      assert.equal(modified.id, data(modified).resourceVersion, "id: is the resourceVersion");
+      assert.ok(BigInt(modified.id) >= putRv, `the event is the write or later (id ${modified.id}, PUT ETag ${putRv})`);
+      note(
+        `watch through the Service: ${events.length} events (${
+          events.map((e) => e.event).join(", ")
+        }), MODIFIED replicas 2 at id ${modified.id}`,
+      );
+
+      // Who scaled: an events.k8s.io Event on the Deployment, as kubectl shows it.
+      const cn = await clientCN();
+      // deno-lint-ignore no-explicit-any
+      const scaled: any = await waitFor("the Scaled Event", 30_000, async () => {
+        const list = await t.kubectlJson("-n", wns, "get", "events.events.k8s.io");
+        // deno-lint-ignore no-explicit-any
+        return list.items.find((e: any) => e.reason === "Scaled" && e.regarding?.name === "target");
+      });
+      assert.equal(scaled.regarding.kind, "Deployment");
+      assert.equal(scaled.regarding.uid, uid);
+      assert.equal(scaled.type, "Normal");
+      assert.equal(scaled.reportingController, "replica-api");
+      assert.match(
+        scaled.note,
+        new RegExp(`^replicas 1 → 2 by CN=${cn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b.* via replica-api`),
+        scaled.note,
+      );
+      const shown = await t.kubectl("events", "-n", wns, "--for", "deployment/target");
+      assert.match(shown, /Normal\s+Scaled\s+Deployment\/target\s+replicas 1 → 2 by CN=/, shown);
+      note(
+        `kubectl events: ${
+          shown.trim().split("\n").find((l) => l.includes("Scaled"))?.replace(/\s+/g, " ")
+        } (reported by ${scaled.reportingInstance})`,
+      );
+    } finally {
+      await t.tryKubectl("delete", "namespace", wns, "--wait=false");
+    }
+  });
+
+  Deno.test("[kind] a HorizontalPodAutoscaler on the workload: PUT answers 409 naming it, ?force=true scales (audited as forced)", async () => {
+    const pods = await ensureUnlimited();
+    const wns = await workloadNamespace();
+    const client = await mtlsClient(s.certDir);
+    const since = new Date(Date.now() - 1000).toISOString();
+    try {
+      await t.kubectlIn(JSON.stringify(workload(wns, "workload", 1, { unschedulable: true })), "apply", "-f", "-");
+      const hpa = {
+        apiVersion: "autoscaling/v2",
+        kind: "HorizontalPodAutoscaler",
+        metadata: { name: "workload-hpa", namespace: wns },
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "workload" },
+          minReplicas: 1,
+          maxReplicas: 3,
+          metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } }],
+        },
+      };
+      await t.kubectlIn(JSON.stringify(hpa), "apply", "-f", "-");
+      await withPortForward(0, async (port) => {
+        const url = `https://localhost:${port}/api/v1/namespaces/${wns}/deployments/workload/replicas`;
+        const shown = await waitFor("the autoscaler in the replicas view", 30_000, async () => {
+          const r = await fetch(url, { client });
+          const body = await r.json();
+          return r.status === 200 && body.autoscaler ? body : undefined;
+        });
+        assert.deepEqual(shown.autoscaler, { name: "workload-hpa", minReplicas: 1, maxReplicas: 3 });
+        const put = (query: string) =>
+          fetch(`${url}${query}`, {
+            client,
+            method: "PUT",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ replicas: 2 }),
+          });
+        const refused = await put("");
+        const problem = await refused.json();
+        assert.equal(refused.status, 409, JSON.stringify(problem));
+        assert.match(refused.headers.get("content-type") ?? "", /^application\/problem\+json/);
+        assert.match(problem.detail, /HorizontalPodAutoscaler "workload-hpa"/, problem.detail);
+        assert.equal((await t.kubectlJson("-n", wns, "get", "deployment", "workload")).spec.replicas, 1, "the refused PUT changed nothing");
+        const forced = await put("?force=true");
+        const body = await forced.json();
+        assert.equal(forced.status, 200, JSON.stringify(body));
+        assert.equal(body.replicas, 2);
+        assert.equal(body.previousReplicas, 1);
+        assert.equal(body.autoscaler?.name, "workload-hpa");
+        assert.equal((await t.kubectlJson("-n", wns, "get", "deployment", "workload")).spec.replicas, 2, "the forced PUT scaled");
+        note(`autoscaler: PUT 409 "${problem.detail}"; ?force=true 200 ${JSON.stringify(body)}`);
+      });
+      const audit = await waitFor("the forced write's audit line", 15_000, async () => {
+        const lines = await auditLines(pods, since);
+        // deno-lint-ignore no-explicit-any
+        return lines.find((l: any) => l.target?.namespace === wns && l.outcome === "succeeded" && l.forced === true);
+      });
+      assert.equal(audit.replicasAfter, 2, JSON.stringify(audit));
+    } finally {
+      client.close();
+      await t.tryKubectl("delete", "namespace", wns, "--wait=false");
+    }
+  });
+
   Deno.test("[kind] certificate rotation: a new TLS Secret is loaded without a restart; new clients in, the retired CA's out", async () => {
     const before = await assertHealthyPods();
     const dir = await Deno.makeTempDir({ prefix: "kind-rotation-" });
@@ -577,15 +971,15 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
         key: await Deno.readTextFile(`${s.certDir}/client.key`),
       });
       try {
-        await withPortForward(18444, async () => {
+        await withPortForward(0, async (port) => {
           const started = Date.now();
           // A new connection each time, to either Pod: both must have reloaded.
           await waitFor("both Pods to accept the new CA's client", 150_000, async () => {
-            for (let i = 0; i < 6; i++) if (!(await accepted(fresh, 18444))) return undefined;
+            for (let i = 0; i < 6; i++) if (!(await accepted(fresh, port))) return undefined;
             return true;
           }, 1000);
           console.log(`kind-rotation: new certificate served ${((Date.now() - started) / 1000).toFixed(1)} s after the Secret update`);
-          for (let i = 0; i < 6; i++) assert.equal(await accepted(retired, 18444), false, "a client of the retired CA is refused");
+          for (let i = 0; i < 6; i++) assert.equal(await accepted(retired, port), false, "a client of the retired CA is refused");
         });
       } finally {
         fresh.close();
@@ -598,9 +992,9 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       await rotate(original.data);
       const dev = await mtlsClient(s.certDir);
       try {
-        await withPortForward(18445, () =>
+        await withPortForward(0, (port) =>
           waitFor("the release's own certificate back in both Pods", 150_000, async () => {
-            for (let i = 0; i < 6; i++) if (!(await accepted(dev, 18445))) return undefined;
+            for (let i = 0; i < 6; i++) if (!(await accepted(dev, port))) return undefined;
             return true;
           }, 1000));
       } finally {
@@ -684,8 +1078,16 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     }
   }
 
-  /** A Deployment of the local tools image that sleeps, Ready once its container really runs. */
-  function workload(namespace: string, name: string, replicas: number) {
+  /**
+   * A Deployment of the local tools image that sleeps, Ready `readyAfterSeconds` after its container really
+   * starts. `unschedulable`: its Pods match no node and stay Pending (a scale target that costs no container).
+   */
+  function workload(
+    namespace: string,
+    name: string,
+    replicas: number,
+    { readyAfterSeconds = 2, unschedulable = false }: { readyAfterSeconds?: number; unschedulable?: boolean } = {},
+  ) {
     return {
       apiVersion: "apps/v1",
       kind: "Deployment",
@@ -698,12 +1100,13 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
           spec: {
             automountServiceAccountToken: false,
             terminationGracePeriodSeconds: 1,
+            ...(unschedulable ? { nodeSelector: { "replica-api.dev/kind-suite": "no-such-node" } } : {}),
             securityContext: { seccompProfile: { type: "RuntimeDefault" } },
             containers: [{
               name: "sleep",
               image: s.toolsImage,
               imagePullPolicy: "Never",
-              command: ["sh", "-c", "sleep 2; echo ready > /tmp/ready; exec sleep 86400"],
+              command: ["sh", "-c", `sleep ${readyAfterSeconds}; echo ready > /tmp/ready; exec sleep 86400`],
               readinessProbe: { exec: { command: ["cat", "/tmp/ready"] }, periodSeconds: 1 },
               securityContext: { ...restricted, readOnlyRootFilesystem: false },
               resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { memory: "32Mi" } },
