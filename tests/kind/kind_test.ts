@@ -587,16 +587,18 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     return wns;
   }
 
-  /** Each release Pod's access-log lines since `since` whose requestId starts with `prefix`: requestId -> Pod name. */
+  /** Each release Pod's access-log lines since `since` whose requestId starts with `prefix`: requestId -> Pod name, time taken. */
   async function servedBy(pods: { name: string }[], since: string, prefix: string) {
-    const by = new Map<string, string>();
+    const by = new Map<string, { pod: string; ms: number }>();
     for (const p of pods) {
       const log = (await t.tryKubectl("-n", ns, "logs", p.name, `--since-time=${since}`)).stdout;
       for (const line of log.split("\n")) {
         if (!line.includes(prefix)) continue;
         try {
           const j = JSON.parse(line);
-          if (j.msg === "request" && typeof j.requestId === "string" && j.requestId.startsWith(prefix)) by.set(j.requestId, p.name);
+          if (j.msg === "request" && typeof j.requestId === "string" && j.requestId.startsWith(prefix)) {
+            by.set(j.requestId, { pod: p.name, ms: j.durationMs });
+          }
         } catch {
           // not a JSON line
         }
@@ -651,8 +653,11 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     const pods = await ensureUnlimited();
     const wns = await workloadNamespace();
     try {
-      // Its Pods stay Pending: 1,000 scales between 1 and 2 cost API objects, not containers.
-      await t.kubectlIn(JSON.stringify(workload(wns, "target", 1, { unschedulable: true })), "apply", "-f", "-");
+      // Four Deployments, one per client loop; their Pods stay Pending: scales between 1 and 2 cost API objects, not containers.
+      const workers = 4;
+      for (let w = 0; w < workers; w++) {
+        await t.kubectlIn(JSON.stringify(workload(wns, `target-${w}`, 1, { unschedulable: true })), "apply", "-f", "-");
+      }
       const pairs = 1000;
       const run = `kc${Date.now().toString(36)}`;
       const since = new Date(Date.now() - 1000).toISOString();
@@ -661,40 +666,60 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
         NS: wns,
         NAME: "target",
         PAIRS: String(pairs),
+        WORKERS: String(workers),
         RUN: run,
       }, 900_000);
       const log = r.logs.client;
       assert.equal(r.phase, "Succeeded", log.slice(-2000));
       const rows = log.split("\n").filter((l) => l.startsWith("pair ")).map((l) => {
-        const [, i, want, putCode, putRv, getCode, getRv, getReplicas, plainCode, plainRv, plainReplicas] = l.split(" ");
-        return { i, want, putCode, putRv, getCode, getRv, getReplicas, plainCode, plainRv, plainReplicas };
+        const [, id, want, attempts, putCode, putRv, getCode, getRv, getReplicas, plainCode, plainRv, plainReplicas] = l.split(" ");
+        return { id, want, attempts: Number(attempts), putCode, putRv, getCode, getRv, getReplicas, plainCode, plainRv, plainReplicas };
       });
       const seconds = Number(/^seconds (\S+)/m.exec(log)?.[1]);
       assert.equal(rows.length, pairs, `every pair ran: ${log.slice(-1000)}`);
-      // Stale: an older resourceVersion than the PUT's, or another count than the one written (only this test writes).
+      // Stale: an older resourceVersion than the PUT's, or another count than the one written (only this loop writes
+      // its Deployment). Judged on pairs whose PUT succeeded: only those have an ETag to pass.
       const older = (rv: string, than: string) => !/^\d+$/.test(rv) || BigInt(rv) < BigInt(than);
       const stale = (code: string, rv: string, replicas: string, row: { putRv: string; want: string }) =>
         code === "200" && (older(rv, row.putRv) || replicas !== row.want);
       const putFailed = rows.filter((x) => x.putCode !== "200");
-      const getFailed = rows.filter((x) => x.getCode !== "200");
-      const plainFailed = rows.filter((x) => x.plainCode !== "200");
-      const staleReads = rows.filter((x) => stale(x.getCode, x.getRv, x.getReplicas, x));
-      const stalePlain = rows.filter((x) => stale(x.plainCode, x.plainRv, x.plainReplicas, x));
-      // Which Pod answered what, from the access logs (X-Request-Id <run>-<i>-put|get|plain).
+      const written = rows.filter((x) => x.putCode === "200");
+      const retried = rows.filter((x) => x.attempts > 1);
+      const getFailed = written.filter((x) => x.getCode !== "200");
+      const plainFailed = written.filter((x) => x.plainCode !== "200");
+      const staleReads = written.filter((x) => stale(x.getCode, x.getRv, x.getReplicas, x));
+      const stalePlain = written.filter((x) => stale(x.plainCode, x.plainRv, x.plainReplicas, x));
+      // Which Pod answered what, from the access logs (X-Request-Id <run>-<w>-<i>-put<attempt>|get|plain).
       const by = await servedBy(pods, since, `${run}-`);
-      const perPod = pods.map((p) => `${p.name} ${[...by.values()].filter((n) => n === p.name).length}`).join(", ");
-      const known = rows.filter((x) => by.has(`${run}-${x.i}-put`) && by.has(`${run}-${x.i}-get`) && by.has(`${run}-${x.i}-plain`));
-      const cross = known.filter((x) => by.get(`${run}-${x.i}-put`) !== by.get(`${run}-${x.i}-get`));
-      const crossPlain = known.filter((x) => by.get(`${run}-${x.i}-put`) !== by.get(`${run}-${x.i}-plain`));
+      const perPod = pods.map((p) => `${p.name} ${[...by.values()].filter((n) => n.pod === p.name).length}`).join(", ");
+      const pod = (x: (typeof rows)[number], what: "put" | "get" | "plain") =>
+        by.get(`${run}-${x.id}-${what}${what === "put" ? x.attempts : ""}`)?.pod;
+      const known = written.filter((x) => pod(x, "put") && pod(x, "get") && pod(x, "plain"));
+      const cross = known.filter((x) => pod(x, "put") !== pod(x, "get"));
+      const crossPlain = known.filter((x) => pod(x, "put") !== pod(x, "plain"));
       const stalePlainCross = stalePlain.filter((x) => crossPlain.includes(x));
-      note(`consistent reads: ${pairs} PUT-then-GET pairs through ${svcHost} in ${seconds.toFixed(0)} s (3 new connections each):`);
-      note(`  PUT failed ${putFailed.length}; GET with the ETag (NotOlderThan): failed ${getFailed.length}, stale ${staleReads.length}`);
       note(
-        `  plain GET sent with it (control): failed ${plainFailed.length}, stale ${stalePlain.length} (${stalePlainCross.length} of them on the other Pod)`,
+        `consistent reads: ${pairs} PUT-then-GET pairs through ${svcHost} in ${seconds.toFixed(0)} s ` +
+          `(${workers} loops on their own Deployments; every request on a new connection):`,
       );
       note(
+        `  PUT failed ${putFailed.length} (409 conflicts sent again: ${retried.length}); ` +
+          `GET with the ETag (NotOlderThan): failed ${getFailed.length}, stale ${staleReads.length}`,
+      );
+      note(
+        `  plain GET sent with it (control): failed ${plainFailed.length}, stale ${stalePlain.length} ` +
+          `(${stalePlainCross.length} of them on the other Pod than the PUT)`,
+      );
+      // How long the service took for the GETs that crossed replicas (durationMs of the access log): the wait, if any.
+      const ms = (xs: typeof rows, what: "get" | "plain") => {
+        const v = xs.map((x) => by.get(`${run}-${x.id}-${what}`)!.ms).sort((a, b) => a - b);
+        return v.length ? `p50 ${v[Math.floor(v.length / 2)].toFixed(1)} ms, max ${v[v.length - 1].toFixed(1)} ms` : "none";
+      };
+      note(
         `  answered by (access logs; ${known.length} pairs fully attributed): ${perPod}; ` +
-          `GET on another Pod than its PUT: ${cross.length} (plain: ${crossPlain.length})`,
+          `GET on the other Pod than its PUT: ${cross.length} (${ms(cross, "get")}), plain: ${crossPlain.length} (${
+            ms(crossPlain, "plain")
+          })`,
       );
       const show = (xs: typeof rows) => xs.slice(0, 5).map((x) => JSON.stringify(x)).join("\n");
       assert.equal(putFailed.length, 0, `PUTs that did not answer 200:\n${show(putFailed)}`);
@@ -868,7 +893,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       assert.match(shown, /Normal\s+Scaled\s+Deployment\/target\s+replicas 1 → 2 by CN=/, shown);
       note(
         `kubectl events: ${
-          shown.trim().split("\n").find((l) => l.includes("Scaled"))?.replace(/\s+/g, " ")
+          shown.trim().split("\n").find((l) => l.includes("by CN="))?.replace(/\s+/g, " ")
         } (reported by ${scaled.reportingInstance})`,
       );
     } finally {
