@@ -20,11 +20,15 @@ import {
   kindSettings,
   loadgenContainer,
   type LoadResult,
+  type MemorySample,
+  memorySample,
   parseLoad,
+  podMemoryCgroup,
   podMemoryPeak,
   releasePods,
   restricted,
   runPod,
+  sampleMemory,
   sleep,
   startPod,
   tools,
@@ -1030,12 +1034,17 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
   });
 
   Deno.test("[kind] resource limits hold: keep-alive, new-connection and 256-connection load leave no restart and no OOM kill", async () => {
-    const [pod] = await assertHealthyPods();
+    // One load Pod drives one replica well past the per-source limits (a no-op after the rolling upgrade scenario).
+    const [pod] = await ensureUnlimited();
     const limit = (await t.kubectlJson("-n", ns, "get", "pod", pod.name)).spec.containers[0].resources.limits.memory;
     const url = `https://${pod.ip}:8443/api/v1/health`;
     const d = "15s";
     const docker = Deno.env.get("DOCKER") || "docker";
     const idle = await podMemoryPeak(docker, pod.node, pod.uid, true);
+    // What the cgroup's usage is made of, read each second while the load runs (reported, never asserted).
+    const cgroup = await podMemoryCgroup(docker, pod.node, pod.uid);
+    const atStart = cgroup ? await memorySample(docker, pod.node, cgroup) : undefined;
+    const sampler = cgroup ? sampleMemory(docker, pod.node, cgroup) : undefined;
     const modes = [
       loadgenContainer(s, "keepalive-16", url, ["-c", "16", "-d", d], svcHost),
       loadgenContainer(s, "new-conn-8", url, ["-new-conn", "-c", "8", "-d", d], svcHost),
@@ -1068,16 +1077,34 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       }],
       volumes: [clientCertVolume(clientSecret)],
       securityContext: { seccompProfile: { type: "RuntimeDefault" } },
-    }, 240_000);
+    }, 240_000).finally(() => sampler?.stop());
+    const samples = (await sampler?.stop()) ?? [];
+    const mib = (n?: number) => n === undefined ? "unknown" : `${(n / 1048576).toFixed(0)} MiB`;
     note(`resource limits (memory limit ${limit}) against ${pod.name}:`);
-    for (const m of modes) {
+    for (const [i, m] of modes.entries()) {
       if (r.logs[m.name]?.includes("{")) note(`  ${describeLoad(parseLoad(r.logs[m.name]))}`);
       else note(`  ${m.name}: no result (${r.logs[m.name]?.slice(-300) ?? "no log"})`);
+      // The samples taken while this mode ran (its init container's start and finish, to the second).
+      const ran = r.status?.initContainerStatuses?.[i]?.state?.terminated;
+      const from = Date.parse(ran?.startedAt ?? "") - 1000, to = Date.parse(ran?.finishedAt ?? "") + 1000;
+      const during = samples.filter((x) => x.at >= from && x.at <= to);
+      const top = during.reduce<MemorySample | undefined>((a, b) => (a && a.usage >= b.usage ? a : b), undefined);
+      if (top) {
+        note(
+          `    cgroup usage, highest of ${during.length} readings: ${mib(top.usage)} = anon (RSS) ${mib(top.rss)} + page cache ` +
+            `${mib(top.cache)} (shmem ${mib(top.shmem)}) + kernel ${mib(top.kernel)}; socket buffers ${mib(top.sock)}`,
+        );
+      }
     }
     try {
       const peak = await podMemoryPeak(docker, pod.node, pod.uid, false);
-      const mib = (n?: number) => n === undefined ? "unknown" : `${(n / 1048576).toFixed(0)} MiB`;
-      note(`  ${pod.name}: memory peak of the Pod's cgroup during the load ${mib(peak)} (limit ${limit}; ${mib(idle)} before)`);
+      const atEnd = cgroup ? await memorySample(docker, pod.node, cgroup) : undefined;
+      note(
+        `  ${pod.name}: memory peak of the Pod's cgroup during the load ${mib(peak)} (limit ${limit}; ${mib(idle)} before)` +
+          (atStart && atEnd
+            ? `; limit reached (memory.failcnt) ${atEnd.failcnt - atStart.failcnt} times, OOM kills ${atEnd.oomKills - atStart.oomKills}`
+            : ""),
+      );
       await sleep(3000);
       const target = (await releasePods(t, s)).find((p) => p.uid === pod.uid);
       assert.ok(target, `${pod.name} still exists`);
