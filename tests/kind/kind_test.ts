@@ -5,8 +5,10 @@
  * One release serves every scenario, in this order: what a fresh install must give (Ready
  * replicas, helm test, the README's curl commands, an in-cluster client, least privilege,
  * NetworkPolicy, real readyReplicas), then what disturbs it (a rolling upgrade under load, a
- * Pod evicted under load, memory under load) and last a certificate rotation. Load numbers
- * are printed as "kind-load:" lines for the closing note.
+ * Pod evicted under load), issue 13 against real Pods (consistent reads across the replicas,
+ * rollout waits, the SSE watch and the Scaled Event through the Service, autoscalers), a
+ * certificate rotation, and last memory under load. Numbers are printed as "kind-load:" lines
+ * for the closing note.
  *
  * The suite skips only when no container engine answers (then there is no cluster to test)
  * and prints why. Started any other way than through the scripts, it fails and says how.
