@@ -73,15 +73,14 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
    * suites of other clusters on the same machine never contend for it (only the README's 8443 is fixed).
    */
   async function withPortForward<T>(wanted: number, fn: (port: number) => Promise<T>): Promise<T> {
-    // A port someone else serves would answer in the forward's place: refuse to start instead.
-    let port = wanted;
-    try {
-      const probe = Deno.listen({ hostname: "127.0.0.1", port });
-      port = (probe.addr as Deno.NetAddr).port;
+    // A port someone else serves would answer in the forward's place: never forward over it. A fixed port may be
+    // held for a while by another cluster's suite on the same machine (its README scenario): wait for it, then fail.
+    const port = await waitFor(`local port ${wanted} to be free (kubectl port-forward needs it; stop what listens there)`, 120_000, () => {
+      const probe = Deno.listen({ hostname: "127.0.0.1", port: wanted });
+      const free = (probe.addr as Deno.NetAddr).port;
       probe.close();
-    } catch (error) {
-      throw new Error(`local port ${port} is in use (${error}): stop what listens there, kubectl port-forward needs it`);
-    }
+      return Promise.resolve(free);
+    }, 2000);
     const child = new Deno.Command(s.kubectl, {
       args: ["-n", ns, "port-forward", `svc/${s.fullname}`, `${port}:8443`],
       stdout: "piped",
@@ -237,20 +236,53 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
           const r = await run("bash", ["-c", `${curlDef}\n$CURL -fsS https://localhost:8443/api/v1/namespaces/demo/deployments/web`], {});
           return r.code === 0 ? true : undefined;
         });
+        const sh = (command: string) => run("bash", ["-c", `cd "$0" && ${curlDef}\n${command}`, s.repo]);
         for (const command of commands) {
-          const r = await run("bash", ["-c", `cd "$0" && ${curlDef}\n${command}`, s.repo]);
+          if (command.startsWith("kubectl ")) {
+            // "Who scaled": the Events of the PUTs above (recorded without delaying them, so perhaps a moment later).
+            const out = await waitFor(`${command}: the Scaled Events`, 20_000, async () => {
+              const r = await sh(command);
+              return r.code === 0 && /Scaled\s+Deployment\/web\s+replicas \d+ → \d+ by CN=/.test(r.stdout) ? r.stdout : undefined;
+            }, 1000);
+            assert.match(out, /via replica-api/, `${command}: ${out}`);
+            continue;
+          }
+          if (command.includes("watch=true")) {
+            // A stream never ends by itself: 3 s of it. Either events (the snapshot, or a replay after Last-Event-ID)
+            // or, for an id older than the replica's history, 410.
+            const r = await sh(`timeout 3 ${command}`);
+            assert.ok(r.code === 0 || r.code === 124, `${command}: exit ${r.code}: ${r.stderr}`);
+            if (r.stdout.trimStart().startsWith("{")) {
+              assert.equal(JSON.parse(r.stdout).status, 410, `${command}: ${r.stdout}`);
+            } else {
+              assert.match(r.stdout, /^event: (ADDED|MODIFIED|DELETED)\n(id: \d+\n)?data: \{/m, `${command}: ${r.stdout.slice(0, 500)}`);
+              if (!command.includes("Last-Event-ID")) {
+                assert.match(r.stdout, /^event: ADDED\n(id: \d+\n)?data: \{"namespace":"demo","name":"web"/m);
+              }
+            }
+            continue;
+          }
+          const r = await sh(command);
           assert.equal(r.code, 0, `${command}: exit ${r.code}: ${r.stderr}`);
           const body = command.includes(" -i ") ? r.stdout.slice(r.stdout.indexOf("\r\n\r\n") + 4) : r.stdout;
           const json = JSON.parse(body);
+          const written = Number(/"replicas": ?(\d+)/.exec(command)?.[1]);
           if (command.includes("If-Match")) {
             assert.equal(json.status, 412, `${command}: a stale If-Match is refused: ${body}`);
+          } else if (command.includes("dryRun=true")) {
+            assert.equal(json.dryRun, true, `${command}: ${body}`);
+            assert.equal(json.replicas, written, `${command}: ${body}`);
+            const now = (await t.kubectlJson("-n", "demo", "get", "deployment", "web")).spec.replicas;
+            assert.notEqual(now, written, `${command}: the dry run changed nothing`);
           } else if (command.includes("-X PUT")) {
-            assert.equal(json.replicas, 3, `${command}: ${body}`);
+            assert.equal(json.replicas, written, `${command}: ${body}`);
+            if (command.includes("wait=rollout")) assert.equal(json.rollout?.complete, true, `${command}: ${body}`);
           } else if (command.endsWith("/health")) {
             assert.equal(json.status, "healthy", body);
           } else if (command.includes("/deployments/web")) {
             assert.equal(json.name ?? json.metadata?.name, "web", `${command}: ${body}`);
             if (command.includes(" -i ")) assert.match(r.stdout, /^HTTP\/1\.1 200/);
+            if (command.includes("wait=rollout")) assert.equal(json.rollout?.complete, true, `${command}: ${body}`);
           } else {
             assert.ok(json.items.some((d: { name?: string }) => d.name === "web"), `${command} lists demo/web: ${body}`);
           }
