@@ -118,6 +118,9 @@ export interface PodRun {
   phase: string;
   /** Each container's log (init containers included), by container name. */
   logs: Record<string, string>;
+  /** The Pod's final status (containers' and init containers' start and finish times, exit codes). */
+  // deno-lint-ignore no-explicit-any
+  status: any;
 }
 
 /**
@@ -145,13 +148,14 @@ export async function runPod(
       const p = (await t.kubectl("-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}")).trim();
       return p === "Succeeded" || p === "Failed" ? p : undefined;
     }, 1000);
+    const status = (await t.kubectlJson("-n", namespace, "get", "pod", name)).status;
     const logs: Record<string, string> = {};
     // deno-lint-ignore no-explicit-any
     const containers = [...((spec.initContainers as any[]) ?? []), ...(spec.containers as any[])].map((c) => c.name as string);
     for (const c of containers) {
       logs[c] = (await t.tryKubectl("-n", namespace, "logs", name, "-c", c)).stdout;
     }
-    return { phase, logs } as PodRun;
+    return { phase, logs, status } as PodRun;
   } finally {
     await t.tryKubectl("-n", namespace, "delete", "pod", name, "--ignore-not-found", "--wait=false");
   }
@@ -270,4 +274,84 @@ export async function podMemoryPeak(docker: string, node: string, uid: string, r
   const r = await run(docker, ["exec", node, "sh", "-c", script]);
   const n = Number(r.stdout.trim());
   return r.code === 0 && Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
+/**
+ * One reading of a Pod's memory cgroup on its node, in bytes: what the limit is enforced on (`usage`) and what it
+ * is made of: anonymous memory (the process's heap and buffers: RSS), page cache, shmem (tmpfs), kernel memory,
+ * socket buffers. cgroup v1 (memory.usage_in_bytes, the hierarchical total_* of memory.stat, memory.kmem.*) or v2
+ * (memory.current; anon, file, shmem, kernel, sock of memory.stat). `failcnt` (v1): how often usage hit the limit
+ * and the kernel had to reclaim; `oomKills`: processes killed by the cgroup's OOM killer.
+ */
+export interface MemorySample {
+  at: number;
+  usage: number;
+  rss: number;
+  cache: number;
+  shmem: number;
+  kernel: number;
+  sock: number;
+  failcnt: number;
+  oomKills: number;
+}
+
+/** The directory of a Pod's memory cgroup on its KIND node (v1 memory hierarchy, else v2), or undefined. */
+export async function podMemoryCgroup(docker: string, node: string, uid: string): Promise<string | undefined> {
+  const names = `\\( -name "*pod${uid}*" -o -name "*pod${uid.replaceAll("-", "_")}*" \\)`;
+  const script = `d=$(find /sys/fs/cgroup/memory -maxdepth 8 -type d ${names} -prune -print 2>/dev/null | head -n 1); ` +
+    `[ -n "$d" ] || d=$(find /sys/fs/cgroup -maxdepth 8 -type d ${names} -prune -print 2>/dev/null | head -n 1); echo "$d"`;
+  const r = await run(docker, ["exec", node, "sh", "-c", script]);
+  const dir = r.stdout.trim();
+  return r.code === 0 && dir ? dir : undefined;
+}
+
+/** A reading of the memory cgroup `dir` on `node` (see MemorySample), or undefined when it cannot be read. */
+export async function memorySample(docker: string, node: string, dir: string): Promise<MemorySample | undefined> {
+  const script = `d='${dir}'; if [ -f "$d/memory.usage_in_bytes" ]; then ` +
+    `echo usage $(cat "$d/memory.usage_in_bytes"); echo kernel $(cat "$d/memory.kmem.usage_in_bytes" 2>/dev/null || echo 0); ` +
+    `echo sock $(cat "$d/memory.kmem.tcp.usage_in_bytes" 2>/dev/null || echo 0); echo failcnt $(cat "$d/memory.failcnt"); ` +
+    `sed -n 's/^oom_kill /oomKills /p' "$d/memory.oom_control"; ` +
+    `sed -n 's/^total_rss /rss /p; s/^total_cache /cache /p; s/^total_shmem /shmem /p' "$d/memory.stat"; ` +
+    `else echo usage $(cat "$d/memory.current"); sed -n 's/^oom_kill /oomKills /p' "$d/memory.events"; ` +
+    `sed -n 's/^anon /rss /p; s/^file /cache /p; s/^shmem /shmem /p; s/^kernel /kernel /p; s/^sock /sock /p' "$d/memory.stat"; fi`;
+  const r = await run(docker, ["exec", node, "sh", "-c", script]);
+  if (r.code !== 0) return undefined;
+  const v: Record<string, number> = {};
+  for (const line of r.stdout.trim().split("\n")) {
+    const [k, n] = line.split(" ");
+    if (k && Number.isFinite(Number(n))) v[k] = Number(n);
+  }
+  if (!(v.usage > 0)) return undefined;
+  return {
+    at: Date.now(),
+    usage: v.usage,
+    rss: v.rss ?? 0,
+    cache: v.cache ?? 0,
+    shmem: v.shmem ?? 0,
+    kernel: v.kernel ?? 0,
+    sock: v.sock ?? 0,
+    failcnt: v.failcnt ?? 0,
+    oomKills: v.oomKills ?? 0,
+  };
+}
+
+/** Samples `dir` every `everyMs` until stop() is called; stop() returns the readings. */
+export function sampleMemory(docker: string, node: string, dir: string, everyMs = 1000) {
+  const samples: MemorySample[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      const s = await memorySample(docker, node, dir).catch(() => undefined);
+      if (s) samples.push(s);
+      await sleep(Math.max(0, everyMs - (Date.now() - started)));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
 }
