@@ -110,10 +110,23 @@ write_daemon_config() {
     >"${RUN_ROOT}/daemon.json"
 }
 
+# clear_stale_containerd_pid: dockerd trusts the containerd.pid in its exec-root. When that pid is gone, or is a
+# zombie of a killed run (empty cmdline), dockerd waits for that containerd's socket and gives up after 15 s
+# ("timeout waiting for containerd to start"), so a pid file naming no live containerd is removed first.
+clear_stale_containerd_pid() {
+  local file="${EXEC_ROOT}/containerd/containerd.pid" pid
+  pid="$(cat "${file}" 2>/dev/null)" || return 0
+  if ! tr '\0' ' ' 2>/dev/null <"/proc/${pid}/cmdline" | grep -q containerd; then
+    log "removing ${file}: pid ${pid} is no running containerd (left by a killed run)"
+    rm -f "${file}"
+  fi
+}
+
 start_dockerd() {
   local i pid
   mkdir -p "${DATA_ROOT}" "${EXEC_ROOT}" "${ENGINE_STATE_DIR}"
   rm -f "${PID_FILE}"
+  clear_stale_containerd_pid
   setsid dockerd --host "unix://${DOCKER_SOCKET}" --data-root "${DATA_ROOT}" --exec-root "${EXEC_ROOT}" \
     --pidfile "${PID_FILE}" --config-file "${RUN_ROOT}/daemon.json" </dev/null >>"${DOCKERD_LOG}" 2>&1 &
   pid=$!
