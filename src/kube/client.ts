@@ -6,7 +6,7 @@
  * client-node provides the kubeconfig handling, its authenticators and (in reflector.ts) ListWatch, each from its
  * own module; its generated API classes are never loaded (see kubeconfig.ts for the memory that saves).
  */
-import { createDenoWatch, type FetchCredentials } from "./deno_watch.ts";
+import { createDenoWatch, type FetchCredentials, http1Client } from "./deno_watch.ts";
 import type { HeartbeatProbe } from "./api_heartbeat.ts";
 import { fetchCredentialsFrom, type KubeconfigLike } from "./fetch_credentials.ts";
 import { type Kubeconfig, loadKubeconfig } from "./kubeconfig.ts";
@@ -114,12 +114,7 @@ function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resour
 function denoHeartbeat(credentials: () => Promise<FetchCredentials>): HeartbeatProbe {
   return async (signal) => {
     const c = await credentials();
-    const client = Deno.createHttpClient({
-      caCerts: c.caCerts ? [...c.caCerts] : undefined,
-      ...(c.cert && c.key ? { cert: c.cert, key: c.key } : {}),
-      http1: true,
-      http2: false,
-    });
+    const client = http1Client(c);
     try {
       const response = await fetch(c.server + "/version", { headers: { ...c.headers }, client, signal, redirect: "manual" });
       await response.body?.cancel();

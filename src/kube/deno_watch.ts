@@ -45,6 +45,19 @@ export interface FetchCredentials {
   readonly key?: string;
 }
 
+/**
+ * A Deno HTTP client for these credentials, HTTP/1.1 only (see above and kube_requests.ts). Every request to the
+ * API server (watches, lists, writes, heartbeats) is made on one, so the TLS and protocol settings live here once.
+ */
+export function http1Client(credentials: FetchCredentials): Deno.HttpClient {
+  return Deno.createHttpClient({
+    caCerts: credentials.caCerts ? [...credentials.caCerts] : undefined,
+    ...(credentials.cert && credentials.key ? { cert: credentials.cert, key: credentials.key } : {}),
+    http1: true,
+    http2: false,
+  });
+}
+
 export interface DenoWatchOptions {
   /** Called for every watch request, so rotated credentials are picked up (it may run exec plugins). */
   credentials: () => Promise<FetchCredentials>;
@@ -94,12 +107,7 @@ async function openWatch(
   for (const [key, value] of Object.entries(queryParams)) {
     if (value !== undefined) url.searchParams.set(key, String(value));
   }
-  const client = Deno.createHttpClient({
-    caCerts: credentials.caCerts ? [...credentials.caCerts] : undefined,
-    ...(credentials.cert && credentials.key ? { cert: credentials.cert, key: credentials.key } : {}),
-    http1: true,
-    http2: false,
-  });
+  const client = http1Client(credentials);
 
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -12,7 +12,7 @@
  * connections are reused); when they change (rotated files, exec plugins) the next request gets a new client and
  * the old one is closed once requests on it had their time.
  */
-import type { FetchCredentials } from "./deno_watch.ts";
+import { type FetchCredentials, http1Client } from "./deno_watch.ts";
 import { KubeApiError } from "./kube_api_error.ts";
 
 export interface KubeRequestOptions {
@@ -47,12 +47,7 @@ export function createKubeRequester(options: KubeRequestOptions): KubeRequester 
     const previous = current;
     current = {
       key,
-      client: Deno.createHttpClient({
-        caCerts: credentials.caCerts ? [...credentials.caCerts] : undefined,
-        ...(credentials.cert && credentials.key ? { cert: credentials.cert, key: credentials.key } : {}),
-        http1: true,
-        http2: false,
-      }),
+      client: http1Client(credentials),
     };
     // Requests still running on the old client end within their deadline.
     if (previous) setTimeout(() => previous.client.close(), timeoutMs + 1000);
