@@ -38,7 +38,10 @@ Deno.test("[integration] the initial list of 1,100 Deployments is paginated in p
     assert.equal(listed.body.items.length, COUNT, "every Deployment from every page");
     assert.equal(new Set(listed.body.items.map((d: { name: string }) => d.name)).size, COUNT, "none twice");
 
-    const log = svc.logs.find((l) => l.msg === "listed" && l.informer === `deployments/${ns}`);
+    // Log lines are written in batches (every 20 ms): the API can answer before the "listed" line is out.
+    const listedLine = () => svc.logs.find((l) => l.msg === "listed" && l.informer === `deployments/${ns}`);
+    await waitFor(() => listedLine() !== undefined, 5000, "the listed log line");
+    const log = listedLine();
     assert.equal(log?.items, COUNT);
     assert.equal(log?.pages, 3, "500 + 500 + 100");
 
