@@ -160,6 +160,26 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     return pods;
   }
 
+  /**
+   * Each Pod's "starting" log line says it runs on jemalloc: the image preloads it (Dockerfile LD_PRELOAD), and a
+   * preload ld.so skipped (a moved library, another architecture) only warns, then the Pod runs on glibc's malloc and
+   * keeps far more memory after load. Read before any heavy load, while the container's log still holds its start.
+   */
+  async function assertJemalloc(pods: { name: string }[]) {
+    for (const p of pods) {
+      const starting = (await t.kubectl("-n", ns, "logs", p.name, "-c", "replica-api")).split("\n").flatMap((line) => {
+        try {
+          const record = JSON.parse(line);
+          return record?.msg === "starting" ? [record] : [];
+        } catch {
+          return []; // not a JSON log line
+        }
+      });
+      assert.equal(starting.length, 1, `${p.name}: one "starting" line in kubectl logs, found ${starting.length}`);
+      assert.equal(starting[0].allocator, "jemalloc", `${p.name} started on ${starting[0].allocator}: ${JSON.stringify(starting[0])}`);
+    }
+  }
+
   /** A load pod against the Service: keep-alive and new-connection loadgens at fixed rates, for `seconds`. */
   function serviceLoadSpec(name: string, seconds: number) {
     const url = `${apiUrl}/api/v1/health`;
@@ -1081,7 +1101,10 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
 
   Deno.test("[kind] resource limits hold: keep-alive, new-connection and 256-connection load leave no restart and no OOM kill", async () => {
     // One load Pod drives one replica well past the per-source limits (a no-op after the rolling upgrade scenario).
-    const [pod] = await ensureUnlimited();
+    const pods = await ensureUnlimited();
+    // The memory below is jemalloc's: the allocator the image preloads, checked before the load fills the logs.
+    await assertJemalloc(pods);
+    const [pod] = pods;
     const limit = (await t.kubectlJson("-n", ns, "get", "pod", pod.name)).spec.containers[0].resources.limits.memory;
     const url = `https://${pod.ip}:8443/api/v1/health`;
     const d = "15s";
