@@ -20,10 +20,10 @@
 #   D11 the ENTRYPOINT is deno.json's `start` task: `deno run`, the image-only --cached-only and
 #       --frozen, then exactly the task's flags and entry module; environment assignments that
 #       lead the task (NAME=value deno run ...) are ENV of the runtime stage with the same value,
-#       except LD_PRELOAD (the task's is the host's jemalloc, `$(scripts/jemalloc.sh)`): the
-#       image's is an absolute path ending in libjemalloc.so.2 that a COPY of the runtime stage
-#       puts there; the build stage's ENV has the same LD_PRELOAD and MALLOC_CONF (its RUN --help
-#       starts deno the way the image does)
+#       except LD_PRELOAD (the task's is the host's jemalloc, `$(scripts/jemalloc.sh)`), which the
+#       runtime stage must set too; the image's LD_PRELOAD is an absolute path ending in
+#       libjemalloc.so.2 that a COPY of the runtime stage puts there, and the build stage's ENV
+#       has the same LD_PRELOAD and MALLOC_CONF (its RUN --help starts deno the way the image does)
 #
 # DOCKERFILE checks another Dockerfile than the repository's (tests/packaging/dockerfile_check_test.sh).
 set -euo pipefail
@@ -180,33 +180,31 @@ while ((${#task[@]} > 0)) && [[ "${task[0]}" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
     else
       bad "D11 deno.json's start task sets ${name}=${value}: the runtime stage needs ENV ${name}=${value}"
     fi
-    continue
+  elif [[ "${name}" != LD_PRELOAD && "${image_value}" != "${value}" ]]; then
+    bad "D11 the runtime stage has ENV ${name}=${image_value} but deno.json's start task sets ${name}=${value}: keep them the same"
   fi
-  if [[ "${name}" != LD_PRELOAD ]]; then
-    [[ "${image_value}" == "${value}" ]] ||
-      bad "D11 the runtime stage has ENV ${name}=${image_value} but deno.json's start task sets ${name}=${value}: keep them the same"
-    continue
-  fi
-  # The task finds the host's jemalloc; the image's is where its own COPY puts it.
-  if [[ "${image_value}" != /*libjemalloc.so.2 ]]; then
-    bad "D11 ENV LD_PRELOAD=${image_value}: the runtime stage must preload jemalloc from an absolute path ending in libjemalloc.so.2, as deno.json's start task does (LD_PRELOAD=${value})"
-    continue
-  fi
-  copied=0
-  for line in "${final[@]}"; do
-    read -r -a words <<<"${line}"
-    [[ "${words[0]^^}" == COPY ]] || continue
-    dest="${words[-1]}" srcs=()
-    for w in "${words[@]:1:${#words[@]}-2}"; do [[ "${w}" == --* ]] || srcs+=("${w}"); done
-    for src in "${srcs[@]}"; do
-      if [[ "${dest}" == "${image_value}" && "${#srcs[@]}" == 1 && "${src##*/}" == libjemalloc.so.2 ]] ||
-        [[ "${dest}" == */ && "${dest}${src##*/}" == "${image_value}" ]]; then
-        copied=1
-      fi
-    done
-  done
-  ((copied)) || bad "D11 ENV LD_PRELOAD=${image_value}: no COPY of the runtime stage puts libjemalloc.so.2 there (ld.so would skip the preload with a warning and run on glibc's malloc)"
 done
+# LD_PRELOAD: the task finds the host's jemalloc; the image's is where its own COPY puts it.
+if preload="$(env_value LD_PRELOAD "${final_env}")"; then
+  if [[ "${preload}" != /*libjemalloc.so.2 ]]; then
+    bad "D11 ENV LD_PRELOAD=${preload}: the runtime stage must preload jemalloc from an absolute path ending in libjemalloc.so.2, as deno.json's start task does"
+  else
+    copied=0
+    for line in "${final[@]}"; do
+      read -r -a words <<<"${line}"
+      [[ "${words[0]^^}" == COPY ]] || continue
+      dest="${words[-1]}" srcs=()
+      for w in "${words[@]:1:${#words[@]}-2}"; do [[ "${w}" == --* ]] || srcs+=("${w}"); done
+      for src in "${srcs[@]}"; do
+        if [[ "${dest}" == "${preload}" && "${#srcs[@]}" == 1 && "${src##*/}" == libjemalloc.so.2 ]] ||
+          [[ "${dest}" == */ && "${dest}${src##*/}" == "${preload}" ]]; then
+          copied=1
+        fi
+      done
+    done
+    ((copied)) || bad "D11 ENV LD_PRELOAD=${preload}: no COPY of the runtime stage puts libjemalloc.so.2 there (ld.so would skip the preload with a warning and run on glibc's malloc)"
+  fi
+fi
 # The build stage's RUN --help proves deno starts with the allocator the runtime stage preloads.
 for name in LD_PRELOAD MALLOC_CONF; do
   image_value="$(env_value "${name}" "${final_env}")" || continue
