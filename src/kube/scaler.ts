@@ -7,6 +7,7 @@
 import type { DeploymentCache } from "./cache.ts";
 import { KubeApiError } from "./kube_api_error.ts";
 import { PreconditionFailedError } from "./kube_error.ts";
+import { type Backoff, createBackoff } from "./backoff.ts";
 
 export interface ScaleState {
   readonly replicas: number;
@@ -61,13 +62,28 @@ export interface ScalerOptions {
   api: ScaleApi;
   cache: DeploymentCache;
   writeSyncTimeoutMs: number;
-  /** Retries after a conflict when the caller gave no If-Match. */
+  /** Retries after a conflict when the caller gave no If-Match (default 5). */
   maxConflictRetries?: number;
+  /** Delays between conflict retries; a new one per write (default: equal jitter from 20 ms, capped at 320 ms). */
+  conflictBackoff?: () => Backoff;
+  /** Waits `ms`; injectable so tests do not sleep. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/**
+ * Why retries wait: conflicts come in bursts. kube-controller-manager rewrites the Deployment's status right after
+ * every spec change, and another replica-api replica may be writing too; three immediate retries all lost under
+ * load. Five retries that wait a little longer each, with jitter so two writers do not collide again in lockstep,
+ * add at most ~620 ms.
+ */
+const conflictBackoff = () => createBackoff({ baseMs: 20, capMs: 320 });
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createScaler(options: ScalerOptions): Scaler {
   const { api, cache } = options;
-  const retries = options.maxConflictRetries ?? 3;
+  const retries = options.maxConflictRetries ?? 5;
+  const newBackoff = options.conflictBackoff ?? conflictBackoff;
+  const wait = options.sleep ?? sleep;
 
   /** The state to base the patch on: the cache when it holds a usable version, else the API server. */
   async function baseState(req: ScaleRequest, preferCache: boolean): Promise<ScaleState> {
@@ -81,6 +97,7 @@ export function createScaler(options: ScalerOptions): Scaler {
   return {
     async scale(req) {
       let base = await baseState(req, true);
+      let backoff: Backoff | undefined;
       for (let attempt = 0;; attempt++) {
         if (!acceptable(req.ifMatch, base.resourceVersion)) {
           throw new PreconditionFailedError(
@@ -100,6 +117,7 @@ export function createScaler(options: ScalerOptions): Scaler {
             });
           }
           if (attempt >= retries) throw error;
+          await wait((backoff ??= newBackoff()).next());
           base = await baseState(req, false);
           continue;
         }

@@ -431,7 +431,7 @@ Deno.test("PUT replicas answers 409 when conflicts persist after the retries", a
   for (let i = 0; i < 10; i++) api.failNextPatch.push(conflict("web"));
   const body = await problem(await put(REPLICAS, { replicas: 6 }), 409);
   assert.match(body.detail, /the object has been modified/);
-  assert.equal(api.patches().length, 4, "one attempt plus three retries");
+  assert.equal(api.patches().length, 6, "one attempt plus five retries, spaced by the backoff");
 });
 
 Deno.test("PUT replicas with If-Match answers 412 when the API server reports a conflict", async () => {

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createScaler, type ScaleApi, type ScaleState } from "../../../src/kube/scaler.ts";
+import { createBackoff } from "../../../src/kube/backoff.ts";
 import { MemoryCache } from "../../../src/kube/memory_cache.ts";
 import { KubeApiError } from "../../../src/kube/kube_api_error.ts";
 import { KubeError, PreconditionFailedError } from "../../../src/kube/kube_error.ts";
@@ -29,10 +30,21 @@ function fakeApi(state: ScaleState, failures: Error[] = []) {
   return { api, calls };
 }
 
-function scalerWith(api: ScaleApi, maxConflictRetries?: number) {
+/** Conflict retries sleep through `slept` (recorded, not waited); the backoff's jitter is fixed at its top. */
+function scalerWith(api: ScaleApi, maxConflictRetries?: number, slept: number[] = []) {
   const cache = new MemoryCache();
   cache.put(WEB);
-  return createScaler({ api, cache, writeSyncTimeoutMs: 0, maxConflictRetries });
+  return createScaler({
+    api,
+    cache,
+    writeSyncTimeoutMs: 0,
+    maxConflictRetries,
+    conflictBackoff: () => createBackoff({ baseMs: 20, capMs: 320, random: () => 1 }),
+    sleep: (ms) => {
+      slept.push(ms);
+      return Promise.resolve();
+    },
+  });
 }
 
 Deno.test("scale with a resourceVersion the Deployment does not have throws PreconditionFailed naming the current one", async () => {
@@ -65,6 +77,33 @@ Deno.test("scale without a precondition retries conflicts, then rethrows the API
   assert.ok(error instanceof KubeApiError, String(error));
   assert.equal(error.kind, "Conflict");
   assert.deepEqual(calls, ["patchScale@100", "readScale", "patchScale@100", "readScale", "patchScale@100"]);
+});
+
+Deno.test("scale waits longer before each conflict retry, and not at all when the first write lands", async () => {
+  const slept: number[] = [];
+  const { api, calls } = fakeApi({ replicas: 3, resourceVersion: "100" }, [conflict(), conflict(), conflict()]);
+  const result = await scalerWith(api, undefined, slept).scale({ namespace: "prod", name: "web", replicas: 5 });
+  assert.equal(result.replicas, 5);
+  assert.equal(calls.filter((c) => c.startsWith("patchScale")).length, 4, "three conflicts, then the write");
+  assert.deepEqual(slept, [20, 40, 80], "a growing wait before each re-read, none after the success");
+
+  const quiet: number[] = [];
+  await scalerWith(fakeApi({ replicas: 3, resourceVersion: "100" }).api, undefined, quiet).scale({
+    namespace: "prod",
+    name: "web",
+    replicas: 4,
+  });
+  assert.deepEqual(quiet, []);
+});
+
+Deno.test("scale gives up after five conflict retries by default, within about 620 ms of waiting", async () => {
+  const slept: number[] = [];
+  const failures = Array.from({ length: 10 }, conflict);
+  const { api, calls } = fakeApi({ replicas: 3, resourceVersion: "100" }, failures);
+  const error = await scalerWith(api, undefined, slept).scale({ namespace: "prod", name: "web", replicas: 5 }).catch((e) => e);
+  assert.ok(error instanceof KubeApiError && error.kind === "Conflict", String(error));
+  assert.equal(calls.filter((c) => c.startsWith("patchScale")).length, 6);
+  assert.deepEqual(slept, [20, 40, 80, 160, 320]);
 });
 
 Deno.test("scale passes API server failures other than a conflict through as they are", async () => {
