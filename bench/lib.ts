@@ -422,7 +422,7 @@ let spawnCounter = 0;
  * this process's CPU on the scale). The file is polled only until the
  * "listening" line (and the inspector URL when asked for) appear.
  */
-async function spawnListening(script: string, permissions: string[], options: StartOptions): Promise<ServerProcess> {
+export async function spawnListening(script: string, permissions: string[], options: StartOptions): Promise<ServerProcess> {
   const name = options.name ?? script.split("/").pop()!.replace(/\.ts$/, "");
   await Deno.mkdir(`${BENCH_CACHE}/logs`, { recursive: true });
   const logFile = `${BENCH_CACHE}/logs/${name}-${Deno.pid}-${++spawnCounter}.log`;
@@ -548,13 +548,24 @@ export function startTask(): { env: Record<string, string>; flags: string[] } {
   const tokens = JSON.parse(Deno.readTextFileSync(`${REPO}deno.json`)).tasks.start.trim().split(/\s+/) as string[];
   const env: Record<string, string> = {};
   while (/^[A-Z_][A-Z0-9_]*=/.test(tokens[0])) {
-    const [name, ...value] = tokens.shift()!.split("=");
-    env[name] = value.join("=");
+    const [name, ...rest] = tokens.shift()!.split("=");
+    const value = rest.join("=");
+    // `VAR=$(command)` (LD_PRELOAD=$(scripts/jemalloc.sh)): the task shell runs it in the repository, so do we.
+    const substituted = /^\$\((.+)\)$/.exec(value);
+    env[name] = substituted ? commandOutput(substituted[1]) : value;
   }
   if (tokens[0] !== "deno" || tokens[1] !== "run" || tokens.at(-1) !== "src/main.ts") {
     throw new Error(`unexpected start task in deno.json: ${tokens.join(" ")}`);
   }
   return { env, flags: tokens.slice(2, -1) };
+}
+
+/** What `command` (a path relative to the repository, no arguments) prints, as the task shell substitutes it. */
+function commandOutput(command: string): string {
+  const program = command.includes("/") && !command.startsWith("/") ? REPO + command : command;
+  const out = new Deno.Command(program, { cwd: REPO, stdout: "piped", stderr: "inherit" }).outputSync();
+  if (!out.success) throw new Error(`start task: ${command} failed (exit ${out.code})`);
+  return new TextDecoder().decode(out.stdout).replace(/\n+$/, "");
 }
 
 /** replica-api as users run it (`deno task start`'s environment, flags and permissions), with the bench PKI, ports 0. */

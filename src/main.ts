@@ -11,6 +11,7 @@ import { startService } from "./service.ts";
 import { readTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from "./tls/reload_material.ts";
 import { type Authorizer, loadAuthorizer } from "./authz/mod.ts";
 import { createServiceMetrics } from "./observability/service_metrics.ts";
+import { detectAllocator } from "./observability/allocator.ts";
 
 /** The TLS files, read and checked together (the key must belong to the certificate, the CA bundle hold CAs). */
 function readTls(config: Config): { files: TlsFiles; material: TlsMaterial } {
@@ -82,7 +83,14 @@ async function main(args: string[]): Promise<number> {
     event.preventDefault();
     log.error("unhandled promise rejection", { error: event.reason });
   });
-  log.info("starting", { kubernetes: kube.server, watchNamespaces: config.watchNamespaces.length ? config.watchNamespaces : "all" });
+  // jemalloc or glibc: what RSS does after load depends on it (scripts/jemalloc.sh, BENCHMARKS.md).
+  const malloc = detectAllocator(Deno.env.get("LD_PRELOAD"));
+  log.info("starting", {
+    kubernetes: kube.server,
+    watchNamespaces: config.watchNamespaces.length ? config.watchNamespaces : "all",
+    allocator: malloc.allocator,
+  });
+  if (malloc.problem) log.warn(malloc.problem);
 
   let service;
   try {
