@@ -5,7 +5,7 @@
  */
 import type { Handler } from "./types.ts";
 import type { Logger } from "../observability/logger.ts";
-import { withNativeHeaders } from "./response.ts";
+import { nativeResponse } from "./response.ts";
 
 export interface ProbeServer {
   readonly port: number;
@@ -23,8 +23,8 @@ export function startProbeServer(options: { hostname: string; port: number; hand
     },
   }, async (request, info) => {
     const addr = info.remoteAddr as Deno.NetAddr;
-    // Deno.serve reads the native header list, not the `headers` getter (see withNativeHeaders).
-    return withNativeHeaders(await options.handler(request, { remoteAddr: `${addr.hostname}:${addr.port}`, params: {} }));
+    // Deno.serve reads the native header list and body, not the getters (see nativeResponse).
+    return nativeResponse(await options.handler(request, { remoteAddr: `${addr.hostname}:${addr.port}`, params: {} }));
   });
   return {
     port: (server.addr as Deno.NetAddr).port,

@@ -5,30 +5,44 @@ const JSON_TYPE = "application/json";
 /** Extra header fields for a response, by name. */
 export type ResponseHeaders = Readonly<Record<string, string>>;
 
+/** Statuses whose responses can have no body (Fetch's "null body status"). */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
 /**
  * A `Response` that also keeps its header fields and text body as plain
- * values, so the mTLS listener can write it with one `writeHead` + `end`.
+ * values, so the mTLS listener can write it with one pass of `setHeader` +
+ * `end`.
  *
- * Why: in Deno 2.9 building `Headers` + a `Response` per request, and reading
- * them back with `headers.forEach` and `await response.bytes()`, costs about
- * 8 µs of the ~40 µs a bare node:https responder spends per request (CPU
- * profiles, BENCHMARKS.md). This class is still a real `Response` for every
- * other reader (tests, `clone()`, `text()`): the body is handed to `super`,
- * and the `Headers` object is filled from the fields the first time anyone
- * asks for it. From then on that object is the truth, and
+ * Why: in Deno 2.9 building `Headers` + a `Response` with a body per request,
+ * and reading them back with `headers.forEach` and `await response.bytes()`,
+ * costs about 8 µs of the ~40 µs a bare node:https responder spends per
+ * request (CPU profiles, BENCHMARKS.md). Giving the text to `super` alone
+ * encodes it into a new ArrayBuffer per response, garbage that V8 sweeps on
+ * its worker threads and that made each response cost more the more
+ * connections were open. So the native part of this Response is made without
+ * a body, and is a real `Response` for every reader of its getters and methods
+ * (tests, `clone()`, `text()`, `body`): those use a second, native Response
+ * built from the text on first use. The `Headers` object is filled from the
+ * fields the first time anyone asks for it; from then on it is the truth, and
  * {@link preparedFields} returns undefined so writers use it instead.
  *
  * A consumer that reads a Response's internal state instead of its getters
- * (`Deno.serve`) must be given it through {@link withNativeHeaders}.
+ * (`Deno.serve`) must be given {@link nativeResponse} of it.
  */
 export class PreparedResponse extends Response {
   readonly #fields: string[];
   readonly #text: string | null;
   #headersMaterialised = false;
+  /** Holds the body once a reader asks for it (see the class comment). */
+  #bodyHolder: Response | undefined;
 
   /** `fields` is a flat `[name, value, …]` list with lower-case names; it is taken over, not copied. */
   constructor(text: string | null, status: number, fields: string[]) {
-    super(text, { status });
+    // 200 needs no init dictionary (its conversion allocates); a body on a null body status is refused as
+    // the Response constructor would refuse it.
+    if (status === 200) super(null);
+    else super(null, { status });
+    if (text !== null && NULL_BODY_STATUSES.has(status)) throw new TypeError(`a ${status} response cannot have a body`);
     this.#text = text;
     this.#fields = fields;
   }
@@ -47,17 +61,66 @@ export class PreparedResponse extends Response {
     const headers = super.headers;
     if (!this.#headersMaterialised) {
       this.#headersMaterialised = true;
-      // super() added text/plain for a string body; the fields are the whole truth, as on the wire.
-      headers.delete("content-type");
       const fields = this.#fields;
       for (let i = 0; i < fields.length; i += 2) headers.append(fields[i], fields[i + 1]);
     }
     return headers;
   }
 
+  /** The native Response that carries the body, with this response's content type (blob() and formData() read it). */
+  #holder(): Response {
+    if (this.#bodyHolder === undefined) {
+      const type = this.headers.get("content-type");
+      this.#bodyHolder = new Response(this.#text, type === null ? undefined : { headers: { "content-type": type } });
+    }
+    return this.#bodyHolder;
+  }
+
+  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    return this.#text === null && this.#bodyHolder === undefined ? null : this.#holder().body;
+  }
+
+  override get bodyUsed(): boolean {
+    return this.#bodyHolder?.bodyUsed ?? false;
+  }
+
+  override text(): Promise<string> {
+    return this.#holder().text();
+  }
+
+  override json(): Promise<unknown> {
+    return this.#holder().json();
+  }
+
+  override bytes(): Promise<Uint8Array<ArrayBuffer>> {
+    return this.#holder().bytes();
+  }
+
+  override arrayBuffer(): Promise<ArrayBuffer> {
+    return this.#holder().arrayBuffer();
+  }
+
+  override blob(): Promise<Blob> {
+    return this.#holder().blob();
+  }
+
+  override formData(): Promise<FormData> {
+    return this.#holder().formData();
+  }
+
   override clone(): Response {
-    void this.headers; // the native clone copies the internal header list, so fill it first
-    return super.clone();
+    if (this.bodyUsed) throw new TypeError("Response.clone: the body has already been consumed");
+    if (this.#bodyHolder === undefined) {
+      return new PreparedResponse(this.#text, this.status, this.#headersMaterialised ? fieldsOfHeaders(super.headers) : [...this.#fields]);
+    }
+    // The body may be a stream a reader holds: tee it, as the native clone does.
+    return new Response(this.#bodyHolder.clone().body, { status: this.status, statusText: this.statusText, headers: this.headers });
+  }
+
+  /** The same response as a plain native Response, for consumers that read internal state (see nativeResponse). */
+  toNative(): Response {
+    const body = this.#bodyHolder === undefined ? this.#text : this.#bodyHolder.body;
+    return new Response(body, { status: this.status, statusText: this.statusText, headers: this.headers });
   }
 
   /** Like `headers.set`, without materialising the `Headers` object. */
@@ -79,18 +142,27 @@ export class PreparedResponse extends Response {
   }
 }
 
+/** A Headers object as a flat `[name, value, …]` list (set-cookie fields stay separate). */
+function fieldsOfHeaders(headers: Headers): string[] {
+  const fields: string[] = [];
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") fields.push(name, value);
+  });
+  for (const cookie of headers.getSetCookie()) fields.push("set-cookie", cookie);
+  return fields;
+}
+
 /** Field values without CR, LF or NUL (RFC 9110 §5.5), as the Fetch Headers class enforces. */
 const VALID_FIELD_VALUE = /^[^\r\n\0]*$/;
 
 /**
- * Makes a response safe to hand to a consumer that reads its internal state
+ * A response safe to hand to a consumer that reads a Response's internal state
  * rather than its getters, such as `Deno.serve`: a {@link PreparedResponse}
- * keeps its fields outside the native header list until someone asks for
- * `headers`, so without this such a consumer would send none of them.
+ * keeps its fields and its body outside the native state, so such a consumer
+ * would send neither. Any other response is returned as it is.
  */
-export function withNativeHeaders(response: Response): Response {
-  if (response instanceof PreparedResponse) void response.headers;
-  return response;
+export function nativeResponse(response: Response): Response {
+  return response instanceof PreparedResponse ? response.toNative() : response;
 }
 
 /** Set a header on any Response; cheap for a {@link PreparedResponse}. */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { emptyResponse, jsonResponse, PreparedResponse, setResponseHeader, textResponse } from "../../../src/http/response.ts";
+import {
+  emptyResponse,
+  jsonResponse,
+  nativeResponse,
+  PreparedResponse,
+  setResponseHeader,
+  textResponse,
+} from "../../../src/http/response.ts";
 
 Deno.test("jsonResponse is a real Response whose headers and body match its prepared fields", async () => {
   const response = jsonResponse({ a: "é" }, { status: 201, headers: { ETag: '"7"', "cache-status": "x; hit" } });
@@ -59,4 +66,66 @@ Deno.test("emptyResponse has no body and only the given headers", async () => {
   assert.equal(response.headers.get("etag"), '"9"');
   assert.equal(response.headers.get("content-type"), null);
   assert.equal(await response.text(), "");
+});
+
+Deno.test("a prepared response's body reads through every body method, and only once", async () => {
+  const text = JSON.stringify({ a: "é", n: 1 });
+  assert.equal(await jsonResponse({ a: "é", n: 1 }).text(), text);
+  assert.deepEqual(new TextDecoder().decode(await jsonResponse({ a: "é", n: 1 }).bytes()), text);
+  assert.equal(new TextDecoder().decode(await jsonResponse({ a: "é", n: 1 }).arrayBuffer()), text);
+  const blob = await jsonResponse({ a: "é", n: 1 }).blob();
+  assert.equal(blob.type, "application/json", "the Blob's type is the response's content type, not text/plain");
+  assert.equal(await blob.text(), text);
+  assert.equal(await new Response(jsonResponse({ a: "é", n: 1 }).body).text(), text);
+  const read = jsonResponse({ a: "é", n: 1 });
+  assert.equal(read.bodyUsed, false);
+  assert.equal(await read.text(), text);
+  assert.equal(read.bodyUsed, true);
+  await assert.rejects(() => read.text(), TypeError, "a second read fails as on any Response");
+  assert.throws(() => read.clone(), TypeError);
+});
+
+Deno.test("a prepared response refuses a body on a status that cannot have one, as Response does", () => {
+  assert.throws(() => new PreparedResponse("x", 304, []), TypeError);
+  assert.throws(() => new PreparedResponse("x", 204, []), TypeError);
+  assert.equal(new PreparedResponse(null, 204, []).status, 204);
+});
+
+Deno.test("clone() of a prepared response whose body stream was taken tees it", async () => {
+  const response = textResponse("hello", "text/plain");
+  assert.ok(response.body !== null);
+  const copy = response.clone();
+  assert.equal(await response.text(), "hello");
+  assert.equal(await copy.text(), "hello");
+  assert.equal(copy.headers.get("content-type"), "text/plain");
+});
+
+Deno.test("nativeResponse puts a prepared response's headers and body where Response's own internals read them", async () => {
+  const response = jsonResponse({ ok: true }, { status: 503, headers: { "retry-after": "2" } });
+  // Response.prototype's methods read the internal state, as Deno.serve does: the prepared response keeps it empty.
+  assert.equal(await Response.prototype.text.call(jsonResponse({ ok: true })), "");
+  const native = nativeResponse(response);
+  assert.ok(!(native instanceof PreparedResponse));
+  assert.equal(native.status, 503);
+  assert.equal(await Response.prototype.text.call(native), '{"ok":true}');
+  const headers = Object.getOwnPropertyDescriptor(Response.prototype, "headers")!.get!.call(native) as Headers;
+  assert.equal(headers.get("retry-after"), "2");
+  assert.equal(headers.get("content-type"), "application/json");
+  const plain = new Response("x");
+  assert.equal(nativeResponse(plain), plain, "a plain Response is passed through");
+});
+
+Deno.test("Deno.serve sends the headers and body of a prepared response given through nativeResponse", async () => {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => nativeResponse(jsonResponse({ n: 7 }, { headers: { etag: '"7"' } })),
+  );
+  try {
+    const answer = await fetch(`http://127.0.0.1:${server.addr.port}/`);
+    assert.equal(answer.headers.get("etag"), '"7"');
+    assert.equal(answer.headers.get("content-type"), "application/json");
+    assert.deepEqual(await answer.json(), { n: 7 });
+  } finally {
+    await server.shutdown();
+  }
 });
