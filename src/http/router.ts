@@ -57,8 +57,31 @@ export function createRouter(routes: readonly Route[]): Router {
   for (const n of counts) bySegmentCount.set(n, groups.filter((g) => g.pattern.segmentCount === undefined || g.pattern.segmentCount === n));
   const unfixed = groups.filter((g) => g.pattern.segmentCount === undefined);
 
+  // Matches already made, by method and path: the routes never change, so the same request line always finds the
+  // same route and parameters. Saves the split, the pattern test and the decoding on every repeated read (most of
+  // them), and their garbage. Bounded: emptied when full, so paths that never repeat cost a little more than before.
+  const memo = new Map<string, Map<string, RouteMatch>>();
+  let memoSize = 0;
+
   function match(method: string, pathname: string): RouteMatch {
     const wanted = method === "HEAD" ? "GET" : method;
+    const known = memo.get(wanted)?.get(pathname);
+    if (known !== undefined) return known;
+    const found = matchUncached(method, wanted, pathname);
+    if (pathname.length <= MEMO_MAX_PATH) {
+      if (memoSize >= MEMO_MAX_ENTRIES) {
+        memo.clear();
+        memoSize = 0;
+      }
+      let byPath = memo.get(wanted);
+      if (byPath === undefined) memo.set(wanted, byPath = new Map());
+      byPath.set(pathname, found);
+      memoSize++;
+    }
+    return found;
+  }
+
+  function matchUncached(method: string, wanted: string, pathname: string): RouteMatch {
     // A broader pattern (/x/:id) must not hide a narrower one (/x/search) that has the method: look at every
     // matching path before deciding on 405, and offer the union of their methods in Allow.
     let matchedRoutes: Route[] | undefined;
@@ -72,9 +95,9 @@ export function createRouter(routes: readonly Route[]): Router {
         (matchedRoutes ??= []).push(...group.routes);
         continue;
       }
-      // exec() returns a fresh object: decode in place rather than copy (this runs on every request).
+      // exec() returns a fresh object: decode in place rather than copy. Frozen: the match is shared (see memo).
       for (const key in raw) raw[key] = safeDecode(raw[key]);
-      return { route, params: raw };
+      return Object.freeze({ route, params: Object.freeze(raw) });
     }
     if (matchedRoutes) {
       const allow = allowed(matchedRoutes);
@@ -99,6 +122,10 @@ export function createRouter(routes: readonly Route[]): Router {
     },
   };
 }
+
+/** How many matches the router remembers, and the longest path it remembers one for (see the memo in match()). */
+const MEMO_MAX_ENTRIES = 4096;
+const MEMO_MAX_PATH = 512;
 
 function allowed(routes: readonly Route[]): string {
   const methods = new Set<string>(routes.map((r) => r.method));

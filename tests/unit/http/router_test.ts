@@ -142,3 +142,40 @@ Deno.test("router uses a later route whose pattern also matches when the first m
   const error = assertHttpError(() => router.match("DELETE", "/things/search"), 405);
   assert.equal(error.headers.allow, "GET, HEAD, POST");
 });
+
+Deno.test("router answers a repeated request line with the same match, whose parameters cannot be changed", () => {
+  const router = testRouter();
+  const first = router.match("GET", "/things/a%20b");
+  const again = router.match("GET", "/things/a%20b");
+  assert.equal(again, first, "remembered, not matched again");
+  assert.deepEqual(first.params, { id: "a b" });
+  assert.ok(Object.isFrozen(first.params) && Object.isFrozen(first));
+  assert.throws(() => {
+    (first.params as Record<string, string>).id = "other";
+  }, TypeError);
+  // HEAD shares GET's routes and so its matches; another method on the same path is matched on its own.
+  assert.equal(router.match("HEAD", "/things/a%20b").route, first.route);
+  assert.equal(router.match("PUT", "/things/a%20b").route.name, "PUT /things/:id");
+});
+
+Deno.test("router never remembers a 404, 405 or 400: each repeat is refused again", () => {
+  const router = testRouter();
+  for (let i = 0; i < 2; i++) {
+    assertHttpError(() => router.match("GET", "/nothing-here"), 404);
+    assertHttpError(() => router.match("POST", "/things/x"), 405);
+    assertHttpError(() => router.match("GET", "/things/%E0%A4%A"), 400);
+  }
+});
+
+Deno.test("router stays correct past its memo's bound (many distinct paths, then the first again)", () => {
+  const router = testRouter();
+  const first = router.match("GET", "/things/0");
+  for (let i = 1; i <= 5_000; i++) assert.deepEqual(router.match("GET", `/things/${i}`).params, { id: String(i) });
+  const again = router.match("GET", "/things/0");
+  assert.deepEqual(again.params, { id: "0" });
+  assert.equal(again.route, first.route);
+  // A path longer than the memo keeps is matched every time, and correctly.
+  const long = `/things/${"x".repeat(600)}`;
+  assert.equal(router.match("GET", long).params.id.length, 600);
+  assert.notEqual(router.match("GET", long), router.match("GET", long));
+});
