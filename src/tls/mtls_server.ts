@@ -82,7 +82,7 @@ interface Connection {
   readonly socket: TLSSocket;
   inFlight: number;
   /** Undefined until the first request; null if the runtime gave no authorized identity. */
-  peer?: { client: ClientIdentity; remoteAddr: string; closed: () => AbortSignal } | null;
+  peer?: { client: ClientIdentity; remoteAddr: string; context: RequestContext } | null;
   /** Aborted when the socket closes; made only when a handler asks (see RequestContext.closed). */
   closedSignal?: AbortSignal;
 }
@@ -133,7 +133,12 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     if (conn.peer !== undefined) return conn.peer;
     const client = clientIdentityOf(conn.socket);
     // One function per connection, not per request: the signal is made only for handlers that wait.
-    conn.peer = client ? { client, remoteAddr: conn.socket.remoteAddress ?? "unknown", closed: () => closedSignalOf(conn) } : null;
+    const remoteAddr = conn.socket.remoteAddress ?? "unknown";
+    // The handler context is the same for every request of a connection (the router adds path parameters to a
+    // copy), so it is made once here, frozen, instead of once per request.
+    conn.peer = client
+      ? { client, remoteAddr, context: Object.freeze({ client, remoteAddr, params: EMPTY_PARAMS, closed: () => closedSignalOf(conn) }) }
+      : null;
     if (client) {
       log.debug("client connection authenticated", {
         cn: client.cn,
@@ -181,10 +186,9 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       drainBody(req, bodyDrain);
       return;
     }
-    const context: RequestContext = { client: peer.client, remoteAddr: peer.remoteAddr, params: EMPTY_PARAMS, closed: peer.closed };
     let result: Response | Promise<Response>;
     try {
-      result = handler(adapted.request, context);
+      result = handler(adapted.request, peer.context);
     } catch (err) {
       return handlerFailed(req, res, adapted, peer.client, err);
     }
@@ -223,25 +227,30 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     adapted.abandonBody();
   };
 
+  const onResponseError = (err: Error) => log.debug("response stream error", { err });
+  const unexpected = (res: ServerResponse, err: unknown) => {
+    log.error("unexpected failure while serving a request", { cause: err });
+    res.destroy();
+  };
+
+  // Per request: one closure (the 'close' listener needs the connection), nothing else; every allocation here is
+  // paid on each cached read, and garbage is what made reads slower the more connections were open.
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const conn = connectionOf(req.socket as TLSSocket);
     conn.inFlight++;
-    // 'close' fires exactly once, after a complete response or when the client goes away.
-    res.once("close", () => {
+    // 'close' fires exactly once, after a complete response or when the client goes away (so on, not once:
+    // once() wraps the listener in two more objects).
+    res.on("close", () => {
       conn.inFlight--;
       // Responses whose headers left before close() began went out keep-alive.
       if (closing && conn.inFlight === 0) conn.socket.end();
     });
-    res.on("error", (err) => log.debug("response stream error", { err }));
-    const unexpected = (err: unknown) => {
-      log.error("unexpected failure while serving a request", { cause: err });
-      res.destroy();
-    };
+    res.on("error", onResponseError);
     try {
       const served = serve(req, res, conn);
-      if (served instanceof Promise) served.catch(unexpected);
+      if (served instanceof Promise) served.catch((err) => unexpected(res, err));
     } catch (err) {
-      unexpected(err);
+      unexpected(res, err);
     }
   };
 
