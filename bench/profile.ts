@@ -202,6 +202,8 @@ export interface ProfileTarget {
   newConn?: boolean;
   /** Print only the layer split (for reference profiles). */
   layersOnly?: boolean;
+  /** Keep-alive connections (default 16; 8 with newConn). */
+  connections?: number;
 }
 
 export async function runProfiles(
@@ -231,7 +233,7 @@ export async function runProfiles(
     for (const p of targets) {
       const server = p.ceiling ? ceiling! : svc;
       const url = server.apiUrl + p.path;
-      const connections = p.newConn ? 8 : 16;
+      const connections = p.connections ?? (p.newConn ? 8 : 16);
       const common = { pki, urls: [url], connections, newConn: p.newConn, warmupS: 0, cpus: opts.clientCpus };
       await loadgen({ ...common, label: `profile warm-up ${p.name}`, durationS: 3, quiet: true });
       log(`profile: ${p.name}`);
