@@ -32,18 +32,24 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 export class PreparedResponse extends Response {
   readonly #fields: string[];
   readonly #text: string | null;
+  readonly #bytes: Uint8Array | undefined;
   #headersMaterialised = false;
   /** Holds the body once a reader asks for it (see the class comment). */
   #bodyHolder: Response | undefined;
 
-  /** `fields` is a flat `[name, value, …]` list with lower-case names; it is taken over, not copied. */
-  constructor(text: string | null, status: number, fields: string[]) {
+  /**
+   * `fields` is a flat `[name, value, …]` list with lower-case names; it is taken over, not copied. `bytes`, when
+   * given, is `text` already encoded as UTF-8, kept by the caller for repeated answers (a large list): the
+   * listener then writes it as it is instead of encoding the text per response. Neither is ever modified.
+   */
+  constructor(text: string | null, status: number, fields: string[], bytes?: Uint8Array) {
     // 200 needs no init dictionary (its conversion allocates); a body on a null body status is refused as
     // the Response constructor would refuse it.
     if (status === 200) super(null);
     else super(null, { status });
     if (text !== null && NULL_BODY_STATUSES.has(status)) throw new TypeError(`a ${status} response cannot have a body`);
     this.#text = text;
+    this.#bytes = text === null ? undefined : bytes;
     this.#fields = fields;
   }
 
@@ -55,6 +61,11 @@ export class PreparedResponse extends Response {
   /** The body as given to the constructor (the body stream itself is left untouched). */
   get preparedText(): string | null {
     return this.#text;
+  }
+
+  /** The body's UTF-8 bytes when the caller had them (see the constructor), else undefined: encode preparedText. */
+  get preparedBytes(): Uint8Array | undefined {
+    return this.#bytes;
   }
 
   override get headers(): Headers {
@@ -111,7 +122,8 @@ export class PreparedResponse extends Response {
   override clone(): Response {
     if (this.bodyUsed) throw new TypeError("Response.clone: the body has already been consumed");
     if (this.#bodyHolder === undefined) {
-      return new PreparedResponse(this.#text, this.status, this.#headersMaterialised ? fieldsOfHeaders(super.headers) : [...this.#fields]);
+      const fields = this.#headersMaterialised ? fieldsOfHeaders(super.headers) : [...this.#fields];
+      return new PreparedResponse(this.#text, this.status, fields, this.#bytes);
     }
     // The body may be a stream a reader holds: tee it, as the native clone does.
     return new Response(this.#bodyHolder.clone().body, { status: this.status, statusText: this.statusText, headers: this.headers });
@@ -188,9 +200,16 @@ export function jsonResponse(body: unknown, init: { status?: number; headers?: R
   return new PreparedResponse(JSON.stringify(body), init.status ?? 200, fieldsOf(["content-type", JSON_TYPE], init.headers));
 }
 
-/** A response whose body is already serialised text of the given content type. */
-export function textResponse(text: string, contentType: string, init: { status?: number; headers?: ResponseHeaders } = {}): Response {
-  return new PreparedResponse(text, init.status ?? 200, fieldsOf(["content-type", contentType], init.headers));
+/**
+ * A response whose body is already serialised text of the given content type; `bytes` is that text as UTF-8 when
+ * the caller keeps it for repeated answers (see PreparedResponse).
+ */
+export function textResponse(
+  text: string,
+  contentType: string,
+  init: { status?: number; headers?: ResponseHeaders; bytes?: Uint8Array } = {},
+): Response {
+  return new PreparedResponse(text, init.status ?? 200, fieldsOf(["content-type", contentType], init.headers), init.bytes);
 }
 
 /** A body-less response, e.g. 304 Not Modified. */

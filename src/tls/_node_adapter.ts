@@ -211,7 +211,9 @@ function isStreamed(response: Response): boolean {
 export function writeResponse(req: IncomingMessage, res: ServerResponse, response: Response, close: boolean): Promise<void> | void {
   if (response instanceof PreparedResponse) {
     const fields = response.preparedFields;
-    if (fields !== undefined) return writePrepared(req, res, response.status, fields, response.preparedText, close);
+    if (fields !== undefined) {
+      return writePrepared(req, res, response.status, fields, response.preparedBytes ?? response.preparedText, close);
+    }
   }
   return writeFetchResponse(req, res, response, close);
 }
@@ -227,7 +229,7 @@ function writePrepared(
   res: ServerResponse,
   status: number,
   fields: readonly string[],
-  text: string | null,
+  body: string | Uint8Array | null,
   close: boolean,
 ): void {
   if (res.destroyed) return;
@@ -235,10 +237,13 @@ function writePrepared(
   // setHeader per field measured cheaper in Deno 2.9 than writeHead(status, flatArray).
   for (let i = 0; i < fields.length; i += 2) res.setHeader(fields[i], fields[i + 1]);
   // HEAD answers carry the length the GET would have (RFC 9110 §9.3.2); for GET node adds it itself on end(chunk).
-  if (req.method === "HEAD" && text !== null && !bodylessStatus(status)) res.setHeader("content-length", Buffer.byteLength(text, "utf8"));
+  if (req.method === "HEAD" && body !== null && !bodylessStatus(status)) {
+    res.setHeader("content-length", typeof body === "string" ? Buffer.byteLength(body, "utf8") : body.byteLength);
+  }
   if (close) res.setHeader("connection", "close");
-  if (text === null || req.method === "HEAD") res.end();
-  else res.end(text);
+  // Bytes (a cached list) go out as they are; node only reads them, and never after the write.
+  if (body === null || req.method === "HEAD") res.end();
+  else res.end(body);
 }
 
 async function writeFetchResponse(

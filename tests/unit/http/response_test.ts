@@ -129,3 +129,12 @@ Deno.test("Deno.serve sends the headers and body of a prepared response given th
     await server.shutdown();
   }
 });
+
+Deno.test("a prepared response keeps the caller's bytes of its text, for the listener, through clone()", async () => {
+  const bytes = new TextEncoder().encode("ünï");
+  const response = textResponse("ünï", "text/plain", { bytes }) as PreparedResponse;
+  assert.equal(response.preparedBytes, bytes);
+  assert.equal((response.clone() as PreparedResponse).preparedBytes, bytes);
+  assert.equal(await response.text(), "ünï");
+  assert.equal((textResponse("x", "text/plain") as PreparedResponse).preparedBytes, undefined);
+});

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import tls from "node:tls";
 import { delay, keepAliveAgent, request, startHarness, tlsExchange } from "./_harness.ts";
-import { emptyResponse, jsonResponse } from "../../../src/http/response.ts";
+import { emptyResponse, jsonResponse, textResponse } from "../../../src/http/response.ts";
 
 const PROBLEM = "application/problem+json";
 
@@ -268,10 +268,14 @@ Deno.test("a streamed body is cancelled when the client left before the handler 
   }
 });
 
+const BYTES_BODY = JSON.stringify({ items: [{ name: "ünïcode" }] });
+
 Deno.test("prepared responses carry an exact Content-Length; HEAD gets the GET's length and no body; 304 gets none", async () => {
   const h = await startHarness((req) => {
     const path = new URL(req.url).pathname;
     if (path === "/304") return emptyResponse(304, { etag: '"1"' });
+    // A cached list's way: the text and its bytes, which the listener writes as they are.
+    if (path === "/bytes") return textResponse(BYTES_BODY, "application/json", { bytes: new TextEncoder().encode(BYTES_BODY) });
     return jsonResponse({ word: "héllo" }, { headers: { etag: '"1"' } });
   });
   try {
@@ -288,6 +292,13 @@ Deno.test("prepared responses carry an exact Content-Length; HEAD gets the GET's
     assert.match(notModified.received, /^HTTP\/1\.1 304/);
     assert.doesNotMatch(notModified.received, /content-length|transfer-encoding/i);
     assert.match(notModified.received, /\r\netag: "1"\r\n/i);
+    const bytesLength = new TextEncoder().encode(BYTES_BODY).byteLength;
+    const getBytes = await tlsExchange(h, h.pki.alice, "GET /bytes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.match(getBytes.received, new RegExp(`\r\ncontent-length: ${bytesLength}\r\n`, "i"));
+    assert.ok(getBytes.received.endsWith(`\r\n\r\n${BYTES_BODY}`), getBytes.received);
+    const headBytes = await tlsExchange(h, h.pki.alice, "HEAD /bytes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert.match(headBytes.received, new RegExp(`\r\ncontent-length: ${bytesLength}\r\n`, "i"));
+    assert.ok(headBytes.received.endsWith("\r\n\r\n"), headBytes.received);
   } finally {
     await h.close();
   }
