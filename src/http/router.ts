@@ -118,7 +118,9 @@ export function createRouter(routes: readonly Route[]): Router {
     /** Not async: a synchronous handler's Response passes straight through (see app.ts). */
     handle(request, context, found) {
       const { route, params } = found ?? match(request.method, new URL(request.url).pathname);
-      return route.handler(request, { ...context, params });
+      // A literal of known shape, not a spread: the context is often a frozen per-connection object, which a spread
+      // copies on a slow path (measured ~1 µs per request in a CPU profile).
+      return route.handler(request, { client: context.client, remoteAddr: context.remoteAddr, params, closed: context.closed });
     },
   };
 }

@@ -13,7 +13,10 @@ export interface ClientIdentity {
   readonly fingerprint256: string;
 }
 
-/** Per-request context passed next to the Request. */
+/**
+ * Per-request context passed next to the Request. router.handle copies these fields by name (not with a spread,
+ * for speed): a new field must be added there too.
+ */
 export interface RequestContext {
   /** Verified client identity; undefined on the plain probe listener. */
   readonly client?: ClientIdentity;
