@@ -51,7 +51,7 @@ ENV DENO_DIR=/tmp/deno \
     NO_COLOR=1 \
     LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
     MALLOC_CONF=background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0,narenas:2
-RUN ["/usr/local/bin/deno", "run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=1,--heap-growing-percent=50", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "src/main.ts", "--help"]
+RUN ["/usr/local/bin/deno", "run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "src/main.ts", "--help"]
 
 FROM ${RUNTIME_IMAGE}
 ARG VERSION=0.0.0-dev
@@ -80,4 +80,4 @@ ENV DENO_DIR=/tmp/deno \
 USER 65532:65532
 # 8443: mTLS API (LISTEN_ADDR). 8081: plain-HTTP /livez and /readyz (PROBE_ADDR).
 EXPOSE 8443 8081
-ENTRYPOINT ["/usr/local/bin/deno", "run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=1,--heap-growing-percent=50", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "src/main.ts"]
+ENTRYPOINT ["/usr/local/bin/deno", "run", "--cached-only", "--frozen", "--v8-flags=--max-semi-space-size=4,--heap-growing-percent=50", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "src/main.ts"]

@@ -5,7 +5,7 @@
  * from the service (BENCHMARKS.md, "Memory: what is not met"); not part of `make bench`.
  *
  *   for v in none whole worker listwatch narrow narrow-no-models; do
- *     MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072 deno run --v8-flags=--max-semi-space-size=1,--heap-growing-percent=50 \
+ *     MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072 deno run --v8-flags=--max-semi-space-size=4,--heap-growing-percent=50 \
  *       -A bench/import_cost.ts $v <kubeconfig>; done
  *
  * - none: nothing imported (the runtime alone)
