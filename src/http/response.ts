@@ -17,9 +17,10 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * and reading them back with `headers.forEach` and `await response.bytes()`,
  * costs about 8 µs of the ~40 µs a bare node:https responder spends per
  * request (CPU profiles, BENCHMARKS.md). Giving the text to `super` alone
- * encodes it into a new ArrayBuffer per response, garbage that V8 sweeps on
- * its worker threads and that made each response cost more the more
- * connections were open. So the native part of this Response is made without
+ * encodes it into a new ArrayBuffer per response that nobody reads (the
+ * listener writes the text): garbage on every cached read, and garbage is what
+ * made reads slower the more connections were open (BENCHMARKS.md, "Issue 12,
+ * second round"). So the native part of this Response is made without
  * a body, and is a real `Response` for every reader of its getters and methods
  * (tests, `clone()`, `text()`, `body`): those use a second, native Response
  * built from the text on first use. The `Headers` object is filled from the
@@ -81,7 +82,8 @@ export class PreparedResponse extends Response {
   /** The native Response that carries the body, with this response's content type (blob() and formData() read it). */
   #holder(): Response {
     if (this.#bodyHolder === undefined) {
-      const type = this.headers.get("content-type");
+      // Read without materialising `headers`: reading the body must not change how the response is written.
+      const type = this.#headersMaterialised ? super.headers.get("content-type") : fieldValue(this.#fields, "content-type");
       this.#bodyHolder = new Response(this.#text, type === null ? undefined : { headers: { "content-type": type } });
     }
     return this.#bodyHolder;
@@ -152,6 +154,12 @@ export class PreparedResponse extends Response {
     }
     fields.push(lower, value);
   }
+}
+
+/** The value of the first field named `name` (lower case) in a flat field list, or null. */
+function fieldValue(fields: readonly string[], name: string): string | null {
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return null;
 }
 
 /** A Headers object as a flat `[name, value, …]` list (set-cookie fields stay separate). */

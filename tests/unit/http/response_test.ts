@@ -138,3 +138,9 @@ Deno.test("a prepared response keeps the caller's bytes of its text, for the lis
   assert.equal(await response.text(), "ünï");
   assert.equal((textResponse("x", "text/plain") as PreparedResponse).preparedBytes, undefined);
 });
+
+Deno.test("reading a prepared response's body leaves its prepared fields for the listener", async () => {
+  const response = jsonResponse({ n: 1 }, { headers: { etag: '"1"' } }) as PreparedResponse;
+  assert.deepEqual(await response.json(), { n: 1 });
+  assert.deepEqual(response.preparedFields, ["content-type", "application/json", "etag", '"1"']);
+});
