@@ -422,7 +422,7 @@ let spawnCounter = 0;
  * this process's CPU on the scale). The file is polled only until the
  * "listening" line (and the inspector URL when asked for) appear.
  */
-export async function spawnListening(script: string, permissions: string[], options: StartOptions): Promise<ServerProcess> {
+async function spawnListening(script: string, permissions: string[], options: StartOptions): Promise<ServerProcess> {
   const name = options.name ?? script.split("/").pop()!.replace(/\.ts$/, "");
   await Deno.mkdir(`${BENCH_CACHE}/logs`, { recursive: true });
   const logFile = `${BENCH_CACHE}/logs/${name}-${Deno.pid}-${++spawnCounter}.log`;
