@@ -46,8 +46,7 @@ export class PreparedResponse extends Response {
   constructor(text: string | null, status: number, fields: string[], bytes?: Uint8Array) {
     // 200 needs no init dictionary (its conversion allocates); a body on a null body status is refused as
     // the Response constructor would refuse it.
-    if (status === 200) super(null);
-    else super(null, { status });
+    super(null, status === 200 ? undefined : { status });
     if (text !== null && NULL_BODY_STATUSES.has(status)) throw new TypeError(`a ${status} response cannot have a body`);
     this.#text = text;
     this.#bytes = text === null ? undefined : bytes;
