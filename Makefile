@@ -12,7 +12,7 @@ DENO ?= $(shell command -v deno 2>/dev/null || echo $(TOOLS_DIR)/deno/node_modul
 CERTS_DIR    := $(CURDIR)/certs
 export DENO
 
-.PHONY: help deno deps certs run start test test-unit test-integration contract-test fmt fmt-check lint check cluster-up cluster-down clean
+.PHONY: help deno deps certs run start test static test-unit test-integration contract-test fmt fmt-check lint check cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -39,7 +39,11 @@ run: deps certs ## Run the service (against the KUBECONFIG cluster if reachable,
 start: deps ## Run the service from environment variables and flags only (deno task start)
 	@$(DENO) task start
 
-test: test-unit chart-test test-integration contract-test test-kind ## Run every test suite (what CI runs): unit, chart, integration, contract, KIND
+test: static test-unit chart-test test-integration contract-test test-kind ## Run every test suite (what CI runs): static checks, unit, chart, integration, contract, KIND
+
+# Formatting, lint and type-check, first and in seconds: CI runs exactly `make test`, so whatever is not in it
+# can break unseen (a lint error once passed two green CI runs this way).
+static: fmt-check lint check ## deno fmt --check, deno lint and deno check (the first step of make test)
 
 test-unit: deps ## Unit tests (no cluster)
 	@$(DENO) task test:unit
