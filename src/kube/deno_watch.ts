@@ -86,6 +86,8 @@ type Done = Parameters<WatchLike["watch"]>[3];
 
 /** Most Status bodies are a few hundred bytes; more is not worth keeping for an error message. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
+/** How much of an error body that is not a Status goes into the error message. */
+const MAX_ERROR_TEXT = 300;
 
 export function createDenoWatch(options: DenoWatchOptions): WatchLike {
   return {
@@ -169,6 +171,31 @@ async function pump(body: ReadableStream<Uint8Array> | null, onData: () => void,
 
 /** The error for a non-2xx answer, with the message and reason of the Status object the API server sends. */
 async function statusError(response: Response): Promise<WatchHttpError> {
+  const status = await readApiStatus(response);
+  return new WatchHttpError(
+    response.status,
+    (status.message ?? (status.text || response.statusText)) || `HTTP ${response.status}`,
+    status.reason,
+    status.retryAfterSeconds,
+  );
+}
+
+/** What a non-2xx answer from the API server says, for its error (see {@link readApiStatus}). */
+export interface ApiStatus {
+  /** The Status object's message, when the body is one. */
+  readonly message?: string;
+  /** The start of the body as text (trimmed, at most 300 characters), for answers that are not a Status. */
+  readonly text: string;
+  readonly reason?: string;
+  /** Retry-After in seconds, when the answer has a positive one. */
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * Reads a non-2xx answer: at most 64 KiB of its body (an error body is never worth more memory), parsed as the
+ * Status object the API server sends, and its Retry-After. One reading for the watch and for every other request.
+ */
+export async function readApiStatus(response: Response): Promise<ApiStatus> {
   let status: { message?: unknown; reason?: unknown } = {};
   let text = "";
   try {
@@ -177,14 +204,13 @@ async function statusError(response: Response): Promise<WatchHttpError> {
   } catch {
     // The status code is the error; a body that cannot be read or parsed only costs the detail.
   }
-  const message = typeof status?.message === "string" ? status.message : text.trim().slice(0, 300) || response.statusText;
   const retryAfter = Number(response.headers.get("retry-after"));
-  return new WatchHttpError(
-    response.status,
-    message || `HTTP ${response.status}`,
-    typeof status?.reason === "string" ? status.reason : undefined,
-    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
-  );
+  return {
+    message: typeof status?.message === "string" ? status.message : undefined,
+    text: text.trim().slice(0, MAX_ERROR_TEXT),
+    reason: typeof status?.reason === "string" ? status.reason : undefined,
+    retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+  };
 }
 
 async function readText(body: ReadableStream<Uint8Array> | null, limit: number): Promise<string> {

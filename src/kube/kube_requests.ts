@@ -12,7 +12,7 @@
  * connections are reused); when they change (rotated files, exec plugins) the next request gets a new client and
  * the old one is closed once requests on it had their time.
  */
-import { type FetchCredentials, http1Client } from "./deno_watch.ts";
+import { type FetchCredentials, http1Client, readApiStatus } from "./deno_watch.ts";
 import { KubeApiError } from "./kube_api_error.ts";
 
 export interface KubeRequestOptions {
@@ -32,9 +32,6 @@ export interface KubeRequest {
   contentType?: string;
   timeoutMs: number;
 }
-
-/** Status bodies are a few hundred bytes; more is not worth reading for an error message. */
-const MAX_ERROR_TEXT = 300;
 
 // deno-lint-ignore no-explicit-any
 export type KubeRequester = <T = any>(request: KubeRequest) => Promise<T>;
@@ -89,20 +86,12 @@ export function createKubeRequester(options: KubeRequestOptions): KubeRequester 
 
 /** A non-2xx answer: the status, and the message and reason of the Status object the API server sends. */
 async function statusError(response: Response): Promise<KubeApiError> {
-  const text = await response.text().catch(() => "");
-  let status: { message?: unknown; reason?: unknown } = {};
-  try {
-    status = JSON.parse(text);
-  } catch {
-    // The status code is the error; a body that is not a Status only costs the detail.
-  }
-  const message = typeof status?.message === "string" ? status.message : text.trim().slice(0, MAX_ERROR_TEXT);
-  const retryAfter = Number(response.headers.get("retry-after"));
+  const status = await readApiStatus(response);
   return new KubeApiError(
     response.status,
-    message || `HTTP ${response.status}`,
-    typeof status?.reason === "string" ? status.reason : undefined,
-    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+    (status.message ?? status.text) || `HTTP ${response.status}`,
+    status.reason,
+    status.retryAfterSeconds,
   );
 }
 
