@@ -838,15 +838,22 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
             body: JSON.stringify({ replicas }),
           });
 
-        let started = Date.now();
-        const done = await put(3, "wait=rollout&timeout=90s");
-        const doneMs = Date.now() - started;
-        const doneBody = await done.json();
-        const atDone = await kubectlView();
-        note(
-          `rollout wait: PUT 1 -> 3 ?wait=rollout&timeout=90s answered ${done.status} after ${(doneMs / 1000).toFixed(1)} s ` +
-            `(rollout ${JSON.stringify(doneBody.rollout)}); kubectl then: ${atDone.ready} Ready Pods, "${atDone.rollout}"`,
-        );
+        /** Sends a request that waits for the rollout, then notes its answer next to what kubectl sees at that moment. */
+        const answered = async (label: string, request: () => Promise<Response>) => {
+          const started = Date.now();
+          const response = await request();
+          const ms = Date.now() - started;
+          const body = await response.json();
+          const view = await kubectlView();
+          note(
+            `rollout wait: ${label} answered ${response.status} after ${(ms / 1000).toFixed(1)} s ` +
+              `(rollout ${JSON.stringify(body.rollout)}); kubectl then: ${view.ready} Ready Pods, "${view.rollout}"`,
+          );
+          return { status: response.status, ms, body, view };
+        };
+
+        const done = await answered("PUT 1 -> 3 ?wait=rollout&timeout=90s", () => put(3, "wait=rollout&timeout=90s"));
+        const { ms: doneMs, body: doneBody, view: atDone } = done;
         assert.equal(done.status, 200, JSON.stringify(doneBody));
         assert.equal(doneBody.replicas, 3);
         assert.equal(doneBody.rollout.complete, true, JSON.stringify(doneBody));
@@ -857,15 +864,8 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
         assert.match(atDone.rollout, /successfully rolled out/, "kubectl rollout status agrees that the rollout is complete");
         assert.ok(doneMs >= 4000, `the answer waited for Pods that take at least 4 s to become Ready (${doneMs} ms)`);
 
-        started = Date.now();
-        const early = await put(5, "wait=rollout&timeout=1s");
-        const earlyMs = Date.now() - started;
-        const earlyBody = await early.json();
-        const atEarly = await kubectlView();
-        note(
-          `rollout wait: PUT 3 -> 5 ?wait=rollout&timeout=1s answered ${early.status} after ${(earlyMs / 1000).toFixed(1)} s ` +
-            `(rollout ${JSON.stringify(earlyBody.rollout)}); kubectl then: ${atEarly.ready} Ready Pods, "${atEarly.rollout}"`,
-        );
+        const early = await answered("PUT 3 -> 5 ?wait=rollout&timeout=1s", () => put(5, "wait=rollout&timeout=1s"));
+        const { body: earlyBody, view: atEarly } = early;
         assert.equal(early.status, 202, JSON.stringify(earlyBody));
         assert.equal(earlyBody.replicas, 5);
         assert.equal(earlyBody.rollout.complete, false);
@@ -876,14 +876,8 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
         assert.match(atEarly.rollout, /Waiting for/, "kubectl rollout status agrees that the rollout is still in progress");
 
         // GET waits the same way without scaling.
-        started = Date.now();
-        const waited = await fetch(`${url}?wait=rollout&timeout=90s`, { client });
-        const waitedBody = await waited.json();
-        const atWaited = await kubectlView();
-        note(
-          `rollout wait: GET ?wait=rollout&timeout=90s answered ${waited.status} after ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
-            `kubectl then: ${atWaited.ready} Ready Pods`,
-        );
+        const waited = await answered("GET ?wait=rollout&timeout=90s", () => fetch(`${url}?wait=rollout&timeout=90s`, { client }));
+        const { body: waitedBody, view: atWaited } = waited;
         assert.equal(waited.status, 200, JSON.stringify(waitedBody));
         assert.equal(waitedBody.rollout.complete, true);
         assert.equal(waitedBody.readyReplicas, 5);
@@ -1122,28 +1116,8 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     // One after another (init containers), all against the same Pod.
     const r = await runPod(t, ns, "kind-suite-limits-load", {
       initContainers: modes,
-      containers: [{
-        name: "done",
-        image: s.loadgenImage,
-        imagePullPolicy: "Never",
-        args: [
-          "-n",
-          "1",
-          "-c",
-          "1",
-          "-cert",
-          "/tls/tls.crt",
-          "-key",
-          "/tls/tls.key",
-          "-cacert",
-          "/tls/ca.crt",
-          "-server-name",
-          svcHost,
-          url,
-        ],
-        securityContext: restricted,
-        volumeMounts: [{ name: "client-tls", mountPath: "/tls", readOnly: true }],
-      }],
+      // The Pod's one container: a single request once the modes are done, so the Pod can complete.
+      containers: [loadgenContainer(s, "done", url, ["-n", "1", "-c", "1"], svcHost)],
       volumes: [clientCertVolume(clientSecret)],
       securityContext: { seccompProfile: { type: "RuntimeDefault" } },
     }, 240_000).finally(() => sampler?.stop());
