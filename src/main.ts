@@ -5,13 +5,13 @@
  * Exit codes: 0 after a clean shutdown, 2 for a bad setting (one line naming it), 1 otherwise.
  */
 import { type Config, ConfigError, loadConfig, usage } from "./config/mod.ts";
-import { createLogger } from "./observability/logger.ts";
-import { createKubeClient, loadKubeConfig } from "./kube/client.ts";
+import { createLogger } from "./observability/mod.ts";
+import { createKubeClient, loadKubeConfig } from "./kube/mod.ts";
 import { startService } from "./service.ts";
-import { readTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from "./tls/reload_material.ts";
+import { readTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from "./tls/mod.ts";
 import { type Authorizer, loadAuthorizer } from "./authz/mod.ts";
-import { createServiceMetrics } from "./observability/service_metrics.ts";
-import { detectAllocator } from "./observability/allocator.ts";
+import { createServiceMetrics } from "./observability/mod.ts";
+import { detectAllocator } from "./observability/mod.ts";
 
 /** The TLS files, read and checked together (the key must belong to the certificate, the CA bundle hold CAs). */
 function readTls(config: Config): { files: TlsFiles; material: TlsMaterial } {

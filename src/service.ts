@@ -4,22 +4,22 @@
  * argument, so tests can start the whole service against a fake API server.
  */
 import type { Config } from "./config/mod.ts";
-import type { Logger } from "./observability/logger.ts";
-import { InformerCache, type KubeSource } from "./kube/informer_cache.ts";
-import { createScaler, type ScaleApi } from "./kube/scaler.ts";
-import { createScaleEventRecorder, type EventApi } from "./kube/scale_events.ts";
-import { createCacheView } from "./handlers/cache_view.ts";
-import { createApiRoutes, createProbeRoutes } from "./handlers/routes.ts";
-import { createRouter } from "./http/router.ts";
-import { createApp } from "./http/app.ts";
+import type { Logger } from "./observability/mod.ts";
+import { InformerCache, type KubeSource } from "./kube/mod.ts";
+import { createScaler, type ScaleApi } from "./kube/mod.ts";
+import { createScaleEventRecorder, type EventApi } from "./kube/mod.ts";
+import { createCacheView } from "./handlers/mod.ts";
+import { createApiRoutes, createProbeRoutes } from "./handlers/mod.ts";
+import { createRouter } from "./http/mod.ts";
+import { createApp } from "./http/mod.ts";
 import { startMtlsServer } from "./tls/mod.ts";
-import { startProbeServer } from "./http/probe_server.ts";
-import type { ServiceMetrics } from "./observability/service_metrics.ts";
+import { startProbeServer } from "./http/mod.ts";
+import type { ServiceMetrics } from "./observability/mod.ts";
 import { allowAll, type Authorizer, createRequestGuard } from "./authz/mod.ts";
 import { createConcurrencyLimiter, createRateLimiter, createStreamLimiter } from "./limits/mod.ts";
-import { STREAM_DEFAULTS, type StreamingDeps } from "./handlers/streaming.ts";
-import { startCertReloader } from "./tls/cert_reloader.ts";
-import type { TlsFiles } from "./tls/reload_material.ts";
+import { STREAM_DEFAULTS, type StreamingDeps } from "./handlers/mod.ts";
+import { startCertReloader } from "./tls/mod.ts";
+import type { TlsFiles } from "./tls/mod.ts";
 
 export interface TlsMaterial {
   readonly cert: string;

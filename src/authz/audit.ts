@@ -7,7 +7,7 @@
  * Log it with `log.info("audit", buildAuditRecord(...))`: the logger writes
  * the fields as they are, so the line carries `"audit": true` to filter on.
  */
-import type { ClientIdentity } from "../http/types.ts";
+import type { ClientIdentity } from "../http/mod.ts";
 
 export type AuditAction = "read" | "scale";
 

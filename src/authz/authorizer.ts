@@ -5,7 +5,7 @@
  * values), and nothing else. A certificate listed in `deniedFingerprints`
  * gets nothing, whatever the rules say.
  */
-import type { ClientIdentity } from "../http/types.ts";
+import type { ClientIdentity } from "../http/mod.ts";
 import { type NamespaceGrant, normalizeFingerprint, type Permission, PERMISSIONS, type Policy, type PolicyRule } from "./policy.ts";
 
 /** What an identity was granted, in a form fit for a JSON log line. */

@@ -5,6 +5,17 @@
  * @module
  */
 export {
+  type AuditAction,
+  type AuditEvent,
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditTarget,
+  buildAuditRecord,
+  MAX_REASON_LENGTH,
+} from "./audit.ts";
+export { allowAll, type AuthorizationSummary, type Authorizer, createAuthorizer } from "./authorizer.ts";
+export { loadAuthorizer } from "./load_policy.ts";
+export {
   type NamespaceGrant,
   normalizeFingerprint,
   parsePolicy,
@@ -15,15 +26,4 @@ export {
   type PolicyRule,
   type PolicySubject,
 } from "./policy.ts";
-export { allowAll, type AuthorizationSummary, type Authorizer, createAuthorizer } from "./authorizer.ts";
-export { loadAuthorizer } from "./load_policy.ts";
-export {
-  type AuditAction,
-  type AuditEvent,
-  type AuditOutcome,
-  type AuditRecord,
-  type AuditTarget,
-  buildAuditRecord,
-  MAX_REASON_LENGTH,
-} from "./audit.ts";
-export { createRequestGuard, type GuardedRequest, type RequestGuard, type RequestGuardOptions } from "./request_guard.ts";
+export { createRequestGuard, type RequestGuardOptions } from "./request_guard.ts";

@@ -8,7 +8,7 @@
  * fields, empty subjects and invalid namespace names are errors, and every
  * error names the file, line and column at fault.
  */
-import { isDns1123Label } from "../http/validation.ts";
+import { isDns1123Label } from "../kube/mod.ts";
 import { locationOf, pointerChild, scanJson, syntaxErrorLocation, type TextLocation } from "./_json_locate.ts";
 
 /** What a client may do: `read` Deployments and replica counts, `scale` (PUT replicas). */

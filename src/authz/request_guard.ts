@@ -5,16 +5,15 @@
  * what one may do is limited too; the concurrency slot is taken last so that
  * refused requests never hold one. Refusals of scale requests, and refusals
  * by the policy, are written to the audit trail; so is the end of every
- * admitted scale request ({@link RequestGuard.auditScale}).
+ * admitted write (the end that {@link RequestGuard.admit} returns).
  */
-import type { ClientIdentity } from "../http/types.ts";
-import { HttpError } from "../http/http_error.ts";
-import type { Logger } from "../observability/logger.ts";
-import type { ConcurrencyLimiter } from "../limits/concurrency_limiter.ts";
-import type { RateLimiter } from "../limits/rate_limiter.ts";
+import { type ClientIdentity, type GuardedRequest, HttpError, type RequestGuard } from "../http/mod.ts";
+import type { Logger } from "../observability/mod.ts";
+import type { ConcurrencyLimiter } from "../limits/mod.ts";
+import type { RateLimiter } from "../limits/mod.ts";
 import type { Authorizer } from "./authorizer.ts";
-import type { Permission } from "./policy.ts";
-import { type AuditEvent, type AuditOutcome, buildAuditRecord } from "./audit.ts";
+import { type Permission, PERMISSIONS } from "./policy.ts";
+import { type AuditAction, type AuditEvent, type AuditOutcome, buildAuditRecord } from "./audit.ts";
 
 export interface RequestGuardOptions {
   authorizer: Authorizer;
@@ -32,37 +31,6 @@ export interface RequestGuardOptions {
     rateLimited(identity: string, limit: string): void;
   };
   now?: () => Date;
-}
-
-/** What the guard needs to know about a request (the app has all of it after routing). */
-export interface GuardedRequest {
-  readonly method: string;
-  /** What the route needs; undefined = any authenticated client (health, the OpenAPI document). */
-  readonly permission?: Permission;
-  /**
-   * The namespace the request is about (the path parameter, or `?namespace=`).
-   * Undefined for a list across all namespaces: a read is then admitted and
-   * the handler must filter with `readableNamespaces`; a scale needs "*".
-   */
-  readonly namespace?: string;
-  /** The Deployment, for the audit record. */
-  readonly name?: string;
-  /** Undefined only off the mTLS listener, where nothing is checked. */
-  readonly client?: ClientIdentity;
-  readonly requestId: string;
-  /** The request URL: a scale's audit record notes ?force=true and ?dryRun=true from it, whatever the outcome. */
-  readonly url?: string;
-}
-
-export interface RequestGuard {
-  /** Throws HttpError 429, 403 or 503; otherwise returns the release to call once the response is made (in a `finally`). */
-  admit(request: GuardedRequest): () => void;
-  /**
-   * Writes the audit record of an admitted scale request from its response:
-   * 200 succeeded, 202 accepted, anything else failed (with the problem
-   * detail as reason). Reads a clone of the body; the response is untouched.
-   */
-  auditScale(request: GuardedRequest, response: Response): Promise<void>;
 }
 
 const NOTHING_TO_RELEASE = () => {};
@@ -102,7 +70,7 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
         "audit",
         buildAuditRecord({
           identity: client,
-          action: request.permission ?? (isReadMethod(request.method) ? "read" : "scale"),
+          action: (request.permission ?? (isReadMethod(request.method) ? "read" : "scale")) as AuditAction,
           target: request.name === undefined
             ? { namespace: request.namespace ?? "*" }
             : { namespace: request.namespace ?? "*", name: request.name },
@@ -138,48 +106,63 @@ export function createRequestGuard(options: RequestGuardOptions): RequestGuard {
       }
 
       if (request.permission) {
-        const namespace = request.namespace ?? (request.permission === "read" ? undefined : "*");
+        // Route tables name permissions as plain strings; one the policy does not know must never pass unchecked.
+        if (!(PERMISSIONS as readonly string[]).includes(request.permission)) {
+          throw new Error(`route requires unknown permission "${request.permission}"`);
+        }
+        const permission = request.permission as Permission;
+        const namespace = request.namespace ?? (permission === "read" ? undefined : "*");
         // A list across namespaces is filtered to what the client may read; when that is nothing, an empty
         // list would read as "there are no Deployments", so it is refused instead.
         const readable = namespace === undefined ? authorizer.readableNamespaces(client) : "*";
         const readsNothing = readable !== "*" && readable.size === 0;
-        if (readsNothing || (namespace !== undefined && !authorizer.can(client, request.permission, namespace))) {
-          metrics?.authzDenied(client.cn, request.permission);
+        if (readsNothing || (namespace !== undefined && !authorizer.can(client, permission, namespace))) {
+          metrics?.authzDenied(client.cn, permission);
           const where = readsNothing ? "in any namespace" : namespace === "*" ? "in every namespace" : `in namespace "${namespace}"`;
-          const detail = `${who(client)} may not ${request.permission} ${where}`;
+          const detail = `${who(client)} may not ${permission} ${where}`;
           audit(request, client, "denied", 403, { reason: detail });
           throw new HttpError(403, detail);
         }
       }
 
-      if (!options.concurrency) return NOTHING_TO_RELEASE;
-      const release = options.concurrency.tryAcquire();
-      if (!release) {
-        throw new HttpError(503, `the server is handling its maximum of ${options.concurrency.max} requests; retry shortly`, {
-          headers: { "retry-after": "1" },
-        });
+      let release = NOTHING_TO_RELEASE;
+      if (options.concurrency) {
+        const acquired = options.concurrency.tryAcquire();
+        if (!acquired) {
+          throw new HttpError(503, `the server is handling its maximum of ${options.concurrency.max} requests; retry shortly`, {
+            headers: { "retry-after": "1" },
+          });
+        }
+        release = acquired;
       }
-      return release;
-    },
-
-    async auditScale(request, response) {
-      const client = request.client;
-      if (!client) return;
-      let body: Record<string, unknown> = {};
-      try {
-        body = await response.clone().json();
-      } catch { /* no JSON body: the record goes without the details */ }
-      const count = (value: unknown) => (Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : undefined);
-      const flags = scaleFlags(request.url);
-      if (response.status === 200 || response.status === 202) {
-        audit(request, client, response.status === 200 ? "succeeded" : "accepted", response.status, {
-          replicasBefore: count(body.previousReplicas),
-          replicasAfter: count(body.replicas),
-          ...flags,
-        });
-      } else {
-        audit(request, client, "failed", response.status, { reason: typeof body.detail === "string" ? body.detail : undefined, ...flags });
-      }
+      // Refusals were audited above; a write's outcome is audited once its response is made.
+      if (request.permission === undefined || request.permission === "read") return release;
+      return (response) => {
+        release();
+        return auditOutcome(request, client, response);
+      };
     },
   };
+
+  /**
+   * The audit record of an admitted write, from its response: 200 succeeded, 202 accepted, anything else failed
+   * (with the problem detail as reason). Reads a clone of the body; the response is untouched.
+   */
+  async function auditOutcome(request: GuardedRequest, client: ClientIdentity, response: Response): Promise<void> {
+    let body: Record<string, unknown> = {};
+    try {
+      body = await response.clone().json();
+    } catch { /* no JSON body: the record goes without the details */ }
+    const count = (value: unknown) => (Number.isSafeInteger(value) && (value as number) >= 0 ? value as number : undefined);
+    const flags = scaleFlags(request.url);
+    if (response.status === 200 || response.status === 202) {
+      audit(request, client, response.status === 200 ? "succeeded" : "accepted", response.status, {
+        replicasBefore: count(body.previousReplicas),
+        replicasAfter: count(body.replicas),
+        ...flags,
+      });
+    } else {
+      audit(request, client, "failed", response.status, { reason: typeof body.detail === "string" ? body.detail : undefined, ...flags });
+    }
+  }
 }

@@ -5,8 +5,8 @@
  */
 import { ConfigError } from "./config_error.ts";
 import { type ListenAddress, parseAddress, parseBoolean, parseDuration, parseInteger, parseLimit } from "./parse.ts";
-import { isLogLevel, type LogLevel } from "../observability/logger.ts";
-import { isDns1123Label } from "../http/validation.ts";
+import { isLogLevel, type LogLevel } from "../observability/mod.ts";
+import { isDns1123Label } from "../kube/mod.ts";
 import { type ListenerLimits, parseRateSpec, type RateSpec } from "../limits/mod.ts";
 
 export interface Config {

@@ -7,9 +7,9 @@
  * freshness in seconds and turns negative once the cache is stale, with
  * `detail` saying why. Stale answers also carry `Age`.
  */
-import type { DeploymentCache } from "../kube/cache.ts";
-import { assessFreshness, type Freshness } from "../kube/freshness.ts";
-import { HttpError } from "../http/http_error.ts";
+import type { DeploymentCache } from "../kube/mod.ts";
+import { assessFreshness, type Freshness } from "../kube/mod.ts";
+import { HttpError } from "../http/mod.ts";
 
 export interface CacheViewOptions {
   cache: DeploymentCache;

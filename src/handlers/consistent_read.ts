@@ -16,9 +16,9 @@
  * answer is 504 with Retry-After, the status the API server itself gives
  * for a resourceVersion it has not reached ("Too large resource version").
  */
-import { HttpError } from "../http/http_error.ts";
-import type { DeploymentCache } from "../kube/cache.ts";
-import { isComparableVersion } from "../kube/change_feed.ts";
+import { HttpError } from "../http/mod.ts";
+import type { DeploymentCache } from "../kube/mod.ts";
+import { isComparableVersion } from "../kube/mod.ts";
 
 export const CONSISTENT_READ_PARAMS: readonly string[] = Object.freeze(["resourceVersion", "resourceVersionMatch"]);
 

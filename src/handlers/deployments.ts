@@ -1,14 +1,15 @@
 /** GET handlers for Deployment lists and single Deployments, answered from the cache only. */
-import type { Handler } from "../http/types.ts";
-import { emptyResponse, jsonResponse, textResponse } from "../http/response.ts";
-import type { DeploymentRecord } from "../kube/deployment_record.ts";
-import { HttpError } from "../http/http_error.ts";
-import { validateDeploymentName, validateNamespace, validateQuery } from "../http/validation.ts";
+import type { Handler } from "../http/mod.ts";
+import { emptyResponse, jsonResponse, textResponse } from "../http/mod.ts";
+import type { DeploymentRecord } from "../kube/mod.ts";
+import { HttpError } from "../http/mod.ts";
+import { validateQuery } from "../http/mod.ts";
+import { validateDeploymentName, validateNamespace } from "./validation.ts";
 import type { CacheView } from "./cache_view.ts";
 import { noneMatch } from "./replicas.ts";
-import type { Authorizer } from "../authz/authorizer.ts";
-import type { RequestContext } from "../http/types.ts";
-import { isComparableVersion } from "../kube/change_feed.ts";
+import type { Authorizer } from "../authz/mod.ts";
+import type { RequestContext } from "../http/mod.ts";
+import { isComparableVersion } from "../kube/mod.ts";
 import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 import { admitLongRequest } from "./long_requests.ts";

@@ -3,9 +3,9 @@
  * the kubelet (/livez, /readyz, plain HTTP). All three read one freshness
  * judgement, so they agree.
  */
-import type { Handler } from "../http/types.ts";
-import { jsonResponse } from "../http/response.ts";
-import { validateQuery } from "../http/validation.ts";
+import type { Handler } from "../http/mod.ts";
+import { jsonResponse } from "../http/mod.ts";
+import { validateQuery } from "../http/mod.ts";
 import type { CacheView } from "./cache_view.ts";
 
 /** Process lifecycle as seen by readiness: draining instances must leave the load balancer first. */

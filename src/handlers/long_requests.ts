@@ -4,20 +4,12 @@
  * certificate and in total), so waiting clients cannot crowd out the short
  * requests, and every such request learns of shutdown through one signal.
  */
-import type { ClientIdentity } from "../http/types.ts";
-import { HttpError } from "../http/http_error.ts";
-import type { StreamLimiter } from "../limits/stream_limiter.ts";
+import type { ClientIdentity } from "../http/mod.ts";
+import { HttpError } from "../http/mod.ts";
+import type { StreamLimiter } from "../limits/mod.ts";
+import type { LongRequestEnd, LongRequestKind, StreamMetrics } from "../observability/mod.ts";
 
-export type LongRequestKind = "watch" | "wait";
-
-/** Why a long-lived request ended, for metrics. */
-export type LongRequestEnd = "completed" | "timeout" | "client_closed" | "slow_consumer" | "budget" | "shutdown" | "error";
-
-export interface StreamMetrics {
-  opened(kind: LongRequestKind): void;
-  closed(kind: LongRequestKind, reason: LongRequestEnd): void;
-  refused(reason: string): void;
-}
+export type { LongRequestEnd, LongRequestKind };
 
 export interface LongRequestDeps {
   streams: StreamLimiter;

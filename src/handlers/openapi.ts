@@ -1,6 +1,6 @@
 /** GET /api/v1/openapi.json: the API contract (api/openapi.json), embedded at build time and serialised once. */
-import type { Handler } from "../http/types.ts";
-import { textResponse } from "../http/response.ts";
+import type { Handler } from "../http/mod.ts";
+import { textResponse } from "../http/mod.ts";
 import openapi from "../../api/openapi.json" with { type: "json" };
 
 export const OPENAPI_DOCUMENT: Readonly<typeof openapi> = openapi;

@@ -10,22 +10,17 @@
  * takes ?resourceVersion=N (NotOlderThan) for reads consistent across replicas.
  * Each scale is recorded as a Kubernetes Event on the Deployment.
  */
-import type { Handler } from "../http/types.ts";
-import { emptyResponse, jsonResponse, setResponseHeader, textResponse } from "../http/response.ts";
-import type { DeploymentRecord } from "../kube/deployment_record.ts";
-import { HttpError } from "../http/http_error.ts";
-import { readJsonBody } from "../http/body.ts";
-import {
-  validateBooleanQuery,
-  validateDeploymentName,
-  validateNamespace,
-  validateQuery,
-  validateReplicasBody,
-} from "../http/validation.ts";
-import type { ClientIdentity, RequestContext } from "../http/types.ts";
-import type { Scaler, ScaleRequest } from "../kube/scaler.ts";
-import type { ScaleEventRecorder } from "../kube/scale_events.ts";
-import type { AutoscalerRef } from "../kube/autoscaler_index.ts";
+import type { Handler } from "../http/mod.ts";
+import { emptyResponse, jsonResponse, setResponseHeader, textResponse } from "../http/mod.ts";
+import type { DeploymentRecord } from "../kube/mod.ts";
+import { HttpError } from "../http/mod.ts";
+import { readJsonBody } from "../http/mod.ts";
+import { validateBooleanQuery, validateQuery } from "../http/mod.ts";
+import { validateDeploymentName, validateNamespace, validateReplicasBody } from "./validation.ts";
+import type { ClientIdentity, RequestContext } from "../http/mod.ts";
+import type { Scaler, ScaleRequest } from "../kube/mod.ts";
+import type { ScaleEventRecorder } from "../kube/mod.ts";
+import type { AutoscalerRef } from "../kube/mod.ts";
 import type { CacheView } from "./cache_view.ts";
 import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
 import { parseWait, WAIT_PARAMS, waitForRollout } from "./rollout_wait.ts";

@@ -8,11 +8,11 @@
  * It ends early, answering what it has, when the service shuts down, and it
  * stops (nothing is written) when the client goes away.
  */
-import { HttpError } from "../http/http_error.ts";
-import type { DeploymentCache } from "../kube/cache.ts";
-import type { DeploymentRecord } from "../kube/deployment_record.ts";
-import { isAtLeastVersion } from "../kube/deployment_record.ts";
-import { assessRollout, type RolloutStatus, type RolloutVerdict } from "../kube/rollout.ts";
+import { HttpError } from "../http/mod.ts";
+import type { DeploymentCache } from "../kube/mod.ts";
+import type { DeploymentRecord } from "../kube/mod.ts";
+import { isAtLeastVersion } from "../kube/mod.ts";
+import { assessRollout, type RolloutStatus, type RolloutVerdict } from "../kube/mod.ts";
 
 export const WAIT_PARAMS: readonly string[] = Object.freeze(["wait", "timeout"]);
 export const DEFAULT_WAIT_TIMEOUT_MS = 60_000;

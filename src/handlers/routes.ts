@@ -1,15 +1,15 @@
 /** The two route tables: the mTLS API and the plain-HTTP probe port. */
-import type { Route } from "../http/router.ts";
-import type { Scaler } from "../kube/scaler.ts";
-import type { ScaleEventRecorder } from "../kube/scale_events.ts";
+import type { Route } from "../http/mod.ts";
+import type { Scaler } from "../kube/mod.ts";
+import type { ScaleEventRecorder } from "../kube/mod.ts";
 import type { CacheView } from "./cache_view.ts";
 import { createDeploymentHandlers } from "./deployments.ts";
 import { createReplicasHandlers } from "./replicas.ts";
 import { createHealthHandler, createProbeHandlers, type Lifecycle } from "./health.ts";
 import { createMetricsHandler } from "./metrics.ts";
 import { createOpenApiHandler } from "./openapi.ts";
-import type { Registry } from "../observability/metrics.ts";
-import type { Authorizer } from "../authz/authorizer.ts";
+import type { Registry } from "../observability/mod.ts";
+import type { Authorizer } from "../authz/mod.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 
 export interface ApiRouteDeps {

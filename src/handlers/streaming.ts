@@ -2,8 +2,8 @@
  * What the read handlers need for the requests that last: watch streams, rollout waits and NotOlderThan reads.
  * One object built by the service (or left to its defaults in tests), passed to every handler factory.
  */
-import { createStreamLimiter } from "../limits/stream_limiter.ts";
-import type { ConcurrencyLimiter } from "../limits/concurrency_limiter.ts";
+import { createStreamLimiter } from "../limits/mod.ts";
+import type { ConcurrencyLimiter } from "../limits/mod.ts";
 import type { LongRequestDeps } from "./long_requests.ts";
 
 export interface StreamingDeps extends LongRequestDeps {

@@ -26,10 +26,11 @@
  *   (plus its snapshot) until the listener's idle timeout closes its connection.
  * - On shutdown every stream gets a final ERROR event (503) and closes.
  */
-import { problemBody } from "../http/problem.ts";
-import type { DeploymentCache } from "../kube/cache.ts";
-import type { ChangeEvent } from "../kube/change_feed.ts";
-import type { DeploymentRecord } from "../kube/deployment_record.ts";
+import { problemBody } from "../http/mod.ts";
+import type { DeploymentCache } from "../kube/mod.ts";
+import { isNewerVersion } from "../kube/mod.ts";
+import type { ChangeEvent } from "../kube/mod.ts";
+import type { DeploymentRecord } from "../kube/mod.ts";
 import type { LongRequestDeps, LongRequestEnd } from "./long_requests.ts";
 
 export interface WatchStreamOptions {
@@ -124,7 +125,7 @@ export function openWatchStream(o: WatchStreamOptions): Response {
 
   const onEvent = (event: ChangeEvent) => {
     if (ending || !o.visible(event.record.namespace)) return;
-    if (o.resume && !isAfter(event.position, o.resume.after)) return; // the client has it already
+    if (o.resume && !isNewerVersion(event.position, o.resume.after)) return; // the client has it already
     push(eventText(event.type, event.record, event.position));
     if (pendingBytes > o.bufferBytes) {
       end(
@@ -216,9 +217,4 @@ export function openWatchStream(o: WatchStreamOptions): Response {
       "x-accel-buffering": "no",
     },
   });
-}
-
-function isAfter(a: string, b: string): boolean {
-  if (a === b || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return false;
-  return a.length !== b.length ? a.length > b.length : a > b;
 }

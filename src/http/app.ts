@@ -7,11 +7,11 @@
  */
 import type { Handler, RequestContext } from "./types.ts";
 import type { Router } from "./router.ts";
-import type { Logger } from "../observability/logger.ts";
+import type { Logger } from "../observability/mod.ts";
 import { problemResponse, toHttpError } from "./problem.ts";
 import { setResponseHeader } from "./response.ts";
-import type { HttpMetrics } from "../observability/service_metrics.ts";
-import type { GuardedRequest, RequestGuard } from "../authz/request_guard.ts";
+import type { HttpMetrics } from "../observability/mod.ts";
+import type { AdmissionEnd, GuardedRequest, RequestGuard } from "./guard.ts";
 
 export interface AppOptions {
   router: Router;
@@ -63,10 +63,8 @@ export function createApp(options: AppOptions): Handler {
 
   /** Everything after the handler: audit, request id, access log, metrics. */
   const finish = (x: Exchange, response: Response): Response | Promise<Response> => {
-    x.release();
-    // Refusals were audited by the guard; this records how an admitted scale ended.
-    if (x.admitted?.permission === "scale") return guard!.auditScale(x.admitted, response).then(() => complete(x, response));
-    return complete(x, response);
+    const ended = x.end(response);
+    return ended instanceof Promise ? ended.then(() => complete(x, response)) : complete(x, response);
   };
 
   const complete = (x: Exchange, response: Response): Response => {
@@ -107,8 +105,7 @@ export function createApp(options: AppOptions): Handler {
       requestId: incoming && REQUEST_ID.test(incoming) ? incoming : newRequestId(),
       pathname: pathOf(request.url),
       routeName: "unmatched",
-      admitted: undefined,
-      release: noop,
+      end: noop,
     };
     let result: Response | Promise<Response>;
     try {
@@ -125,8 +122,7 @@ export function createApp(options: AppOptions): Handler {
           requestId: x.requestId,
           url: request.url,
         };
-        x.release = guard.admit(guarded); // throws 429, 403 or 503
-        x.admitted = guarded;
+        x.end = guard.admit(guarded); // throws 429, 403 or 503
       }
       result = router.handle(request, context, found);
     } catch (error) {
@@ -146,10 +142,8 @@ interface Exchange {
   readonly requestId: string;
   readonly pathname: string;
   routeName: string;
-  /** Set once the guard let the request through: its scale outcome is audited in finish(). */
-  admitted: GuardedRequest | undefined;
-  /** Gives back the guard's concurrency slot; called exactly once, in finish(). */
-  release: () => void;
+  /** The guard's admission end (gives back its slot, audits a write's outcome); called exactly once, in finish(). */
+  end: AdmissionEnd;
 }
 
 /** `?namespace=` of a request URL, without parsing URLs that have no query. */

@@ -4,7 +4,7 @@
  * Service; it must keep answering even when the mTLS side is saturated.
  */
 import type { Handler } from "./types.ts";
-import type { Logger } from "../observability/logger.ts";
+import type { Logger } from "../observability/mod.ts";
 import { nativeResponse } from "./response.ts";
 
 export interface ProbeServer {

@@ -5,8 +5,8 @@
  * knows nothing of HTTP), so the mapping is reviewable in one screen.
  */
 import { HttpError } from "./http_error.ts";
-import { KubeError, PreconditionFailedError } from "../kube/kube_error.ts";
-import { KubeApiError } from "../kube/kube_api_error.ts";
+import { KubeError, PreconditionFailedError } from "../kube/mod.ts";
+import { KubeApiError } from "../kube/mod.ts";
 import { textResponse } from "./response.ts";
 
 export const PROBLEM_CONTENT_TYPE = "application/problem+json";

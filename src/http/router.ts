@@ -5,7 +5,6 @@
  */
 import type { Handler, RequestContext } from "./types.ts";
 import { HttpError } from "./http_error.ts";
-import type { Permission } from "../authz/policy.ts";
 import { compilePathPattern, type PathPattern } from "./path_pattern.ts";
 
 export type Method = "GET" | "PUT" | "POST" | "DELETE" | "PATCH";
@@ -18,7 +17,7 @@ export interface Route {
   readonly name: string;
   readonly handler: Handler;
   /** What the client's certificate must be granted (authz policy); undefined = any authenticated client. */
-  readonly permission?: Permission;
+  readonly permission?: string;
 }
 
 export interface RouteMatch {

@@ -6,15 +6,16 @@
  * client-node provides the kubeconfig handling, its authenticators and (in reflector.ts) ListWatch, each from its
  * own module; its generated API classes are never loaded (see kubeconfig.ts for the memory that saves).
  */
-import { createDenoWatch, type FetchCredentials, http1Client } from "./deno_watch.ts";
-import type { HeartbeatProbe } from "./api_heartbeat.ts";
-import { fetchCredentialsFrom, type KubeconfigLike } from "./fetch_credentials.ts";
-import { type Kubeconfig, loadKubeconfig } from "./kubeconfig.ts";
-import { createKubeRequester } from "./kube_requests.ts";
-import type { KubeSource } from "./informer_cache.ts";
-import type { ListPage, ListResult } from "./reflector.ts";
-import type { ScaleApi, ScaleState } from "./scaler.ts";
-import type { EventApi } from "./scale_events.ts";
+import { createDenoWatch, type FetchCredentials, http1Client } from "./api/mod.ts";
+import type { HeartbeatProbe } from "./informer/mod.ts";
+import { fetchCredentialsFrom, type KubeconfigLike } from "./api/mod.ts";
+import { type Kubeconfig, loadKubeconfig } from "./api/mod.ts";
+import { createKubeRequester } from "./api/mod.ts";
+import { autoscalersPath, deploymentScalePath, deploymentsPath, eventsPath, NAMESPACES_PATH } from "./api/mod.ts";
+import type { KubeSource } from "./informer/mod.ts";
+import type { ListPage, ListResult } from "./api/mod.ts";
+import type { ScaleApi, ScaleState } from "./scale/mod.ts";
+import type { EventApi } from "./scale/mod.ts";
 
 /** Recording an Event is best effort and must not hold resources long: a shorter deadline than other calls. */
 const EVENT_TIMEOUT_MS = 5_000;
@@ -57,26 +58,24 @@ export function createKubeClient(
   const timeoutMs = options.requestTimeoutMs;
   const list = (path: string, page?: ListPage) =>
     request<ListResult>({ verb: "list", method: "GET", path, query: { limit: page?.limit, continue: page?.continue }, timeoutMs });
-  const ns = (namespace: string) => `/namespaces/${encodeURIComponent(namespace)}`;
 
   const source: KubeSource = {
-    listDeployments: (namespace, page) => list(`/apis/apps/v1${namespace ? ns(namespace) : ""}/deployments`, page),
-    listNamespaces: (page) => list("/api/v1/namespaces", page),
-    listAutoscalers: (namespace, page) => list(`/apis/autoscaling/v2${namespace ? ns(namespace) : ""}/horizontalpodautoscalers`, page),
+    listDeployments: (namespace, page) => list(deploymentsPath(namespace), page),
+    listNamespaces: (page) => list(NAMESPACES_PATH, page),
+    listAutoscalers: (namespace, page) => list(autoscalersPath(namespace), page),
     watch,
     heartbeat: denoHeartbeat(credentials),
   };
 
-  const scalePath = (namespace: string, name: string) => `/apis/apps/v1${ns(namespace)}/deployments/${encodeURIComponent(name)}/scale`;
   const scaleApi: ScaleApi = {
     async readScale(namespace, name) {
-      return toScaleState(await request({ verb: "get", method: "GET", path: scalePath(namespace, name), timeoutMs }));
+      return toScaleState(await request({ verb: "get", method: "GET", path: deploymentScalePath(namespace, name), timeoutMs }));
     },
     async patchScale(namespace, name, replicas, resourceVersion, patchOptions) {
       const scale = await request({
         verb: "patch",
         method: "PATCH",
-        path: scalePath(namespace, name),
+        path: deploymentScalePath(namespace, name),
         query: { fieldManager: "replica-api", dryRun: patchOptions?.dryRun ? "All" : undefined },
         // The resourceVersion makes the write conditional: a concurrent change answers 409.
         body: { metadata: { resourceVersion }, spec: { replicas } },
@@ -92,7 +91,7 @@ export function createKubeClient(
       await request({
         verb: "create",
         method: "POST",
-        path: `/apis/events.k8s.io/v1${ns(namespace)}/events`,
+        path: eventsPath(namespace),
         body: event,
         timeoutMs: Math.min(timeoutMs, EVENT_TIMEOUT_MS),
       });

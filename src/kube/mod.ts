@@ -1,11 +1,37 @@
-export type { CacheStatus, DeploymentCache } from "./cache.ts";
-export type { DeploymentRecord } from "./deployment_record.ts";
-export { assessFreshness, type Freshness } from "./freshness.ts";
-export { InformerCache, type KubeSource } from "./informer_cache.ts";
-export { MemoryCache } from "./memory_cache.ts";
-export { createScaler, type ScaleApi, type Scaler, type ScaleState } from "./scaler.ts";
+/**
+ * Everything the service knows of Kubernetes, and nothing of HTTP: `api/` (requests and watches), `cache/` (the
+ * model), `informer/` (list+watch into the model), `scale/` (writes), and `client.ts`, which binds the API to the
+ * seams the informer and the scaler consume. Its errors (`KubeError`) are mapped to HTTP statuses by `http/`.
+ * @module
+ */
+export { KubeApiError, type KubeApiErrorKind } from "./api/mod.ts";
+export {
+  assessFreshness,
+  assessRollout,
+  type AutoscalerRef,
+  type CacheStatus,
+  type ChangeEvent,
+  type DeploymentCache,
+  type DeploymentRecord,
+  type Freshness,
+  isAtLeastVersion,
+  isComparableVersion,
+  isNewerVersion,
+  MemoryCache,
+  type RolloutStatus,
+  type RolloutVerdict,
+} from "./cache/mod.ts";
 export { createKubeClient, loadKubeConfig } from "./client.ts";
-export { KubeApiError, type KubeApiErrorKind } from "./kube_api_error.ts";
+export { InformerCache, type KubeSource } from "./informer/mod.ts";
 export { KubeError, type KubeErrorKind, PreconditionFailedError } from "./kube_error.ts";
-export { type AutoscalerRef } from "./autoscaler_index.ts";
-export { createScaleEventRecorder, type EventApi, type ScaleEventRecorder } from "./scale_events.ts";
+export { isDns1123Label, isDns1123Subdomain } from "./names.ts";
+export {
+  createScaleEventRecorder,
+  createScaler,
+  type EventApi,
+  type ScaleApi,
+  type ScaleEventRecorder,
+  type Scaler,
+  type ScaleRequest,
+  type ScaleState,
+} from "./scale/mod.ts";

@@ -3,10 +3,7 @@
  * connection limits for the mTLS listener (timeouts, a global cap, and caps per source address).
  * @module
  */
-export { createRateLimiter, DEFAULT_MAX_KEYS, type RateDecision, type RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 export { type ConcurrencyLimiter, createConcurrencyLimiter } from "./concurrency_limiter.ts";
-export { createStreamLimiter, type StreamAdmission, type StreamLimiter, type StreamRefusal } from "./stream_limiter.ts";
-export { parseRateSpec, type RateSpec } from "./rate_spec.ts";
 export {
   applyListenerLimits,
   checkListenerLimits,
@@ -15,6 +12,11 @@ export {
   type ListenerServerOptions,
   listenerServerOptions,
 } from "./listener_limits.ts";
+export { createRateLimiter, DEFAULT_MAX_KEYS, type RateDecision, type RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
+export { parseRateSpec, type RateSpec } from "./rate_spec.ts";
+export { createRefusalLog, type RefusalLog, type RefusalLogOptions } from "./refusal_log.ts";
+export { sourceOf } from "./source_address.ts";
+export { gateConnectionsBySource, type SourceGateOptions, type SourceRefusal } from "./source_gate.ts";
 export {
   createSourceLimiter,
   type SourceAdmission,
@@ -22,6 +24,4 @@ export {
   type SourceLimiterOptions,
   type SourceRefusalReason,
 } from "./source_limiter.ts";
-export { sourceOf } from "./source_address.ts";
-export { gateConnectionsBySource, type SourceGateOptions, type SourceRefusal } from "./source_gate.ts";
-export { createRefusalLog, type RefusalLog, type RefusalLogOptions } from "./refusal_log.ts";
+export { createStreamLimiter, type StreamAdmission, type StreamLimiter, type StreamRefusal } from "./stream_limiter.ts";

@@ -6,7 +6,7 @@
  * each would cost more than the refusal itself and bury everything else. The
  * exact counts are in the metrics (replica_api_connections_refused_total).
  */
-import type { Logger } from "../observability/logger.ts";
+import type { Logger } from "../observability/mod.ts";
 import type { SourceRefusal } from "./source_gate.ts";
 import type { SourceRefusalReason } from "./source_limiter.ts";
 

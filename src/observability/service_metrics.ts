@@ -5,9 +5,29 @@
  * client certificate CNs (one per issued certificate).
  */
 import { type Counter, type CounterChild, type Gauge, type GaugeChild, type Histogram, type HistogramChild, Registry } from "./metrics.ts";
-import type { CacheStatus } from "../kube/cache.ts";
 import { VERSION } from "../version.ts";
-import type { StreamMetrics } from "../handlers/long_requests.ts";
+
+/** The kinds of long-lived request: watch streams and rollout waits. */
+export type LongRequestKind = "watch" | "wait";
+
+/** Why a long-lived request ended, for metrics. */
+export type LongRequestEnd = "completed" | "timeout" | "client_closed" | "slow_consumer" | "budget" | "shutdown" | "error";
+
+/** Hooks the long-lived requests report through. */
+export interface StreamMetrics {
+  opened(kind: LongRequestKind): void;
+  closed(kind: LongRequestKind, reason: LongRequestEnd): void;
+  refused(reason: string): void;
+}
+
+/** What the cache gauges read at scrape time; the cache's own status has these fields. */
+export interface CacheGaugeSource {
+  readonly deployments: number;
+  readonly synced: boolean;
+  readonly connected: boolean;
+  /** Epoch milliseconds of the last word from the API server, if any. */
+  readonly lastContactAt?: number;
+}
 
 export interface ServiceMetrics {
   readonly registry: Registry;
@@ -25,7 +45,7 @@ export interface ServiceMetrics {
   /** Watch streams and rollout waits: opened, closed (with why), refused by the stream limits. */
   readonly streams: StreamMetrics;
   /** Registers the cache gauges, read at scrape time (the cache is built after the metrics). */
-  watchCache(status: () => CacheStatus): void;
+  watchCache(status: () => CacheGaugeSource): void;
 }
 
 export interface HttpMetrics {

@@ -3,7 +3,7 @@
  * immutable {@link ClientIdentity} handlers see.
  */
 import type { TLSSocket } from "node:tls";
-import type { ClientIdentity } from "../http/types.ts";
+import type { ClientIdentity } from "../http/mod.ts";
 
 const NO_ORGANIZATIONS: readonly string[] = Object.freeze([]);
 

@@ -2,10 +2,10 @@
  * Converts between node:http's IncomingMessage/ServerResponse and the
  * fetch-style Request/Response our handlers use.
  */
-import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/problem.ts";
+import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/mod.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Buffer } from "node:buffer";
-import { PreparedResponse } from "../http/response.ts";
+import { PreparedResponse } from "../http/mod.ts";
 import { BodilessRequest, isCanonicalTarget } from "./_node_request.ts";
 import { type BodyDrainLimits, DEFAULT_BODY_DRAIN, drainBody } from "./_body_drain.ts";
 

@@ -12,7 +12,7 @@
  * together), and a slow poll backs the watch up in case it misses an event
  * or its directory goes away.
  */
-import type { Logger } from "../observability/logger.ts";
+import type { Logger } from "../observability/mod.ts";
 import { readTlsFiles, type TlsFiles, type TlsMaterial, TlsMaterialError, validateTlsMaterial } from "./reload_material.ts";
 
 export type ReloadOutcome = "unchanged" | "reloaded" | "invalid";

@@ -3,8 +3,8 @@
  * resourceVersions, list functions, and a Watch-shaped object whose streams
  * the test drives (emit events, close cleanly, fail, expire with 410).
  */
-import type { KubeSource } from "../../src/kube/informer_cache.ts";
-import type { ListResult, WatchLike } from "../../src/kube/reflector.ts";
+import type { KubeSource } from "../../src/kube/informer/informer_cache.ts";
+import type { ListResult, WatchLike } from "../../src/kube/api/mod.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = any;

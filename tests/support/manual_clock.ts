@@ -1,5 +1,5 @@
 /** A clock that only moves when the test says so; timers run in due order on advance(). */
-import type { Clock, TimerId } from "../../src/kube/clock.ts";
+import type { Clock, TimerId } from "../../src/kube/informer/clock.ts";
 
 export class ManualClock implements Clock {
   #now: number;

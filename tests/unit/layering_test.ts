@@ -1,14 +1,39 @@
 /**
- * Layers point downward (house style 12): `src/kube/` knows nothing of HTTP or of anything built on it. This reads
- * the import statements of every module under src/kube, follows the local ones transitively, and fails naming the
- * chain when one reaches a layer above kube.
+ * Layers point one way (house style 12 and 15). Every module under src/ belongs to one layer of the ordered list
+ * below, and may import only from its own layer or the ones before it; code outside a folder enters it only
+ * through the folder's mod.ts. A new folder must be placed in the list, so nothing is ever left unchecked.
  */
 import assert from "node:assert/strict";
+import { dirname, relative, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 
-const SRC = new URL("../../src/", import.meta.url);
-const KUBE = new URL("kube/", SRC);
-/** What sits above kube: the HTTP layer and everything that serves or wires it. */
-const ABOVE_KUBE = ["http/", "handlers/", "authz/", "tls/", "cli/", "main.ts", "service.ts"].map((p) => new URL(p, SRC).href);
+const SRC = fileURLToPath(new URL("../../src/", import.meta.url)).replace(/\/$/, "");
+
+/**
+ * From the bottom up. Within kube/, the same rule orders its rooms: errors and names, the cache model, the API,
+ * the informer that fills the model from the API, the writes, and the client that binds them.
+ */
+const LAYERS: readonly string[] = [
+  "version.ts",
+  "observability/",
+  "limits/",
+  "kube/kube_error.ts",
+  "kube/names.ts",
+  "kube/cache/",
+  "kube/api/",
+  "kube/informer/",
+  "kube/scale/",
+  "kube/client.ts",
+  "kube/mod.ts",
+  "http/",
+  "tls/",
+  "authz/",
+  "handlers/",
+  "config/",
+  "cli/",
+  "service.ts",
+  "main.ts",
+];
 
 /** Module specifiers of static imports and re-exports (`… from "x"`), side-effect imports and dynamic imports. */
 function specifiers(source: string): string[] {
@@ -16,34 +41,47 @@ function specifiers(source: string): string[] {
   return [...source.matchAll(pattern)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
-async function kubeModules(dir: URL = KUBE): Promise<URL[]> {
-  const found: URL[] = [];
+function layerOf(path: string, layers: readonly string[] = LAYERS): number {
+  const rel = relative(SRC, path).split(sep).join("/");
+  return layers.findIndex((layer) => layer.endsWith("/") ? rel.startsWith(layer) : rel === layer);
+}
+
+/**
+ * The folder a import from `importer` must enter through: the outermost folder holding `target` but not
+ * `importer` (undefined when `target` is in the importer's folder or one of its ancestors).
+ */
+function frontDoor(importer: string, target: string): string | undefined {
+  let door: string | undefined;
+  for (let dir = dirname(target); dir.startsWith(SRC) && dir !== SRC; dir = dirname(dir)) {
+    if (!(dirname(importer) + sep).startsWith(dir + sep)) door = dir;
+  }
+  return door;
+}
+
+async function modules(dir = SRC): Promise<string[]> {
+  const found: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isDirectory) found.push(...await kubeModules(new URL(`${entry.name}/`, dir)));
-    else if (entry.isFile && entry.name.endsWith(".ts")) found.push(new URL(entry.name, dir));
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) found.push(...await modules(path));
+    else if (entry.isFile && /\.(ts|js)$/.test(entry.name)) found.push(path);
   }
   return found;
 }
 
-/** For each local module reachable from `start`, the import chain that reaches it. */
-async function reachable(start: URL): Promise<Map<string, string[]>> {
-  const chains = new Map<string, string[]>([[start.href, [start.href]]]);
-  const queue = [start.href];
-  while (queue.length) {
-    const href = queue.shift()!;
-    for (const specifier of specifiers(await Deno.readTextFile(new URL(href)))) {
-      if (!specifier.startsWith(".")) continue; // npm:, node:, jsr: — not a layer of ours
-      const target = new URL(specifier, href).href;
-      if (chains.has(target)) continue;
-      chains.set(target, [...chains.get(href)!, target]);
-      // A layer above kube is reported, not followed: the first offending edge is the one to fix.
-      if (!ABOVE_KUBE.some((layer) => target.startsWith(layer) || target === layer)) queue.push(target);
+/** Every local import under src/: [importer, target], both absolute paths. */
+async function edges(): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const module of await modules()) {
+    for (const specifier of specifiers(await Deno.readTextFile(module))) {
+      if (!specifier.startsWith(".")) continue; // npm:, node: — not a layer of ours
+      const target = resolve(dirname(module), specifier);
+      if (target.startsWith(SRC + sep)) out.push([module, target]);
     }
   }
-  return chains;
+  return out;
 }
 
-const relative = (href: string) => href.slice(SRC.href.length);
+const rel = (path: string) => relative(SRC, path).split(sep).join("/");
 
 Deno.test("the import scanner finds every form of import, so the layering check cannot pass by missing one", () => {
   const source = `
@@ -71,22 +109,49 @@ import { Watch } from "@kubernetes/client-node";
   ]);
 });
 
-Deno.test("no module under src/kube imports from src/http or any layer above it, directly or indirectly", async () => {
-  const modules = await kubeModules();
-  // A wrong path would make this pass vacuously; kube has well over a dozen modules, scaler.ts among them.
-  assert.ok(modules.length > 10, `found only ${modules.length} modules under ${KUBE.pathname}`);
-  assert.ok(modules.some((m) => m.href.endsWith("/kube/scaler.ts")));
-  const violations: string[] = [];
-  for (const module of modules) {
-    for (const [target, chain] of await reachable(module)) {
-      if (ABOVE_KUBE.some((layer) => target.startsWith(layer) || target === layer)) {
-        violations.push(chain.map(relative).join(" -> "));
-      }
+Deno.test("the layer list and the front-door rule classify what they are meant to", () => {
+  assert.ok(layerOf(`${SRC}/kube/cache/cache.ts`) < layerOf(`${SRC}/kube/api/client.ts`));
+  assert.ok(layerOf(`${SRC}/kube/scale/scaler.ts`) < layerOf(`${SRC}/http/app.ts`));
+  assert.equal(layerOf(`${SRC}/nowhere/x.ts`), -1);
+  assert.equal(frontDoor(`${SRC}/handlers/replicas.ts`, `${SRC}/kube/cache/cache.ts`), `${SRC}/kube`);
+  assert.equal(frontDoor(`${SRC}/kube/scale/scaler.ts`, `${SRC}/kube/cache/cache.ts`), `${SRC}/kube/cache`);
+  assert.equal(frontDoor(`${SRC}/kube/scale/scaler.ts`, `${SRC}/kube/kube_error.ts`), undefined);
+  assert.equal(frontDoor(`${SRC}/handlers/replicas.ts`, `${SRC}/handlers/validation.ts`), undefined);
+});
+
+Deno.test("every module under src/ sits in a layer of the ordered list", async () => {
+  const all = await modules();
+  // A wrong path would make every check here pass vacuously.
+  assert.ok(all.length > 80, `found only ${all.length} modules under ${SRC}`);
+  assert.deepEqual(all.filter((m) => layerOf(m) === -1).map(rel), [], "place these in LAYERS in tests/unit/layering_test.ts");
+});
+
+Deno.test("no module under src/ imports from a layer above its own", async () => {
+  const upward = (await edges())
+    .filter(([from, to]) => layerOf(to) > layerOf(from))
+    .map(([from, to]) => `${rel(from)} (${LAYERS[layerOf(from)]}) -> ${rel(to)} (${LAYERS[layerOf(to)]})`);
+  assert.deepEqual(upward, [], `these imports point up; move the shared piece down or invert the dependency:\n${upward.join("\n")}`);
+});
+
+Deno.test("code outside a folder enters it only through its mod.ts", async () => {
+  const bypassing: string[] = [];
+  for (const [from, to] of await edges()) {
+    const door = frontDoor(from, to);
+    if (door !== undefined && to !== `${door}/mod.ts`) bypassing.push(`${rel(from)} -> ${rel(to)} (use ${rel(door)}/mod.ts)`);
+  }
+  assert.deepEqual(bypassing, [], bypassing.join("\n"));
+});
+
+Deno.test("every folder under src/ that others import from has a mod.ts", async () => {
+  const missing = new Set<string>();
+  for (const [from, to] of await edges()) {
+    const door = frontDoor(from, to);
+    if (door === undefined) continue;
+    try {
+      await Deno.stat(`${door}/mod.ts`);
+    } catch {
+      missing.add(rel(door));
     }
   }
-  assert.deepEqual(
-    violations,
-    [],
-    `kube/ must know nothing of HTTP; map its errors in src/http/problem.ts instead:\n${violations.join("\n")}`,
-  );
+  assert.deepEqual([...missing], []);
 });

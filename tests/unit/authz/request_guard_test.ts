@@ -3,7 +3,8 @@
  * concurrency cap (503), with audit records for refusals and scale outcomes.
  */
 import assert from "node:assert/strict";
-import { createAuthorizer, createRequestGuard, type GuardedRequest, parsePolicy, type RequestGuard } from "../../../src/authz/mod.ts";
+import { createAuthorizer, createRequestGuard, parsePolicy } from "../../../src/authz/mod.ts";
+import type { GuardedRequest, RequestGuard } from "../../../src/http/mod.ts";
 import { HttpError } from "../../../src/http/http_error.ts";
 import { createConcurrencyLimiter, createRateLimiter } from "../../../src/limits/mod.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
@@ -70,9 +71,9 @@ function refusal(fn: () => unknown): HttpError {
 
 Deno.test("requests the policy allows are admitted", () => {
   const { guard, audits } = setup();
-  guard.admit(readDemo())();
-  guard.admit(scale("demo"))();
-  guard.admit({ ...readDemo(bob), namespace: "web" })();
+  guard.admit(readDemo())(new Response());
+  guard.admit(scale("demo"))(new Response());
+  guard.admit({ ...readDemo(bob), namespace: "web" })(new Response());
   assert.equal(audits().length, 0, "allowed requests leave no audit record at admission");
 });
 
@@ -108,39 +109,39 @@ Deno.test("a scale outside the client's namespaces is refused with 403 and audit
 
 Deno.test("without a namespace, a read is admitted (the handler filters) and a scale needs '*'", () => {
   const { guard } = setup();
-  guard.admit({ method: "GET", permission: "read", client: bob, requestId: "r" })();
+  guard.admit({ method: "GET", permission: "read", client: bob, requestId: "r" })(new Response());
   assert.equal(refusal(() => guard.admit(scale(undefined))).detail, "CN=alice, O=sre may not scale in every namespace");
 });
 
 Deno.test("routes without a permission need only a certificate, and nothing is checked off the mTLS listener", () => {
   const { guard } = setup({ concurrent: 1 });
   const mallory = Object.freeze({ cn: "mallory", organizations: Object.freeze([]), fingerprint256: "CC" });
-  guard.admit({ method: "GET", client: mallory, requestId: "r" })();
-  guard.admit({ method: "GET", permission: "scale", namespace: "prod", requestId: "r" })();
+  guard.admit({ method: "GET", client: mallory, requestId: "r" })(new Response());
+  guard.admit({ method: "GET", permission: "scale", namespace: "prod", requestId: "r" })(new Response());
 });
 
 Deno.test("a client over its read limit gets 429 with Retry-After, counted but not audited", () => {
   const { guard, audits, counted } = setup({ reads: 2 });
-  guard.admit(readDemo())();
-  guard.admit(readDemo())();
+  guard.admit(readDemo())(new Response());
+  guard.admit(readDemo())(new Response());
   const error = refusal(() => guard.admit(readDemo()));
   assert.equal(error.status, 429);
   assert.equal(error.headers["retry-after"], "1");
   assert.match(error.detail, /rate limit for reads exceeded for this client certificate \(1\/s, bursts of 2\); retry in 1 s/);
   assert.deepEqual(counted, ["limited alice read"]);
   assert.equal(audits().length, 0);
-  guard.admit({ ...readDemo(bob), namespace: "web" })(); // bob has his own budget
+  guard.admit({ ...readDemo(bob), namespace: "web" })(new Response()); // bob has his own budget
 });
 
 Deno.test("a client over its write limit gets 429 and the refused scale is audited", () => {
   const { guard, audits, advance } = setup({ writes: 1 });
-  guard.admit(scale("demo"))();
+  guard.admit(scale("demo"))(new Response());
   const error = refusal(() => guard.admit(scale("demo")));
   assert.equal(error.status, 429);
   assert.equal(audits()[0].status, 429);
   assert.equal(audits()[0].outcome, "denied");
   advance(1000);
-  guard.admit(scale("demo"))();
+  guard.admit(scale("demo"))(new Response());
 });
 
 Deno.test("the 429 detail states the rate in the unit it was most likely configured in", () => {
@@ -151,16 +152,16 @@ Deno.test("the 429 detail states the rate in the unit it was most likely configu
       reads: createRateLimiter({ ratePerSecond, burst: 1, now: () => 0 }),
       log: createLogger({ sink: () => {} }),
     });
-    guard.admit(readDemo())();
+    guard.admit(readDemo())(new Response());
     assert.match(refusal(() => guard.admit(readDemo())).detail, new RegExp(`\\(${shown.replace(".", "\\.")}, bursts of 1\\)`));
   }
 });
 
 Deno.test("reads and writes have separate budgets", () => {
   const { guard } = setup({ reads: 1, writes: 1 });
-  guard.admit(readDemo())();
+  guard.admit(readDemo())(new Response());
   assert.equal(refusal(() => guard.admit(readDemo())).status, 429);
-  guard.admit(scale("demo"))();
+  guard.admit(scale("demo"))(new Response());
 });
 
 Deno.test("the rate limit applies before the policy, so refused probing is limited too", () => {
@@ -176,16 +177,16 @@ Deno.test("over the concurrency cap requests get 503; refused requests never hol
   const error = refusal(() => guard.admit(readDemo()));
   assert.equal(error.status, 503);
   assert.equal(error.headers["retry-after"], "1");
-  release();
+  release(new Response());
   assert.equal(refusal(() => guard.admit(readDemo(bob))).status, 403);
-  guard.admit(readDemo())(); // the 403 took no slot
+  guard.admit(readDemo())(new Response()); // the 403 took no slot
 });
 
-Deno.test("auditScale records the outcome of an admitted scale from its response", async (t) => {
+Deno.test("the end of an admitted scale records its outcome from its response", async (t) => {
   await t.step("200: succeeded, with the counts before and after", async () => {
     const { guard, audits } = setup();
     const response = Response.json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 });
-    await guard.auditScale(scale("demo"), response);
+    await guard.admit(scale("demo"))(response);
     assert.deepEqual(
       { outcome: audits()[0].outcome, status: audits()[0].status, before: audits()[0].replicasBefore, after: audits()[0].replicasAfter },
       { outcome: "succeeded", status: 200, before: 2, after: 5 },
@@ -194,7 +195,7 @@ Deno.test("auditScale records the outcome of an admitted scale from its response
   });
   await t.step("202: accepted", async () => {
     const { guard, audits } = setup();
-    await guard.auditScale(scale("demo"), Response.json({ replicas: 5, previousReplicas: 2 }, { status: 202 }));
+    await guard.admit(scale("demo"))(Response.json({ replicas: 5, previousReplicas: 2 }, { status: 202 }));
     assert.equal(audits()[0].outcome, "accepted");
   });
   await t.step("409: failed, with the problem detail as reason", async () => {
@@ -205,33 +206,33 @@ Deno.test("auditScale records the outcome of an admitted scale from its response
       status: 409,
       detail: "Kubernetes API conflict: the object has been modified",
     };
-    await guard.auditScale(scale("demo"), new Response(JSON.stringify(problem), { status: 409 }));
+    await guard.admit(scale("demo"))(new Response(JSON.stringify(problem), { status: 409 }));
     assert.equal(audits()[0].outcome, "failed");
     assert.equal(audits()[0].reason, problem.detail);
     assert.equal(audits()[0].replicasBefore, undefined);
   });
   await t.step("a body that is not JSON still gives a record", async () => {
     const { guard, audits } = setup();
-    await guard.auditScale(scale("demo"), new Response("oops", { status: 500 }));
+    await guard.admit(scale("demo"))(new Response("oops", { status: 500 }));
     assert.equal(audits()[0].outcome, "failed");
     assert.equal(audits()[0].status, 500);
   });
 });
 
-Deno.test("auditScale marks forced and dry-run scales from the request, whatever the outcome", async (t) => {
+Deno.test("the audit of a scale marks forced and dry-run scales from the request, whatever the outcome", async (t) => {
   const withUrl = (query: string): GuardedRequest => ({
     ...scale("demo"),
     url: `https://localhost/api/v1/namespaces/demo/deployments/web/replicas${query}`,
   });
   await t.step("?force=true on a success: forced", async () => {
     const { guard, audits } = setup();
-    await guard.auditScale(withUrl("?force=true"), Response.json({ replicas: 5, previousReplicas: 2 }));
+    await guard.admit(withUrl("?force=true"))(Response.json({ replicas: 5, previousReplicas: 2 }));
     assert.equal(audits()[0].forced, true);
     assert.equal("dryRun" in audits()[0], false);
   });
   await t.step("?dryRun=true: dry run", async () => {
     const { guard, audits } = setup();
-    await guard.auditScale(withUrl("?dryRun=true&force=false"), Response.json({ replicas: 5, previousReplicas: 2, dryRun: true }));
+    await guard.admit(withUrl("?dryRun=true&force=false"))(Response.json({ replicas: 5, previousReplicas: 2, dryRun: true }));
     assert.equal(audits()[0].dryRun, true);
     assert.equal(audits()[0].outcome, "succeeded");
     assert.equal("forced" in audits()[0], false, "force=false is not forced");
@@ -239,13 +240,13 @@ Deno.test("auditScale marks forced and dry-run scales from the request, whatever
   await t.step("a failed forced attempt is still recorded as forced", async () => {
     const { guard, audits } = setup();
     const problem = { type: "about:blank", title: "Precondition Failed", status: 412, detail: "If-Match does not match" };
-    await guard.auditScale(withUrl("?force=true"), new Response(JSON.stringify(problem), { status: 412 }));
+    await guard.admit(withUrl("?force=true"))(new Response(JSON.stringify(problem), { status: 412 }));
     assert.equal(audits()[0].outcome, "failed");
     assert.equal(audits()[0].forced, true);
   });
   await t.step("no query: neither key", async () => {
     const { guard, audits } = setup();
-    await guard.auditScale(withUrl(""), Response.json({ replicas: 5, previousReplicas: 2 }));
+    await guard.admit(withUrl(""))(Response.json({ replicas: 5, previousReplicas: 2 }));
     assert.equal("forced" in audits()[0] || "dryRun" in audits()[0], false);
   });
 });

@@ -8,11 +8,11 @@ import { createRouter } from "../../../src/http/router.ts";
 import type { RequestContext } from "../../../src/http/types.ts";
 import { createApiRoutes } from "../../../src/handlers/routes.ts";
 import { createCacheView } from "../../../src/handlers/cache_view.ts";
-import { MemoryCache } from "../../../src/kube/memory_cache.ts";
-import type { CacheStatus, DeploymentCache } from "../../../src/kube/cache.ts";
-import type { DeploymentRecord } from "../../../src/kube/deployment_record.ts";
-import { createScaler, type ScaleApi, type Scaler, type ScaleState } from "../../../src/kube/scaler.ts";
-import { KubeApiError } from "../../../src/kube/kube_api_error.ts";
+import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
+import type { CacheStatus, DeploymentCache } from "../../../src/kube/cache/cache.ts";
+import type { DeploymentRecord } from "../../../src/kube/cache/deployment_record.ts";
+import { createScaler, type ScaleApi, type Scaler, type ScaleState } from "../../../src/kube/scale/scaler.ts";
+import { KubeApiError } from "../../../src/kube/api/kube_api_error.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 
 const CONTEXT: RequestContext = {

@@ -10,10 +10,10 @@ import type { RequestContext } from "../../../src/http/types.ts";
 import { createApiRoutes } from "../../../src/handlers/routes.ts";
 import { createCacheView } from "../../../src/handlers/cache_view.ts";
 import { defaultStreamingDeps } from "../../../src/handlers/streaming.ts";
-import { MemoryCache } from "../../../src/kube/memory_cache.ts";
-import type { DeploymentRecord } from "../../../src/kube/deployment_record.ts";
-import type { RolloutStatus } from "../../../src/kube/rollout.ts";
-import type { Scaler } from "../../../src/kube/scaler.ts";
+import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
+import type { DeploymentRecord } from "../../../src/kube/cache/deployment_record.ts";
+import type { RolloutStatus } from "../../../src/kube/cache/rollout.ts";
+import type { Scaler } from "../../../src/kube/scale/scaler.ts";
 import { createStreamLimiter } from "../../../src/limits/stream_limiter.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 

@@ -9,9 +9,9 @@ import type { RequestContext } from "../../../src/http/types.ts";
 import { createApiRoutes } from "../../../src/handlers/routes.ts";
 import { createCacheView } from "../../../src/handlers/cache_view.ts";
 import { actorOf } from "../../../src/handlers/replicas.ts";
-import { MemoryCache } from "../../../src/kube/memory_cache.ts";
-import { createScaler, type ScaleApi, type ScaleState } from "../../../src/kube/scaler.ts";
-import type { ScaledEvent, ScaleEventRecorder } from "../../../src/kube/scale_events.ts";
+import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
+import { createScaler, type ScaleApi, type ScaleState } from "../../../src/kube/scale/scaler.ts";
+import type { ScaledEvent, ScaleEventRecorder } from "../../../src/kube/scale/scale_events.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 
 const CONTEXT: RequestContext = {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PROBLEM_CONTENT_TYPE, problemResponse, toHttpError } from "../../../src/http/problem.ts";
 import { HttpError } from "../../../src/http/http_error.ts";
-import { KubeApiError } from "../../../src/kube/kube_api_error.ts";
+import { KubeApiError } from "../../../src/kube/api/kube_api_error.ts";
 import { KubeError, type KubeErrorKind, PreconditionFailedError } from "../../../src/kube/kube_error.ts";
 
 Deno.test("problemResponse renders RFC 9457 problem+json", async () => {

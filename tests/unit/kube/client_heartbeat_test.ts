@@ -1,9 +1,9 @@
 /** The heartbeat request createKubeClient builds (src/kube/client.ts), against a stand-in API server over TLS. */
 import assert from "node:assert/strict";
 import { createKubeClient } from "../../../src/kube/client.ts";
-import { Kubeconfig } from "../../../src/kube/kubeconfig.ts";
+import { Kubeconfig } from "../../../src/kube/api/kubeconfig.ts";
 import { sharedTestPki } from "../../support/pki.ts";
-import { startWatchServer, type WatchHandler } from "./_watch_server.ts";
+import { startWatchServer, type WatchHandler } from "./api/_watch_server.ts";
 
 async function withClient(
   handler: WatchHandler,

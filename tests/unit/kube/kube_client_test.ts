@@ -5,10 +5,10 @@
 import assert from "node:assert/strict";
 import type { IncomingMessage } from "node:http";
 import { createKubeClient } from "../../../src/kube/client.ts";
-import { Kubeconfig } from "../../../src/kube/kubeconfig.ts";
-import { KubeApiError } from "../../../src/kube/kube_api_error.ts";
+import { Kubeconfig } from "../../../src/kube/api/kubeconfig.ts";
+import { KubeApiError } from "../../../src/kube/api/kube_api_error.ts";
 import { sharedTestPki } from "../../support/pki.ts";
-import { startWatchServer, type WatchHandler } from "./_watch_server.ts";
+import { startWatchServer, type WatchHandler } from "./api/_watch_server.ts";
 
 interface Seen {
   method: string;

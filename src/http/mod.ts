@@ -1,0 +1,16 @@
+/**
+ * HTTP machinery, independent of what the API serves: the route table and its matcher, the request pipeline
+ * (request id, access log, metrics, the guard), the one error type and its problem+json renderer, body and query
+ * parsing, prepared responses, and the plain-HTTP probe listener.
+ * @module
+ */
+export { createApp } from "./app.ts";
+export { readJsonBody } from "./body.ts";
+export type { AdmissionEnd, GuardedRequest, RequestGuard } from "./guard.ts";
+export { HttpError } from "./http_error.ts";
+export { startProbeServer } from "./probe_server.ts";
+export { PROBLEM_CONTENT_TYPE, problemBody } from "./problem.ts";
+export { truncate, validateBooleanQuery, validateQuery } from "./query.ts";
+export { emptyResponse, jsonResponse, PreparedResponse, setResponseHeader, textResponse } from "./response.ts";
+export { createRouter, type Route } from "./router.ts";
+export type { ClientIdentity, Handler, RequestContext } from "./types.ts";

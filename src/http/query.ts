@@ -1,0 +1,40 @@
+/**
+ * Query string validation: every rejection is an HttpError 400 whose detail names the parameter and says what is
+ * accepted, so a typo like ?namepsace= or ?dryRun=1 is never silently ignored.
+ */
+import { HttpError } from "./http_error.ts";
+
+/**
+ * Rejects query parameters a route does not know, so a typo like ?namepsace= is not silently ignored.
+ * Takes the URL (string or parsed) and returns its parameters; a URL without "?" is not parsed at all,
+ * which keeps the common read path cheap.
+ */
+export function validateQuery(url: string | URL, allowed: readonly string[]): URLSearchParams {
+  if (typeof url === "string" && !url.includes("?")) return new URLSearchParams();
+  const params = (typeof url === "string" ? new URL(url) : url).searchParams;
+  for (const key of params.keys()) {
+    if (!allowed.includes(key)) {
+      const known = allowed.length ? `; supported: ${allowed.join(", ")}` : "; this endpoint takes none";
+      throw new HttpError(400, `unknown query parameter "${truncate(key)}"${known}`);
+    }
+  }
+  return params;
+}
+
+/**
+ * A switch in the query string: absent means false; otherwise exactly "true" or "false", given once. Anything
+ * else is 400, so `?force=yes` or `?dryRun=1` never silently means "no".
+ */
+export function validateBooleanQuery(params: URLSearchParams, name: string): boolean {
+  const values = params.getAll(name);
+  if (values.length === 0) return false;
+  if (values.length > 1) throw new HttpError(400, `query parameter "${name}" is given ${values.length} times; give it once`);
+  if (values[0] === "true") return true;
+  if (values[0] === "false") return false;
+  throw new HttpError(400, `query parameter "${name}" must be "true" or "false", got "${truncate(values[0])}"`);
+}
+
+/** A value quoted in an error detail, cut short so a hostile input cannot fill the log or the answer. */
+export function truncate(value: string, max = 80): string {
+  return value.length > max ? value.slice(0, max) + "…" : value;
+}

@@ -1,0 +1,28 @@
+/**
+ * The API server paths of every resource the service lists, watches or writes, in one place: a list, its watch
+ * and a write of the same resource can never disagree on a group, a version or an escape.
+ */
+
+const scope = (namespace?: string) => (namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "");
+
+/** Deployments in `namespace`, or in every namespace. */
+export function deploymentsPath(namespace?: string): string {
+  return `/apis/apps/v1${scope(namespace)}/deployments`;
+}
+
+/** The scale subresource of one Deployment: the only thing the service writes on it. */
+export function deploymentScalePath(namespace: string, name: string): string {
+  return `${deploymentsPath(namespace)}/${encodeURIComponent(name)}/scale`;
+}
+
+/** HorizontalPodAutoscalers (autoscaling/v2) in `namespace`, or in every namespace. */
+export function autoscalersPath(namespace?: string): string {
+  return `/apis/autoscaling/v2${scope(namespace)}/horizontalpodautoscalers`;
+}
+
+export const NAMESPACES_PATH = "/api/v1/namespaces";
+
+/** events.k8s.io/v1 Events in `namespace` (the "who scaled" records). */
+export function eventsPath(namespace: string): string {
+  return `/apis/events.k8s.io/v1${scope(namespace)}/events`;
+}

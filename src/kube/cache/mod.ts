@@ -1,0 +1,16 @@
+/**
+ * The cache model: the immutable records the service keeps of Deployments and their autoscalers, the indexes
+ * that serve every read, rollout and freshness assessment, the change feed behind watches, and the one ordering of
+ * resourceVersions. Pure: no I/O, no timers.
+ * @module
+ */
+export { AutoscalerIndex, type AutoscalerLike, type AutoscalerRef, trimAutoscaler } from "./autoscaler_index.ts";
+export { CacheChanges } from "./cache_changes.ts";
+export type { CacheStatus, DeploymentCache } from "./cache.ts";
+export type { ChangeEvent, ChangeFeed } from "./change_feed.ts";
+export { DeploymentIndex } from "./deployment_index.ts";
+export { type DeploymentLike, type DeploymentRecord, toRecord } from "./deployment_record.ts";
+export { assessFreshness, type Freshness } from "./freshness.ts";
+export { MemoryCache } from "./memory_cache.ts";
+export { isAtLeastVersion, isComparableVersion, isNewerVersion } from "./resource_version.ts";
+export { assessRollout, type RolloutSource, type RolloutStatus, type RolloutVerdict, toRolloutStatus } from "./rollout.ts";

@@ -1,0 +1,153 @@
+/**
+ * Records "who scaled" as a Kubernetes Event (events.k8s.io/v1) on the
+ * Deployment, so `kubectl events` and `kubectl describe deployment` answer it
+ * without access to our logs.
+ *
+ * Fire-and-forget on purpose: the scale already happened, so a failure to
+ * record it must neither fail the PUT nor delay it. It is logged and counted
+ * instead. The number of Events in flight is bounded, so a slow or failing
+ * API server cannot make us pile up requests; over the bound, Events are
+ * dropped (and counted as such). The audit log remains the complete record.
+ */
+import type { Logger } from "../../observability/mod.ts";
+
+/** Creates one events.k8s.io/v1 Event in a namespace; client-node backs it in production, a fake in tests. */
+export interface EventApi {
+  createEvent(namespace: string, event: EventsV1Event): Promise<void>;
+}
+
+/** The fields of an events.k8s.io/v1 Event we send. */
+export interface EventsV1Event {
+  readonly apiVersion: "events.k8s.io/v1";
+  readonly kind: "Event";
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  /** MicroTime: RFC 3339 with exactly six fractional digits. */
+  readonly eventTime: string;
+  readonly reportingController: string;
+  readonly reportingInstance: string;
+  readonly action: string;
+  readonly reason: string;
+  readonly type: "Normal" | "Warning";
+  readonly note: string;
+  readonly regarding: {
+    readonly apiVersion: "apps/v1";
+    readonly kind: "Deployment";
+    readonly namespace: string;
+    readonly name: string;
+    readonly uid?: string;
+  };
+}
+
+/** One successful scale, as the handler knows it. */
+export interface ScaledEvent {
+  readonly namespace: string;
+  readonly name: string;
+  /** The Deployment's uid; `kubectl describe` selects Events by it. */
+  readonly uid?: string;
+  readonly from: number;
+  readonly to: number;
+  /** Who asked, e.g. "CN=alice (O=sre)". */
+  readonly actor: string;
+  /** The HorizontalPodAutoscaler the write was forced past, if any. */
+  readonly forcedPast?: string;
+}
+
+export type EventOutcome = "recorded" | "failed" | "dropped";
+
+export interface ScaleEventRecorder {
+  /** Starts recording and returns at once; never throws. */
+  scaled(event: ScaledEvent): void;
+  /** Resolves when no Event is in flight, or after `timeoutMs` (shutdown waits this long, not longer). */
+  settle(timeoutMs: number): Promise<void>;
+}
+
+export interface ScaleEventRecorderOptions {
+  api: EventApi;
+  /** events.k8s.io reportingController, e.g. "replica-api". */
+  controller: string;
+  /** events.k8s.io reportingInstance: this process, e.g. the Pod name. */
+  instance: string;
+  log: Logger;
+  /** Counts each Event by outcome. */
+  count?: (outcome: EventOutcome) => void;
+  /** Events in flight at most; more are dropped. */
+  maxInFlight?: number;
+  now?: () => Date;
+}
+
+/** The API server's limits on these fields (events.k8s.io/v1 validation). */
+const MAX_NOTE = 1024;
+const MAX_INSTANCE = 128;
+const MAX_NAME = 253;
+
+export function createScaleEventRecorder(options: ScaleEventRecorderOptions): ScaleEventRecorder {
+  const { api, log } = options;
+  const count = options.count ?? (() => {});
+  const maxInFlight = options.maxInFlight ?? 32;
+  const now = options.now ?? (() => new Date());
+  const instance = options.instance.slice(0, MAX_INSTANCE);
+  const inFlight = new Set<Promise<void>>();
+  let sequence = 0;
+
+  const build = (e: ScaledEvent): EventsV1Event => {
+    const time = now();
+    // Unique per instance and time, the way client-go names Events: "<object>.<hex time><hex sequence>".
+    const suffix = `.${(time.getTime() * 1000).toString(16)}${(sequence++ & 0xffff).toString(16).padStart(4, "0")}`;
+    const forced = e.forcedPast ? `, forced past HorizontalPodAutoscaler ${e.forcedPast}` : "";
+    return {
+      apiVersion: "events.k8s.io/v1",
+      kind: "Event",
+      metadata: { name: e.name.slice(0, MAX_NAME - suffix.length) + suffix, namespace: e.namespace },
+      eventTime: microTime(time),
+      reportingController: options.controller,
+      reportingInstance: instance,
+      action: "Scale",
+      reason: "Scaled",
+      type: "Normal",
+      note: `replicas ${e.from} → ${e.to} by ${e.actor} via ${options.controller}${forced}`.slice(0, MAX_NOTE),
+      regarding: { apiVersion: "apps/v1", kind: "Deployment", namespace: e.namespace, name: e.name, ...(e.uid ? { uid: e.uid } : {}) },
+    };
+  };
+
+  return {
+    scaled(e) {
+      const target = `${e.namespace}/${e.name}`;
+      if (inFlight.size >= maxInFlight) {
+        count("dropped");
+        log.warn("scale Event not recorded: too many Events in flight", { target, maxInFlight });
+        return;
+      }
+      let event: EventsV1Event;
+      try {
+        event = build(e);
+      } catch (error) {
+        count("failed");
+        log.warn("scale Event not recorded", { target, error });
+        return;
+      }
+      const pending: Promise<void> = Promise.resolve()
+        .then(() => api.createEvent(e.namespace, event))
+        .then(
+          () => count("recorded"),
+          (error) => {
+            count("failed");
+            log.warn("scale Event not recorded", { target, error });
+          },
+        )
+        .finally(() => inFlight.delete(pending));
+      inFlight.add(pending);
+    },
+    async settle(timeoutMs) {
+      if (inFlight.size === 0) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs));
+      await Promise.race([Promise.allSettled([...inFlight]), timeout]);
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** "2026-11-30T00:12:05.123000Z": Go's MicroTime wants six fractional digits; Date has milliseconds. */
+export function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
