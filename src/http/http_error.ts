@@ -23,25 +23,80 @@ export class HttpError extends Error {
   }
 }
 
-const REASONS: Record<number, string> = {
+/**
+ * The reason phrase of every status code in the IANA HTTP Status Code Registry, as RFC 9110 §15 (and the RFCs
+ * it cites for the others) spells it. Our own copy of std's `STATUS_TEXT`, which is on JSR, out of reach here;
+ * a whole table rather than the few codes we answer today, so a new status never silently gets a generic title.
+ * Left out: 306 and 418, which the registry marks "(Unused)".
+ */
+export const STATUS_TEXT: Readonly<Record<number, string>> = Object.freeze({
+  100: "Continue",
+  101: "Switching Protocols",
+  102: "Processing",
+  103: "Early Hints",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  203: "Non-Authoritative Information",
+  204: "No Content",
+  205: "Reset Content",
+  206: "Partial Content",
+  207: "Multi-Status",
+  208: "Already Reported",
+  226: "IM Used",
+  300: "Multiple Choices",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  305: "Use Proxy",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
   400: "Bad Request",
+  401: "Unauthorized",
+  402: "Payment Required",
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
+  406: "Not Acceptable",
+  407: "Proxy Authentication Required",
+  408: "Request Timeout",
   409: "Conflict",
   410: "Gone",
+  411: "Length Required",
   412: "Precondition Failed",
   413: "Content Too Large",
+  414: "URI Too Long",
   415: "Unsupported Media Type",
+  416: "Range Not Satisfiable",
+  417: "Expectation Failed",
+  421: "Misdirected Request",
   422: "Unprocessable Content",
+  423: "Locked",
+  424: "Failed Dependency",
+  425: "Too Early",
+  426: "Upgrade Required",
   428: "Precondition Required",
   429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  451: "Unavailable For Legal Reasons",
   500: "Internal Server Error",
+  501: "Not Implemented",
   502: "Bad Gateway",
   503: "Service Unavailable",
   504: "Gateway Timeout",
-};
+  505: "HTTP Version Not Supported",
+  506: "Variant Also Negotiates",
+  507: "Insufficient Storage",
+  508: "Loop Detected",
+  510: "Not Extended",
+  511: "Network Authentication Required",
+});
 
+/** The registry's class names (RFC 9110 §15), for a code the registry does not list. */
+const CLASS_TEXT = ["", "Informational", "Successful", "Redirection", "Client Error", "Server Error"];
+
+/** The reason phrase for `status`: its registered one, else its class's name ("Client Error" for 499). */
 export function reasonPhrase(status: number): string {
-  return REASONS[status] ?? (status >= 500 ? "Server Error" : "Client Error");
+  return STATUS_TEXT[status] ?? CLASS_TEXT[Math.floor(status / 100)] ?? "Unknown Status";
 }
