@@ -134,7 +134,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       log,
       onTlsError: metrics.tlsFailure,
       onConnectionRefused: metrics.connectionRefused,
-      allowedMethods: apiRouter.allowedMethods,
+      refusal: apiRouter.refusal,
       limits: config.listenerLimits,
     });
   } catch (error) {

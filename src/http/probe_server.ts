@@ -6,6 +6,7 @@
 import type { Handler } from "./types.ts";
 import type { Logger } from "../observability/mod.ts";
 import { nativeResponse } from "./response.ts";
+import { problemResponse, toHttpError } from "./problem.ts";
 
 export interface ProbeServer {
   readonly port: number;
@@ -17,9 +18,10 @@ export function startProbeServer(options: { hostname: string; port: number; hand
     hostname: options.hostname,
     port: options.port,
     onListen: () => {},
+    // Reached only when the handler itself throws (createApp never does): answered like every other error.
     onError: (error) => {
       options.log.error("probe request failed", { error });
-      return new Response("internal error", { status: 500 });
+      return nativeResponse(problemResponse(toHttpError(error)));
     },
   }, async (request, info) => {
     const addr = info.remoteAddr as Deno.NetAddr;

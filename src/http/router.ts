@@ -27,10 +27,14 @@ export interface RouteMatch {
 
 export interface Router {
   readonly routes: readonly Route[];
-  /** Finds the route; throws HttpError 404 or 405 (with Allow). */
+  /** Finds the route; throws HttpError 404 or 405 (with Allow), the one {@link refusal} returns. */
   match(method: string, pathname: string): RouteMatch;
-  /** The Allow value for a path (as in a 405), or undefined when no route matches it. */
-  allowedMethods(pathname: string): string | undefined;
+  /**
+   * The answer for a request no route serves: 405 with Allow naming the methods the path has, or 404 when no route
+   * has the path. `match` throws it; the transport sends it for methods it cannot hand to a handler (TRACE,
+   * CONNECT), so both refuse in the same words. Meant for a method the path does not have.
+   */
+  refusal(method: string, pathname: string): HttpError;
   /** Matches and runs the handler with path params in the context. */
   handle(request: Request, context: RequestContext, match?: RouteMatch): Response | Promise<Response>;
 }
@@ -98,22 +102,19 @@ export function createRouter(routes: readonly Route[]): Router {
       for (const key in raw) raw[key] = safeDecode(raw[key]);
       return Object.freeze({ route, params: Object.freeze(raw) });
     }
-    if (matchedRoutes) {
-      const allow = allowed(matchedRoutes);
-      throw new HttpError(405, `${method} is not supported on ${pathname}; allowed: ${allow}`, { headers: { allow } });
-    }
-    throw new HttpError(404, `no such endpoint: ${pathname}`);
+    throw refused(method, pathname, matchedRoutes);
   }
 
-  function allowedMethods(pathname: string): string | undefined {
-    const matched = groups.filter((g) => g.pattern.exec(pathname)).flatMap((g) => g.routes);
-    return matched.length ? allowed(matched) : undefined;
+  function refusal(method: string, pathname: string): HttpError {
+    const segments = pathname.split("/");
+    const matched = (bySegmentCount.get(segments.length) ?? unfixed).filter((g) => g.pattern.exec(pathname, segments));
+    return refused(method, pathname, matched.length ? matched.flatMap((g) => g.routes) : undefined);
   }
 
   return {
     routes,
     match,
-    allowedMethods,
+    refusal,
     /** Not async: a synchronous handler's Response passes straight through (see app.ts). */
     handle(request, context, found) {
       const { route, params } = found ?? match(request.method, new URL(request.url).pathname);
@@ -132,6 +133,13 @@ function allowed(routes: readonly Route[]): string {
   const methods = new Set<string>(routes.map((r) => r.method));
   if (methods.has("GET")) methods.add("HEAD");
   return [...methods].sort().join(", ");
+}
+
+/** 405 with Allow when some routes have the path (`matched`), else 404: decided here only. */
+function refused(method: string, pathname: string, matched: readonly Route[] | undefined): HttpError {
+  if (matched === undefined) return new HttpError(404, `no such endpoint: ${pathname}`);
+  const allow = allowed(matched);
+  return new HttpError(405, `${method} is not supported on ${pathname}; allowed: ${allow}`, { headers: { allow } });
 }
 
 /** Percent-decoding a malformed escape must be a 400, not a crash. */

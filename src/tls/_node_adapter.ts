@@ -2,7 +2,7 @@
  * Converts between node:http's IncomingMessage/ServerResponse and the
  * fetch-style Request/Response our handlers use.
  */
-import { PROBLEM_CONTENT_TYPE, problemBody } from "../http/mod.ts";
+import { type HttpError, problemResponse } from "../http/mod.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Buffer } from "node:buffer";
 import { PreparedResponse } from "../http/mod.ts";
@@ -63,7 +63,6 @@ function announcesBody(req: IncomingMessage): boolean {
 }
 
 const noop = () => {};
-const encoder = new TextEncoder();
 
 /**
  * A web stream over the node request body that only starts pulling data once
@@ -162,19 +161,19 @@ export function toRequest(req: IncomingMessage, drain: BodyDrainLimits = DEFAULT
   return { request, hasBody, abandonBody: body?.abandon ?? ignoredBody(req, drain) };
 }
 
-/** Write an RFC 9457 problem document; used only for errors the adapter itself answers. */
-export function writeProblem(res: ServerResponse, status: number, title: string, detail: string, close: boolean): void {
+/**
+ * Send the problem+json answer for `error`, rendered by the HTTP layer's one renderer; used only for the errors
+ * the transport answers itself (a request it cannot adapt or route, a handler that failed). `instance` is the
+ * request's path when it is known.
+ */
+export function writeProblem(req: IncomingMessage, res: ServerResponse, error: HttpError, close: boolean, instance?: string): void {
   if (res.headersSent) {
     // Too late for a clean error response: cut the connection so the client sees a failure.
     res.destroy();
     return;
   }
-  const body = problemBody(status, title, detail);
-  res.statusCode = status;
-  res.setHeader("content-type", PROBLEM_CONTENT_TYPE);
-  res.setHeader("content-length", encoder.encode(body).byteLength);
-  if (close) res.setHeader("connection", "close");
-  res.end(body);
+  // problemResponse builds a PreparedResponse, which writeResponse writes synchronously.
+  void writeResponse(req, res, problemResponse(error, instance), close);
 }
 
 function waitForDrain(res: ServerResponse): Promise<void> {

@@ -7,7 +7,7 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import type { ClientIdentity, Handler, RequestContext } from "../http/mod.ts";
+import { type ClientIdentity, type Handler, HttpError, type RequestContext, toHttpError } from "../http/mod.ts";
 import type { Logger } from "../observability/mod.ts";
 import { clientIdentityOf } from "./_client_identity.ts";
 import { type AdaptedRequest, BadRequest, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
@@ -36,17 +36,19 @@ export interface MtlsServerOptions {
    * bodies are read whole (one bytes() call, the fast path) unless the
    * content type is absent, text/event-stream, application/(x-)ndjson,
    * application/jsonl or application/octet-stream: those are streamed, so an
-   * endless body must use one of them.
+   * endless body must use one of them. Expected never to throw (createApp does
+   * not); if it does, the answer is the same problem+json 500 the app would send.
    */
   handler: Handler;
   log: Logger;
   /** Called once per failed TLS handshake, e.g. to count failures by reason. */
   onTlsError?: (reason: TlsFailureReason) => void;
   /**
-   * The Allow header value for a path, or undefined when no route has it. Used for methods the Fetch API
-   * cannot represent (TRACE, CONNECT), which are answered 405 (or 404) here instead of reaching the handler.
+   * The refusal for a request the handler cannot be given: a method the Fetch API cannot represent (TRACE,
+   * CONNECT). Pass the router's `refusal` (a 405 with Allow, or a 404, in the router's own words); without it such
+   * requests get 501 Not Implemented. Rendered as problem+json like every other error.
    */
-  allowedMethods?: (pathname: string) => string | undefined;
+  refusal?: (method: string, pathname: string) => HttpError;
   /** Handshake/header/request/idle timeouts and the connection caps; defaults: DEFAULT_LISTENER_LIMITS. */
   limits?: ListenerLimits;
   /**
@@ -88,7 +90,6 @@ interface Connection {
 }
 
 const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
-const INTERNAL_ERROR_DETAIL = "The server could not handle the request.";
 /**
  * The kernel's accept queue. node's default (511) overflows when many clients connect at once (1,000 idle
  * connections, or every client of a restarted load balancer reconnecting): the kernel then drops their SYNs
@@ -107,6 +108,11 @@ function remoteAddressOf(socket: Socket): string {
   return socket.remoteAddress ?? parent?.remoteAddress ?? "unknown";
 }
 
+/** The default refusal (see MtlsServerOptions.refusal): the server knows no route, so it does not implement the method. */
+function notImplemented(method: string): HttpError {
+  return new HttpError(501, `${method} is not supported by this server`);
+}
+
 /** Start the mTLS listener; resolves once it is bound, rejects if binding fails. */
 export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsServer> {
   const { handler, onTlsError, onConnectionRefused } = options;
@@ -116,6 +122,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   const rawSockets = new Set<Socket>();
   const connections = new Map<TLSSocket, Connection>();
   let closing = false;
+  const refusal = options.refusal ?? notImplemented;
 
   const connectionOf = (socket: TLSSocket): Connection => {
     let conn = connections.get(socket);
@@ -173,16 +180,13 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     } catch (err) {
       if (err instanceof UnroutableMethod) {
         const pathname = (req.url ?? "/").split("?")[0];
-        const allow = options.allowedMethods?.(pathname);
-        if (allow) res.setHeader("allow", allow);
-        if (allow) writeProblem(res, 405, "Method Not Allowed", `${err.message} is not supported on ${pathname}; allowed: ${allow}`, true);
-        else writeProblem(res, 404, "Not Found", `no such endpoint: ${pathname}`, true);
+        writeProblem(req, res, refusal(err.message, pathname), true, pathname);
         drainBody(req, bodyDrain);
         return;
       }
       if (!(err instanceof BadRequest)) throw err;
       log.debug("bad request", { err, remoteAddr: peer.remoteAddr });
-      writeProblem(res, 400, "Bad Request", err.message, true);
+      writeProblem(req, res, new HttpError(400, err.message, { cause: err }), true);
       drainBody(req, bodyDrain);
       return;
     }
@@ -221,9 +225,11 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   const bodyFailed = (req: IncomingMessage, client: ClientIdentity, err: unknown) =>
     log.error("response body failed", { cause: err, method: req.method, cn: client.cn });
 
+  /** The handler threw or rejected, which createApp never does: answered as the app answers a failure. */
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, adapted: AdaptedRequest, client: ClientIdentity, err: unknown) => {
-    log.error("handler failed", { cause: err, method: req.method, path: new URL(adapted.request.url).pathname, cn: client.cn });
-    writeProblem(res, 500, "Internal Server Error", INTERNAL_ERROR_DETAIL, closing);
+    const pathname = new URL(adapted.request.url).pathname;
+    log.error("handler failed", { cause: err, method: req.method, path: pathname, cn: client.cn });
+    writeProblem(req, res, toHttpError(err), closing, pathname);
     adapted.abandonBody();
   };
 

@@ -71,6 +71,28 @@ Deno.test("router answers 405 with a sorted Allow header for a known path and wr
   }
 });
 
+Deno.test("router.refusal is the very 404 or 405 match throws, for the transport's methods too", async (t) => {
+  const router = testRouter();
+  const cases: [string, string, number][] = [
+    ["POST", "/things/7", 405],
+    ["GET", "/write-only", 405],
+    ["GET", "/nope", 404],
+    ["TRACE", "/things/7/parts/x", 405],
+    ["CONNECT", "/nope", 404],
+  ];
+  for (const [method, path, status] of cases) {
+    await t.step(`${method} ${path}`, () => {
+      const thrown = assertHttpError(() => router.match(method, path), status);
+      const refusal = router.refusal(method, path);
+      assert.ok(refusal instanceof HttpError);
+      assert.equal(refusal.status, status);
+      assert.equal(refusal.detail, thrown.detail);
+      assert.deepEqual(refusal.headers, thrown.headers);
+    });
+  }
+  assert.equal(router.refusal("TRACE", "/things/7").headers.allow, "DELETE, GET, HEAD, PUT");
+});
+
 Deno.test("app renders a router 405 as problem+json carrying the Allow header", async () => {
   const app = createApp({ router: testRouter(), log: createLogger({ sink: () => {} }), accessLog: false });
   const response = await app(new Request("https://localhost/things/7", { method: "POST", body: "{}" }), CONTEXT);

@@ -24,7 +24,8 @@ Deno.test("a handler that throws gets a generic 500 problem and the server keeps
       assert.equal(res.status, 500);
       assert.equal(res.headers["content-type"], PROBLEM);
       const problem = JSON.parse(res.text);
-      assert.deepEqual(Object.keys(problem).sort(), ["detail", "status", "title", "type"]);
+      assert.deepEqual(Object.keys(problem).sort(), ["detail", "instance", "status", "title", "type"]);
+      assert.equal(problem.instance, path);
       assert.equal(problem.status, 500);
       assert.equal(problem.type, "about:blank");
       assert.ok(!res.text.includes("secret"), "the error must not leak to the client");

@@ -11,7 +11,7 @@ Deno.test("TRACE and CONNECT, which a fetch Request cannot carry, get 405 with A
   const harness = await startHarness(() => {
     handled++;
     return new Response("routed");
-  }, { allowedMethods: router.allowedMethods });
+  }, { refusal: router.refusal });
   try {
     const trace = await request(harness, { method: "TRACE", path: "/things/1" });
     assert.equal(trace.status, 405);
