@@ -2,7 +2,7 @@
  * Converts between node:http's IncomingMessage/ServerResponse and the
  * fetch-style Request/Response our handlers use.
  */
-import { type HttpError, problemResponse } from "../http/mod.ts";
+import { type HttpError, isStreamedResponse, problemResponse } from "../http/mod.ts";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Buffer } from "node:buffer";
 import { PreparedResponse } from "../http/mod.ts";
@@ -188,19 +188,6 @@ function waitForDrain(res: ServerResponse): Promise<void> {
   });
 }
 
-// Bodies of these types may be long-lived or large, so they are sent chunk by
-// chunk. Everything else is read with one bytes() call: in Deno 2.9 reading a
-// Response body through its stream costs ~10 µs more per response (measured),
-// a third of a bare node:https responder's whole budget.
-const STREAMED_TYPES = /^\s*(text\/event-stream|application\/(x-)?ndjson|application\/jsonl|application\/octet-stream)\s*(;|$)/i;
-
-/** Whether a response body is streamed (see STREAMED_TYPES) rather than buffered. */
-function isStreamed(response: Response): boolean {
-  const type = response.headers.get("content-type");
-  // No content type usually means a handler-built stream or raw bytes: stream to be safe.
-  return type === null || STREAMED_TYPES.test(type);
-}
-
 /**
  * Send a `Response`. Resolves when the body has been handed to node or the
  * client went away; rejects only if the response body itself fails (the
@@ -267,7 +254,7 @@ async function writeFetchResponse(
     return;
   }
   // Checked before touching response.body: that getter alone builds a stream.
-  if (!isStreamed(response)) {
+  if (!isStreamedResponse(response)) {
     let bytes: Uint8Array;
     try {
       bytes = await response.bytes(); // empty for a null body

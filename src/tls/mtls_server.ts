@@ -32,12 +32,11 @@ export interface MtlsServerOptions {
   /** CA bundle that client certificates must chain to, PEM. */
   ca: string;
   /**
-   * Receives every request with the verified client identity. Response
-   * bodies are read whole (one bytes() call, the fast path) unless the
-   * content type is absent, text/event-stream, application/(x-)ndjson,
-   * application/jsonl or application/octet-stream: those are streamed, so an
-   * endless body must use one of them. Expected never to throw (createApp does
-   * not); if it does, the answer is the same problem+json 500 the app would send.
+   * Receives every request with the verified client identity. Whether a response body is streamed or read whole
+   * (one bytes() call, the fast path) is the HTTP layer's `isStreamedResponse` (http/response.ts): streamed for
+   * event streams, NDJSON/JSON Lines, octet streams and bodies without a content type, so an endless body must use
+   * one of those. Expected never to throw (createApp does not); if it does, the answer is the same problem+json
+   * 500 the app would send.
    */
   handler: Handler;
   log: Logger;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   emptyResponse,
+  isStreamedResponse,
   jsonResponse,
   nativeResponse,
   PreparedResponse,
@@ -143,4 +144,27 @@ Deno.test("reading a prepared response's body leaves its prepared fields for the
   const response = jsonResponse({ n: 1 }, { headers: { etag: '"1"' } }) as PreparedResponse;
   assert.deepEqual(await response.json(), { n: 1 });
   assert.deepEqual(response.preparedFields, ["content-type", "application/json", "etag", '"1"']);
+});
+
+Deno.test("isStreamedResponse streams event streams, NDJSON, JSON Lines, octet streams and untyped bodies, and nothing else", async (t) => {
+  const cases: [string | null, boolean][] = [
+    ["text/event-stream", true],
+    ["text/event-stream; charset=utf-8", true],
+    ["application/x-ndjson", true],
+    ["Application/NDJSON", true],
+    ["application/jsonl", true],
+    ["application/octet-stream", true],
+    [null, true],
+    ["application/json", false],
+    ["application/problem+json", false],
+    ["text/plain; charset=utf-8", false],
+    ["application/jsonlines", false],
+  ];
+  for (const [type, streamed] of cases) {
+    await t.step(String(type), () => {
+      const response = new Response("x", type === null ? undefined : { headers: { "content-type": type } });
+      if (type === null) response.headers.delete("content-type");
+      assert.equal(isStreamedResponse(response), streamed);
+    });
+  }
 });
