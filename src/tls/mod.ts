@@ -2,7 +2,7 @@
  * mTLS transport: the authenticated HTTPS listener and its failure reasons.
  * @module
  */
-export { type BodyDrainLimits, DEFAULT_BODY_DRAIN } from "./_body_drain.ts";
+export { type BodyDrainLimits, DEFAULT_BODY_DRAIN } from "./body_drain.ts";
 export { startCertReloader } from "./cert_reloader.ts";
 export { type MtlsServer, type MtlsServerOptions, startMtlsServer } from "./mtls_server.ts";
 export { readTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from "./reload_material.ts";

@@ -7,11 +7,12 @@ import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { type ClientIdentity, type Handler, HttpError, type RequestContext, toHttpError } from "../http/mod.ts";
+import { type ClientIdentity, type Handler, HttpError, toHttpError } from "../http/mod.ts";
 import type { Logger } from "../observability/mod.ts";
-import { clientIdentityOf } from "./_client_identity.ts";
-import { type AdaptedRequest, BadRequest, toRequest, UnroutableMethod, writeProblem, writeResponse } from "./_node_adapter.ts";
-import { type BodyDrainLimits, DEFAULT_BODY_DRAIN, drainBody } from "./_body_drain.ts";
+import { type Connection, ConnectionRegistry, remoteAddressOf } from "./_connections.ts";
+import { type AdaptedRequest, BadRequest, toRequest, UnroutableMethod } from "./_node_adapter.ts";
+import { writeProblem, writeResponse } from "./_node_response.ts";
+import { type BodyDrainLimits, DEFAULT_BODY_DRAIN, drainBody } from "./body_drain.ts";
 import { classifyTlsFailure, type TlsFailureReason } from "./tls_failure.ts";
 import { applyListenerLimits, DEFAULT_LISTENER_LIMITS, type ListenerLimits, listenerServerOptions } from "../limits/mod.ts";
 import { createSourceLimiter, type SourceRefusalReason } from "../limits/mod.ts";
@@ -78,17 +79,6 @@ export interface MtlsServer {
   updateTls(material: TlsMaterial): void;
 }
 
-/** Per TLS connection: computed once, because keep-alive connections carry many requests. */
-interface Connection {
-  readonly socket: TLSSocket;
-  inFlight: number;
-  /** Undefined until the first request; null if the runtime gave no authorized identity. */
-  peer?: { client: ClientIdentity; remoteAddr: string; context: RequestContext } | null;
-  /** Aborted when the socket closes; made only when a handler asks (see RequestContext.closed). */
-  closedSignal?: AbortSignal;
-}
-
-const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
 /**
  * The kernel's accept queue. node's default (511) overflows when many clients connect at once (1,000 idle
  * connections, or every client of a restarted load balancer reconnecting): the kernel then drops their SYNs
@@ -96,17 +86,6 @@ const EMPTY_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
  * connections cost the kernel a few hundred bytes each; the kernel caps this at net.core.somaxconn.
  */
 const LISTEN_BACKLOG = 4096;
-/** How long close() waits for node to report the listener closed after force-destroying sockets. */
-const FORCED_CLOSE_WAIT_MS = 1000;
-
-/** Remote address of a socket whose handle may already be gone (Deno clears it before tlsClientError). */
-function remoteAddressOf(socket: Socket): string {
-  // `_parent` (the raw TCP socket) is an undocumented field shared by Node and
-  // Deno; used only for log context, never for decisions.
-  const parent = (socket as Socket & { _parent?: Socket })._parent;
-  return socket.remoteAddress ?? parent?.remoteAddress ?? "unknown";
-}
-
 /** The default refusal (see MtlsServerOptions.refusal): the server knows no route, so it does not implement the method. */
 function notImplemented(method: string): HttpError {
   return new HttpError(501, `${method} is not supported by this server`);
@@ -118,55 +97,12 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   const limits = options.limits ?? DEFAULT_LISTENER_LIMITS;
   const bodyDrain = options.bodyDrain ?? DEFAULT_BODY_DRAIN;
   const log = options.log.child({ component: "mtls_server" });
-  const rawSockets = new Set<Socket>();
-  const connections = new Map<TLSSocket, Connection>();
-  let closing = false;
+  const connections = new ConnectionRegistry(log);
   const refusal = options.refusal ?? notImplemented;
-
-  const connectionOf = (socket: TLSSocket): Connection => {
-    let conn = connections.get(socket);
-    if (!conn) {
-      conn = { socket, inFlight: 0 };
-      connections.set(socket, conn);
-      socket.once("close", () => connections.delete(socket));
-      // node:http also listens; this one guarantees no socket error is ever unhandled.
-      socket.on("error", (err) => log.debug("client connection error", { err, remoteAddr: remoteAddressOf(socket) }));
-    }
-    return conn;
-  };
-
-  const peerOf = (conn: Connection): Connection["peer"] => {
-    if (conn.peer !== undefined) return conn.peer;
-    const client = clientIdentityOf(conn.socket);
-    // One function per connection, not per request: the signal is made only for handlers that wait.
-    const remoteAddr = conn.socket.remoteAddress ?? "unknown";
-    // The handler context is the same for every request of a connection (the router adds path parameters to a
-    // copy), so it is made once here, frozen, instead of once per request.
-    conn.peer = client
-      ? { client, remoteAddr, context: Object.freeze({ client, remoteAddr, params: EMPTY_PARAMS, closed: () => closedSignalOf(conn) }) }
-      : null;
-    if (client) {
-      log.debug("client connection authenticated", {
-        cn: client.cn,
-        fingerprint256: client.fingerprint256,
-        remoteAddr: conn.peer?.remoteAddr,
-      });
-    }
-    return conn.peer;
-  };
-
-  const closedSignalOf = (conn: Connection): AbortSignal => {
-    if (conn.closedSignal) return conn.closedSignal;
-    const controller = new AbortController();
-    conn.closedSignal = controller.signal;
-    if (conn.socket.destroyed) controller.abort(new Error("client connection closed"));
-    else conn.socket.once("close", () => controller.abort(new Error("client connection closed")));
-    return conn.closedSignal;
-  };
 
   /** Synchronous when the handler and the response are (a cached read); a promise otherwise. */
   const serve = (req: IncomingMessage, res: ServerResponse, conn: Connection): Promise<void> | void => {
-    const peer = peerOf(conn);
+    const peer = connections.peerOf(conn);
     if (!peer) {
       // rejectUnauthorized should make this unreachable; refuse rather than serve anonymously.
       log.error("request on a connection without a verified client certificate", { remoteAddr: remoteAddressOf(conn.socket) });
@@ -210,7 +146,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     }
     let written: Promise<void> | void = undefined;
     try {
-      written = writeResponse(req, res, response, closing);
+      written = writeResponse(req, res, response, connections.closing);
     } catch (err) {
       res.destroy();
       bodyFailed(req, client, err);
@@ -228,7 +164,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   const handlerFailed = (req: IncomingMessage, res: ServerResponse, adapted: AdaptedRequest, client: ClientIdentity, err: unknown) => {
     const pathname = new URL(adapted.request.url).pathname;
     log.error("handler failed", { cause: err, method: req.method, path: pathname, cn: client.cn });
-    writeProblem(req, res, toHttpError(err), closing, pathname);
+    writeProblem(req, res, toHttpError(err), connections.closing, pathname);
     adapted.abandonBody();
   };
 
@@ -241,15 +177,11 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   // Per request: one closure (the 'close' listener needs the connection), nothing else; every allocation here is
   // paid on each cached read, and garbage is what made reads slower the more connections were open.
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const conn = connectionOf(req.socket as TLSSocket);
+    const conn = connections.of(req.socket as TLSSocket);
     conn.inFlight++;
     // 'close' fires exactly once, after a complete response or when the client goes away (so on, not once:
     // once() wraps the listener in two more objects).
-    res.on("close", () => {
-      conn.inFlight--;
-      // Responses whose headers left before close() began went out keep-alive.
-      if (closing && conn.inFlight === 0) conn.socket.end();
-    });
+    res.on("close", () => connections.requestEnded(conn));
     res.on("error", onResponseError);
     try {
       const served = serve(req, res, conn);
@@ -270,10 +202,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   }, onRequest);
   applyListenerLimits(server, limits);
 
-  server.on("connection", (socket: Socket) => {
-    rawSockets.add(socket);
-    socket.once("close", () => rawSockets.delete(socket));
-  });
+  server.on("connection", (socket: Socket) => connections.accepted(socket));
   if (limits.maxConnectionsPerSource !== null || limits.handshakeRatePerSource !== null) {
     const refusals = createRefusalLog({ log });
     // After the tracking listener above: refused sockets are destroyed at once and need no tracking.
@@ -290,7 +219,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     });
   }
   // Prepended so the connection is tracked (and closable) before node:http sees it.
-  server.prependListener("secureConnection", (socket: TLSSocket) => void connectionOf(socket));
+  server.prependListener("secureConnection", (socket: TLSSocket) => void connections.of(socket));
   server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
     const reason = classifyTlsFailure({
       code: err.code,
@@ -324,33 +253,10 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   log.info("mTLS listener started", { hostname: options.hostname, port });
 
   let closed: Promise<void> | undefined;
-  const close = async (graceMs: number): Promise<void> => {
-    closing = true;
-    const started = Date.now();
-    const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-    // Idle keep-alive connections would otherwise hold close() for the whole grace period.
-    for (const conn of connections.values()) if (conn.inFlight === 0) conn.socket.destroy();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const graceOver = new Promise<"grace_over">((resolve) => timer = setTimeout(() => resolve("grace_over"), graceMs));
-    const outcome = await Promise.race([listenerClosed, graceOver]);
-    clearTimeout(timer);
-    if (outcome === "grace_over") {
-      const remaining = rawSockets.size;
-      for (const conn of connections.values()) conn.socket.destroy();
-      for (const socket of rawSockets) socket.destroy();
-      log.warn("grace period over; destroyed remaining connections", { graceMs, connections: remaining });
-      // Never hang shutdown on node's bookkeeping.
-      let waitTimer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([listenerClosed, new Promise((resolve) => waitTimer = setTimeout(resolve, FORCED_CLOSE_WAIT_MS))]);
-      clearTimeout(waitTimer);
-    }
-    log.info("mTLS listener closed", { ms: Date.now() - started });
-  };
-
   return {
     hostname: options.hostname,
     port,
-    close: (graceMs) => closed ??= close(graceMs),
+    close: (graceMs) => closed ??= connections.close(server, graceMs),
     updateTls: (material) => reloadSecureContext(server, material),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * A response sent before the request body has fully arrived (a 413 for a body over the limit) must reach the
- * client, and a client that keeps sending must be cut off within the drain bound (src/tls/_body_drain.ts).
+ * client, and a client that keeps sending must be cut off within the drain bound (src/tls/body_drain.ts).
  */
 import assert from "node:assert/strict";
 import tls from "node:tls";
