@@ -84,7 +84,7 @@ async function main(args: string[]): Promise<number> {
     log.error("unhandled promise rejection", { error: event.reason });
   });
   // jemalloc or glibc: what RSS does after load depends on it (scripts/jemalloc.sh, BENCHMARKS.md).
-  const malloc = detectAllocator(Deno.env.get("LD_PRELOAD"));
+  const malloc = detectAllocator(config.ldPreload);
   log.info("starting", {
     kubernetes: kube.server,
     watchNamespaces: config.watchNamespaces.length ? config.watchNamespaces : "all",

@@ -15,17 +15,11 @@ import { createApp } from "./http/mod.ts";
 import { startMtlsServer } from "./tls/mod.ts";
 import { startProbeServer } from "./http/mod.ts";
 import type { ServiceMetrics } from "./observability/mod.ts";
-import { allowAll, type Authorizer, createRequestGuard } from "./authz/mod.ts";
+import { allowAll, type Authorizer, createReloadableAuthorizer, createRequestGuard, startPolicyReloader } from "./authz/mod.ts";
 import { createConcurrencyLimiter, createRateLimiter, createStreamLimiter } from "./limits/mod.ts";
 import { STREAM_DEFAULTS, type StreamingDeps } from "./handlers/mod.ts";
 import { startCertReloader } from "./tls/mod.ts";
-import type { TlsFiles } from "./tls/mod.ts";
-
-export interface TlsMaterial {
-  readonly cert: string;
-  readonly key: string;
-  readonly ca: string;
-}
+import type { TlsFiles, TlsMaterial } from "./tls/mod.ts";
 
 export interface ServiceDeps {
   config: Config;
@@ -54,7 +48,8 @@ export interface Service {
 
 export async function startService(deps: ServiceDeps): Promise<Service> {
   const { config, tls, source, scaleApi, log, metrics } = deps;
-  const authorizer = deps.authorizer ?? allowAll();
+  // Held by the guard and the handlers alike; the policy reloader swaps what it answers with.
+  const authorizer = createReloadableAuthorizer(deps.authorizer ?? allowAll());
   const cache = new InformerCache({
     source,
     namespaces: config.watchNamespaces,
@@ -141,6 +136,9 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     await probe.close();
     throw error;
   }
+  const policyReloader = config.authzPolicyFile
+    ? await startPolicyReloader({ path: config.authzPolicyFile, authorizer, log, onOutcome: metrics.policyReload })
+    : undefined;
   const reloader = deps.tlsFiles
     ? startCertReloader({ files: deps.tlsFiles, initial: tls, apply: (material) => api.updateTls(material), log })
     : undefined;
@@ -158,6 +156,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       shutdown ??= (async () => {
         lifecycle.shuttingDown = true;
         await reloader?.close();
+        await policyReloader?.close();
         log.info("shutting down: draining requests", { graceMs: config.shutdownTimeoutMs, streams: streaming.streams.active });
         stopping.abort();
         await api.close(config.shutdownTimeoutMs).catch((error) => log.error("closing the API listener failed", { error }));

@@ -15,6 +15,8 @@ export interface Config {
   readonly tlsCertFile: string;
   readonly tlsKeyFile: string;
   readonly tlsClientCaFile: string;
+  /** CRL files (TLS_CLIENT_CRL_FILE), in order; empty = no revocation list. */
+  readonly tlsClientCrlFiles: readonly string[];
   /** Path to a kubeconfig; undefined = in-cluster config when available, else the default locations. */
   readonly kubeconfig?: string;
   readonly kubeContext?: string;
@@ -48,6 +50,11 @@ export interface Config {
   /** Change events kept so a watch stream can resume with Last-Event-ID. */
   readonly watchHistory: number;
   readonly listenerLimits: ListenerLimits;
+  /**
+   * The process's LD_PRELOAD, not a setting of ours: it says which allocator runs (jemalloc or glibc), which the
+   * start line reports because RSS after load depends on it.
+   */
+  readonly ldPreload?: string;
 }
 
 /** Every setting: environment name, flag name (derived), default, and a one-line description for --help. */
@@ -57,6 +64,10 @@ export const SETTINGS = {
   TLS_CERT_FILE: { default: undefined, help: "server certificate (PEM), required" },
   TLS_KEY_FILE: { default: undefined, help: "server private key (PEM), required" },
   TLS_CLIENT_CA_FILE: { default: undefined, help: "CA bundle that client certificates must chain to (PEM), required" },
+  TLS_CLIENT_CRL_FILE: {
+    default: undefined,
+    help: "certificate revocation lists of the client CA (PEM or DER), comma-separated; watched and reloaded like the certificates",
+  },
   KUBECONFIG: { default: undefined, help: "kubeconfig path; unset = in-cluster config, else ~/.kube/config" },
   KUBE_CONTEXT: { default: undefined, help: "kubeconfig context to use; unset = current context" },
   WATCH_NAMESPACES: { default: "", help: "comma-separated namespaces to serve; empty = all" },
@@ -200,6 +211,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     tlsCertFile: required("TLS_CERT_FILE"),
     tlsKeyFile: required("TLS_KEY_FILE"),
     tlsClientCaFile: required("TLS_CLIENT_CA_FILE"),
+    tlsClientCrlFiles: Object.freeze((raw("TLS_CLIENT_CRL_FILE") ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")),
     kubeconfig: raw("KUBECONFIG"),
     kubeContext: raw("KUBE_CONTEXT"),
     inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
@@ -219,6 +231,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     maxStreamsPerClient: parseInteger("MAX_STREAMS_PER_CLIENT", raw("MAX_STREAMS_PER_CLIENT")!, 1, 100_000),
     watchHistory: parseInteger("WATCH_HISTORY", raw("WATCH_HISTORY")!, 1, 1_000_000),
     listenerLimits,
+    ldPreload: env.LD_PRELOAD,
   });
 }
 
