@@ -269,6 +269,85 @@ Deno.test("chart: a changed certificate or setting changes the pod template's ch
   assert(reconfigured["checksum/config"] !== base["checksum/config"], "new setting, new checksum/config");
 });
 
+/** Volume mounts that Kubernetes never updates in place: a subPath mount keeps the file it found at start. */
+function subPathMounts(deployment: Obj): string[] {
+  return deployment.spec.template.spec.containers.flatMap((c: Obj) =>
+    (c.volumeMounts ?? []).filter((m: Obj) => m.subPath || m.subPathExpr).map((m: Obj) => `${c.name}:${m.mountPath}`)
+  );
+}
+
+/** The volume mounted at the directory of `file`, and that mount; fails when none is. */
+function mountOf(deployment: Obj, file: string): { volume: Obj; mount: Obj } {
+  const pod = deployment.spec.template.spec;
+  const dir = file.slice(0, file.lastIndexOf("/"));
+  const mount = pod.containers[0].volumeMounts.find((m: Obj) => m.mountPath === dir);
+  assert(mount, `a volume is mounted at ${dir} (the directory of ${file})`);
+  const volume = pod.volumes.find((v: Obj) => v.name === mount.name);
+  assert(volume, `volume ${mount.name} exists`);
+  return { volume, mount };
+}
+
+/** `value` with every object's keys sorted: Helm renders maps in key order, so compare content, not order. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => [k, sortedKeys(v)]));
+  }
+  return value;
+}
+
+const POLICY = {
+  rules: [{ subjects: [{ group: "sre" }], permissions: { read: ["*"], scale: ["demo"] } }],
+};
+const POLICY_EDITED = {
+  rules: [{ subjects: [{ group: "sre" }], permissions: { read: ["*"] } }],
+  deniedFingerprints: ["3F:0A"],
+};
+
+Deno.test("chart: the policy ConfigMap is mounted as a directory and a policy edit changes nothing on the pod template", async () => {
+  const before = await render([...TLS, "--set-json", `authz.policy=${JSON.stringify(POLICY)}`]);
+  const after = await render([...TLS, "--set-json", `authz.policy=${JSON.stringify(POLICY_EDITED)}`]);
+  const settings = one(before.filter((o) => o.metadata.name === "rel-replica-api"), "ConfigMap");
+  const file = settings.data.AUTHZ_POLICY_FILE;
+  assertEquals(file, "/etc/replica-api/policy/policy.json", "AUTHZ_POLICY_FILE");
+  const d = one(before, "Deployment");
+  const { volume, mount } = mountOf(d, file);
+  assertEquals(volume.configMap?.name, "rel-replica-api-policy", "the policy ConfigMap is the volume");
+  assertEquals(volume.configMap.items, undefined, "the whole ConfigMap, no items to fall out of date");
+  assertEquals(mount.readOnly, true, "mounted read-only");
+  assertEquals(subPathMounts(d), [], "no subPath mount (the kubelet never updates one)");
+  const policyCm = (objects: Obj[]) => objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "rel-replica-api-policy")!;
+  assertEquals(JSON.parse(policyCm(before).data["policy.json"]), sortedKeys(POLICY), "the policy, as JSON, under the file's name");
+  assertEquals(JSON.parse(policyCm(after).data["policy.json"]), sortedKeys(POLICY_EDITED), "the edited policy");
+  // What an edit must not touch: anything that rolls the pods.
+  assertEquals(one(after, "Deployment").spec.template, d.spec.template, "pod template (and its checksums) unchanged by a policy edit");
+  const annotations = Object.keys(d.spec.template.metadata.annotations ?? {});
+  assert(!annotations.some((a) => a.includes("policy")), `no policy checksum on the pod template: ${annotations.join(", ")}`);
+});
+
+Deno.test("chart: authz.existingConfigMap is mounted instead of a rendered policy, and no policy means no AUTHZ_POLICY_FILE", async () => {
+  const objects = await render([...TLS, "--set", "authz.existingConfigMap=team-policy", "--set", "authz.key=replica-api.json"]);
+  assertEquals(byKind(objects, "ConfigMap").map((c) => c.metadata.name), ["rel-replica-api"], "only the settings ConfigMap");
+  const file = one(objects, "ConfigMap").data.AUTHZ_POLICY_FILE;
+  assertEquals(file, "/etc/replica-api/policy/replica-api.json", "AUTHZ_POLICY_FILE names authz.key");
+  assertEquals(mountOf(one(objects, "Deployment"), file).volume.configMap?.name, "team-policy", "mounts the existing ConfigMap");
+  const none = await render(TLS);
+  assert(!("AUTHZ_POLICY_FILE" in one(none, "ConfigMap").data), "no AUTHZ_POLICY_FILE without a policy");
+  const pod = one(none, "Deployment").spec.template.spec;
+  assert(!pod.volumes.some((v: Obj) => v.name === "policy"), "no policy volume without a policy");
+  const both = await helm([
+    "template",
+    "t",
+    CHART,
+    ...TLS,
+    "--set-json",
+    `authz.policy=${JSON.stringify(POLICY)}`,
+    "--set",
+    "authz.existingConfigMap=x",
+  ]);
+  assert(!both.ok && both.stderr.includes("use one or the other"), `policy and existingConfigMap together rejected:\n${both.stderr}`);
+});
+
 Deno.test("chart: tls.existingSecret is mounted instead of a rendered Secret", async () => {
   const objects = await render(["--set", "tls.existingSecret=my-tls"]);
   assertEquals(byKind(objects, "Secret").length, 0, "no Secret rendered");
@@ -317,6 +396,23 @@ Deno.test("chart: values.schema.json rejects invalid values with a message namin
     ["bad unreachable bound", ["--set", "config.kubeUnreachableAfter=10 s"], "/config/kubeUnreachableAfter"],
     ["port out of range", ["--set", "ports.probe=70000"], "/ports/probe"],
     ["certificate that is not PEM", ["--set", "tls.cert=hello"], "/tls/cert"],
+    ["policy without rules", ["--set-json", 'authz.policy={"description":"x"}'], "missing property 'rules'"],
+    [
+      "policy subject naming both cn and group",
+      ["--set-json", 'authz.policy={"rules":[{"subjects":[{"cn":"a","group":"b"}],"permissions":{"read":["*"]}}]}'],
+      "/authz/policy/rules/0/subjects/0",
+    ],
+    [
+      "policy permission that does not exist",
+      ["--set-json", 'authz.policy={"rules":[{"subjects":[{"cn":"a"}],"permissions":{"delete":["web"]}}]}'],
+      "additional properties 'delete' not allowed",
+    ],
+    [
+      "policy namespace that is not a DNS label",
+      ["--set-json", 'authz.policy={"rules":[{"subjects":[{"cn":"a"}],"permissions":{"read":["Web"]}}]}'],
+      "/authz/policy/rules/0/permissions/read/0",
+    ],
+    ["policy key with a slash", ["--set", "authz.key=a/b.json"], "/authz/key"],
   ];
   for (const [name, args, expected] of cases) {
     const r = await helm(["template", "t", CHART, "--show-only", "templates/rbac.yaml", ...args]);

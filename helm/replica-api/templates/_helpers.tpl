@@ -103,3 +103,14 @@ events.k8s.io Event on the Deployment: create only, never read, update or delete
   resources: ["events"]
   verbs: ["create"]
 {{- end }}
+
+{{/*
+Name of the ConfigMap holding the authorization policy, or "" when there is no policy.
+*/}}
+{{- define "replica-api.policyConfigMapName" -}}
+{{- if .Values.authz.existingConfigMap }}
+{{- .Values.authz.existingConfigMap }}
+{{- else if .Values.authz.policy }}
+{{- printf "%s-policy" (include "replica-api.fullname" .) }}
+{{- end }}
+{{- end }}
