@@ -206,10 +206,26 @@ Deno.test("chart: pods run non-root with a read-only root filesystem, no capabil
   assert(tmp?.emptyDir?.sizeLimit, "/tmp is a size-limited emptyDir");
 });
 
+/**
+ * Settings the chart renders ahead of src/config/load_config.ts, each with the issue that adds it
+ * there. TODO(#18): drop TLS_CLIENT_CRL_FILE once the service's SETTINGS has it.
+ */
+const SETTINGS_AHEAD_OF_SERVICE: Record<string, string> = { TLS_CLIENT_CRL_FILE: "#18" };
+
 Deno.test("chart: ConfigMap holds only known settings, and the TLS paths point into the mounted Secret", async () => {
   const objects = await render(TLS);
   const cm = one(objects, "ConfigMap");
   for (const key of Object.keys(cm.data)) assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/load_config.ts`);
+  // Every optional setting on too (policy, CRLs): each key is a setting, or one the service is about to get.
+  const optional = one(
+    (await render([...TLS, "--set", "authz.existingConfigMap=p", "--set", "tls.clientCrl.secretName=c"])).filter((o) =>
+      o.metadata.name === "rel-replica-api"
+    ),
+    "ConfigMap",
+  );
+  for (const key of Object.keys(optional.data)) {
+    assert(key in SETTINGS || key in SETTINGS_AHEAD_OF_SERVICE, `ConfigMap key ${key} is a setting of src/config/load_config.ts`);
+  }
   assertEquals(cm.data.LISTEN_ADDR, "0.0.0.0:8443", "LISTEN_ADDR");
   assertEquals(cm.data.PROBE_ADDR, "0.0.0.0:8081", "PROBE_ADDR");
   assertEquals(cm.data.MAX_CONNECTIONS_PER_SOURCE, SETTINGS.MAX_CONNECTIONS_PER_SOURCE.default, "MAX_CONNECTIONS_PER_SOURCE default");
@@ -348,6 +364,36 @@ Deno.test("chart: authz.existingConfigMap is mounted instead of a rendered polic
   assert(!both.ok && both.stderr.includes("use one or the other"), `policy and existingConfigMap together rejected:\n${both.stderr}`);
 });
 
+Deno.test("chart: tls.clientCrl mounts the CRLs of a Secret or ConfigMap as a directory and lists their paths in TLS_CLIENT_CRL_FILE", async () => {
+  for (const [source, field] of [["secretName", "secret"], ["configMapName", "configMap"]] as const) {
+    const objects = await render([...TLS, "--set", `tls.clientCrl.${source}=crls`, "--set", "tls.clientCrl.keys={root.crl,issuing.crl}"]);
+    const files: string = one(objects, "ConfigMap").data.TLS_CLIENT_CRL_FILE;
+    assertEquals(files, "/etc/replica-api/crl/root.crl,/etc/replica-api/crl/issuing.crl", `TLS_CLIENT_CRL_FILE from a ${field}`);
+    const d = one(objects, "Deployment");
+    for (const file of files.split(",")) {
+      const { volume, mount } = mountOf(d, file);
+      assertEquals(volume[field]?.[field === "secret" ? "secretName" : "name"], "crls", `${file} comes from the ${field}`);
+      assertEquals(volume[field].items, undefined, "the whole object, no items");
+      assertEquals(mount.readOnly, true, "mounted read-only");
+    }
+    assertEquals(subPathMounts(d), [], "no subPath mount (an updated CRL must reach the pods)");
+  }
+  const none = await render(TLS);
+  assert(!("TLS_CLIENT_CRL_FILE" in one(none, "ConfigMap").data), "no TLS_CLIENT_CRL_FILE without a CRL source");
+  assert(!one(none, "Deployment").spec.template.spec.volumes.some((v: Obj) => v.name === "client-crl"), "no CRL volume without one");
+  const both = await helm([
+    "template",
+    "t",
+    CHART,
+    ...TLS,
+    "--set",
+    "tls.clientCrl.secretName=a",
+    "--set",
+    "tls.clientCrl.configMapName=b",
+  ]);
+  assert(!both.ok && both.stderr.includes("use one or the other"), `a CRL Secret and ConfigMap together rejected:\n${both.stderr}`);
+});
+
 Deno.test("chart: tls.existingSecret is mounted instead of a rendered Secret", async () => {
   const objects = await render(["--set", "tls.existingSecret=my-tls"]);
   assertEquals(byKind(objects, "Secret").length, 0, "no Secret rendered");
@@ -413,6 +459,9 @@ Deno.test("chart: values.schema.json rejects invalid values with a message namin
       "/authz/policy/rules/0/permissions/read/0",
     ],
     ["policy key with a slash", ["--set", "authz.key=a/b.json"], "/authz/key"],
+    ["CRL key with a slash", ["--set", "tls.clientCrl.keys={../ca.crl}"], "/tls/clientCrl/keys/0"],
+    ["no CRL keys", ["--set", "tls.clientCrl.keys=null"], "/tls/clientCrl"],
+    ["CRL Secret name that is not a DNS name", ["--set", "tls.clientCrl.secretName=My_CRLs"], "/tls/clientCrl/secretName"],
   ];
   for (const [name, args, expected] of cases) {
     const r = await helm(["template", "t", CHART, "--show-only", "templates/rbac.yaml", ...args]);

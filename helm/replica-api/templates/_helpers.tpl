@@ -114,3 +114,19 @@ Name of the ConfigMap holding the authorization policy, or "" when there is no p
 {{- printf "%s-policy" (include "replica-api.fullname" .) }}
 {{- end }}
 {{- end }}
+
+{{/*
+TLS_CLIENT_CRL_FILE: the mounted CRL files of tls.clientCrl, comma-separated, or "" when no
+CRL source is set. Fails when both a Secret and a ConfigMap are named.
+*/}}
+{{- define "replica-api.clientCrlFiles" -}}
+{{- $crl := .Values.tls.clientCrl }}
+{{- if and $crl.secretName $crl.configMapName }}
+{{- fail "tls.clientCrl.secretName and tls.clientCrl.configMapName are both set: use one or the other" }}
+{{- end }}
+{{- if or $crl.secretName $crl.configMapName }}
+{{- $files := list }}
+{{- range $crl.keys | uniq }}{{ $files = append $files (printf "/etc/replica-api/crl/%s" .) }}{{ end }}
+{{- join "," $files }}
+{{- end }}
+{{- end }}
