@@ -119,6 +119,9 @@ check "helm lint --strict (all namespaces: ClusterRole)" "${HELM}" lint --strict
 check "helm lint --strict (watchNamespaces: Roles)" "${HELM}" lint --strict --quiet "${CHART}" "${fake_tls[@]}" \
   --set 'watchNamespaces={team-a,team-b}' --set tests.clientCertSecret=c
 check "helm lint --strict (defaults, no TLS values)" "${HELM}" lint --strict --quiet "${CHART}"
+check "helm lint --strict (certManager.enabled, a client certificate, a policy, a CRL Secret)" "${HELM}" lint --strict --quiet "${CHART}" \
+  --set certManager.enabled=true --set-json 'certManager.clientCertificates=[{"name":"a","commonName":"a"}]' \
+  --set-json 'authz.policy={"rules":[{"subjects":[{"group":"sre"}],"permissions":{"read":["*"]}}]}' --set tls.clientCrl.secretName=crl
 
 render_checks() {
   NO_COLOR=1 "${DENO}" test --quiet --config tests/packaging/deno.json --frozen \
