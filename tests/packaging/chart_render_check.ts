@@ -7,7 +7,7 @@
  *   HELM=/path/to/helm deno test --config tests/packaging/deno.json \
  *     --allow-run --allow-read --allow-env tests/packaging/chart_render_check.ts
  */
-import { SETTINGS } from "../../src/config/load_config.ts";
+import { SETTINGS } from "../../src/config/settings.ts";
 
 /** A rendered Kubernetes object, loosely typed: the checks below read only what they assert. */
 // deno-lint-ignore no-explicit-any
@@ -206,17 +206,11 @@ Deno.test("chart: pods run non-root with a read-only root filesystem, no capabil
   assert(tmp?.emptyDir?.sizeLimit, "/tmp is a size-limited emptyDir");
 });
 
-/**
- * Settings the chart renders ahead of src/config/load_config.ts, each with the issue that adds it
- * there. TODO(#18): drop TLS_CLIENT_CRL_FILE once the service's SETTINGS has it.
- */
-const SETTINGS_AHEAD_OF_SERVICE: Record<string, string> = { TLS_CLIENT_CRL_FILE: "#18" };
-
 Deno.test("chart: ConfigMap holds only known settings, and the TLS paths point into the mounted Secret", async () => {
   const objects = await render(TLS);
   const cm = one(objects, "ConfigMap");
-  for (const key of Object.keys(cm.data)) assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/load_config.ts`);
-  // Every optional setting on too (policy, CRLs): each key is a setting, or one the service is about to get.
+  for (const key of Object.keys(cm.data)) assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/settings.ts`);
+  // Every optional setting on too (policy, CRLs): each key is a setting of the service.
   const optional = one(
     (await render([...TLS, "--set", "authz.existingConfigMap=p", "--set", "tls.clientCrl.secretName=c"])).filter((o) =>
       o.metadata.name === "rel-replica-api"
@@ -224,7 +218,7 @@ Deno.test("chart: ConfigMap holds only known settings, and the TLS paths point i
     "ConfigMap",
   );
   for (const key of Object.keys(optional.data)) {
-    assert(key in SETTINGS || key in SETTINGS_AHEAD_OF_SERVICE, `ConfigMap key ${key} is a setting of src/config/load_config.ts`);
+    assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/settings.ts`);
   }
   assertEquals(cm.data.LISTEN_ADDR, "0.0.0.0:8443", "LISTEN_ADDR");
   assertEquals(cm.data.PROBE_ADDR, "0.0.0.0:8081", "PROBE_ADDR");
