@@ -3,25 +3,10 @@
  * environment to one validated invocation, or a UsageError naming what is
  * wrong. Flags may stand before or after the command; `--` ends them.
  */
+import { type ConnectionSettings, connectionSettings } from "./connection_settings.ts";
 import { UsageError } from "./errors.ts";
 
 export type OutputFormat = "table" | "json";
-
-/** Where the API is and which certificate files to present, each with the setting it came from (for messages). */
-export interface ConnectionSettings {
-  readonly url: string;
-  readonly cert: Setting;
-  readonly key: Setting;
-  readonly cacert: Setting;
-}
-
-/** A file path and where it came from: a flag (`--cert`), a variable (`REPLICA_API_CERT`) or "default". */
-export interface Setting {
-  readonly path: string;
-  readonly source: string;
-  /** How to set it, for messages: "REPLICA_API_CERT or --cert". */
-  readonly howToSet: string;
-}
 
 export type Command =
   | { readonly kind: "help"; readonly topic?: CommandName }
@@ -66,7 +51,6 @@ export interface ParseContext {
   readonly defaultCertDir: string;
 }
 
-export const DEFAULT_URL = "https://localhost:8443";
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
 interface FlagSpec {
@@ -199,51 +183,6 @@ function tokenize(argv: readonly string[]): { flags: Map<string, string | true>;
     flags.set(flag, inline);
   }
   return { flags, positionals };
-}
-
-function connectionSettings(flags: ReadonlyMap<string, string | true>, context: ParseContext): ConnectionSettings {
-  const { env } = context;
-  const pick = (flag: string, variable: keyof CliEnv): { value: string; source: string } | undefined => {
-    const fromFlag = flags.get(flag);
-    if (typeof fromFlag === "string") return { value: fromFlag, source: flag };
-    const fromEnv = env[variable];
-    // An empty variable counts as unset, as shells make "unset" and "empty" easy to confuse.
-    if (fromEnv) return { value: fromEnv, source: variable };
-    return undefined;
-  };
-  const file = (flag: string, variable: keyof CliEnv, defaultName: string): Setting => {
-    const chosen = pick(flag, variable);
-    const howToSet = `${variable} or ${flag}`;
-    if (chosen === undefined) return { path: joinPath(context.defaultCertDir, defaultName), source: "default", howToSet };
-    if (chosen.value === "") throw new UsageError(`${chosen.source} must not be empty`);
-    return { path: joinPath(context.cwd, chosen.value), source: chosen.source, howToSet };
-  };
-  const url = pick("--url", "REPLICA_API_URL");
-  return {
-    url: baseUrl(url?.value ?? DEFAULT_URL, url?.source ?? "the default URL"),
-    cert: file("--cert", "REPLICA_API_CERT", "client.crt"),
-    key: file("--key", "REPLICA_API_KEY", "client.key"),
-    cacert: file("--cacert", "REPLICA_API_CACERT", "ca.crt"),
-  };
-}
-
-/** The API's base URL without a trailing slash; https only, since the API is mTLS only. */
-function baseUrl(value: string, source: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`${source} is not a URL: "${value}" (e.g. https://localhost:8443)`);
-  }
-  if (url.protocol !== "https:") throw new UsageError(`${source} must be an https:// URL (the API is mTLS only), not "${value}"`);
-  if (url.search || url.hash || url.username || url.password) {
-    throw new UsageError(`${source} must not carry a query, fragment or credentials: "${value}"`);
-  }
-  return url.href.replace(/\/+$/, "");
-}
-
-function joinPath(dir: string, path: string): string {
-  return path.startsWith("/") ? path : `${dir.replace(/\/+$/, "")}/${path}`;
 }
 
 function isCommandName(name: string): name is CommandName {

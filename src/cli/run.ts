@@ -4,7 +4,8 @@
  * errors.ts assigns to it; nothing thrown reaches the runtime.
  */
 import { ApiClient, type Fetch } from "./api_client.ts";
-import { type CliEnv, type ConnectionSettings, parseArgs } from "./args.ts";
+import { type CliEnv, parseArgs } from "./args.ts";
+import type { ConnectionSettings } from "./connection_settings.ts";
 import { openConnection } from "./connection.ts";
 import { ApiError, errorMessage, EXIT_OK, exitCodeFor, UsageError } from "./errors.ts";
 import { deploymentDetail, deploymentTable, formatJson } from "./format.ts";
