@@ -3,6 +3,8 @@
  * environment to one validated invocation, or a UsageError naming what is
  * wrong. Flags may stand before or after the command; `--` ends them.
  */
+import { type ConfigAction, parseConfigAction } from "./config_command.ts";
+import type { ConfigEnv, ConfigLookup } from "./config_file.ts";
 import { type ConnectionSettings, connectionSettings } from "./connection_settings.ts";
 import { UsageError } from "./errors.ts";
 
@@ -25,22 +27,27 @@ export type Command =
     readonly force: boolean;
     readonly output: OutputFormat;
   }
-  | { readonly kind: "watch"; readonly namespace?: string; readonly output: OutputFormat };
+  | { readonly kind: "watch"; readonly namespace?: string; readonly output: OutputFormat }
+  | { readonly kind: "config"; readonly action: ConfigAction };
 
-export type CommandName = "list" | "get" | "scale" | "watch" | "help";
-export const COMMANDS: readonly CommandName[] = ["list", "get", "scale", "watch", "help"];
+export type CommandName = "list" | "get" | "scale" | "watch" | "config" | "help";
+export const COMMANDS: readonly CommandName[] = ["list", "get", "scale", "watch", "config", "help"];
+/** The commands that talk to the API, and so present the client certificate. */
+const CONNECTING: readonly CommandName[] = ["list", "get", "scale", "watch"];
 
 export interface Invocation {
   readonly command: Command;
-  readonly connection: ConnectionSettings;
+  /** For the commands that talk to the API only. */
+  readonly connection?: ConnectionSettings;
 }
 
 /** The variables the CLI reads; everything else in the environment is ignored. */
-export interface CliEnv {
+export interface CliEnv extends ConfigEnv {
   readonly REPLICA_API_URL?: string;
   readonly REPLICA_API_CERT?: string;
   readonly REPLICA_API_KEY?: string;
   readonly REPLICA_API_CACERT?: string;
+  readonly REPLICA_API_CONTEXT?: string;
 }
 
 export interface ParseContext {
@@ -49,6 +56,8 @@ export interface ParseContext {
   readonly cwd: string;
   /** Directory of the dev PKI (`make certs`), used when no certificate setting is given. */
   readonly defaultCertDir: string;
+  /** The config file with the contexts, as read before parsing; none when not given. */
+  readonly config?: ConfigLookup;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -64,6 +73,7 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   "--cert": { takesValue: true },
   "--key": { takesValue: true },
   "--cacert": { takesValue: true },
+  "--context": { takesValue: true, commands: CONNECTING },
   "--help": { takesValue: false },
   "--version": { takesValue: false },
   "--namespace": { takesValue: true, commands: ["list", "watch"] },
@@ -80,24 +90,30 @@ const SHORT: Readonly<Record<string, string>> = { "-n": "--namespace", "-o": "--
 /** Parses argv; throws UsageError with a message that names the offending argument. */
 export function parseArgs(argv: readonly string[], context: ParseContext): Invocation {
   const { flags, positionals } = tokenize(argv);
-  const connection = connectionSettings(flags, context);
   const [name, ...operands] = positionals;
 
-  if (flags.has("--version")) return { command: { kind: "version" }, connection };
+  if (flags.has("--version")) return { command: { kind: "version" } };
   if (name === undefined) {
-    if (flags.has("--help")) return { command: { kind: "help" }, connection };
+    if (flags.has("--help")) return { command: { kind: "help" } };
     throw new UsageError("no command given");
   }
   if (!isCommandName(name)) throw new UsageError(`unknown command "${name}"; commands: ${COMMANDS.join(", ")}`);
-  if (flags.has("--help")) return { command: { kind: "help", topic: name === "help" ? undefined : name }, connection };
+  if (flags.has("--help")) return { command: { kind: "help", topic: name === "help" ? undefined : name } };
   for (const flag of flags.keys()) {
     const allowed = FLAGS[flag].commands;
     if (allowed && !allowed.includes(name)) throw new UsageError(`${flag} does not apply to "${name}"`);
   }
-  return { command: command(name, operands, flags), connection };
+  const parsed = command(name, operands, flags, context);
+  // Settings are resolved (and the config file consulted) only for commands that use them.
+  return CONNECTING.includes(name) ? { command: parsed, connection: connectionSettings(flags, context) } : { command: parsed };
 }
 
-function command(name: CommandName, operands: readonly string[], flags: ReadonlyMap<string, string | true>): Command {
+function command(
+  name: CommandName,
+  operands: readonly string[],
+  flags: ReadonlyMap<string, string | true>,
+  context: ParseContext,
+): Command {
   const value = (flag: string) => flags.get(flag) as string | undefined;
   const output = outputFormat(value("--output"));
   const namespace = value("--namespace");
@@ -138,6 +154,8 @@ function command(name: CommandName, operands: readonly string[], flags: Readonly
         output,
       };
     }
+    case "config":
+      return { kind: "config", action: parseConfigAction(operands, flags, context.cwd) };
   }
 }
 

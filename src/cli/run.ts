@@ -5,6 +5,8 @@
  */
 import { ApiClient, type Fetch } from "./api_client.ts";
 import { type CliEnv, parseArgs } from "./args.ts";
+import { configCommand } from "./config_command.ts";
+import { configFilePath, lookupConfig } from "./config_file.ts";
 import type { ConnectionSettings } from "./connection_settings.ts";
 import { openConnection } from "./connection.ts";
 import { ApiError, errorMessage, EXIT_OK, exitCodeFor, UsageError } from "./errors.ts";
@@ -31,7 +33,9 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   let scaling = false;
   let forced = false;
   try {
-    const { command, connection } = parseArgs(argv, deps);
+    // Read up front (a missing or broken file is not an error yet): parsing is pure and resolves contexts from it.
+    const config = await lookupConfig(configFilePath(deps.env));
+    const { command, connection } = parseArgs(argv, { ...deps, config });
     if (command.kind === "help") {
       io.out(helpText(command.topic));
       return EXIT_OK;
@@ -40,6 +44,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       io.out(`replica-api CLI ${deps.version}`);
       return EXIT_OK;
     }
+    if (command.kind === "config") {
+      await configCommand(command.action, config, io, deps.env.REPLICA_API_CONTEXT);
+      return EXIT_OK;
+    }
+    if (connection === undefined) throw new Error(`no connection settings for ${command.kind}`);
     const transport = await (deps.connect ?? openConnection)(connection);
     try {
       const client = new ApiClient({ baseUrl: connection.url, fetch: transport.fetch });
