@@ -28,12 +28,13 @@ export type Command =
     readonly output: OutputFormat;
   }
   | { readonly kind: "watch"; readonly namespace?: string; readonly output: OutputFormat }
+  | { readonly kind: "whoami"; readonly output: OutputFormat }
   | { readonly kind: "config"; readonly action: ConfigAction };
 
-export type CommandName = "list" | "get" | "scale" | "watch" | "config" | "help";
-export const COMMANDS: readonly CommandName[] = ["list", "get", "scale", "watch", "config", "help"];
+export type CommandName = "list" | "get" | "scale" | "watch" | "whoami" | "config" | "help";
+export const COMMANDS: readonly CommandName[] = ["list", "get", "scale", "watch", "whoami", "config", "help"];
 /** The commands that talk to the API, and so present the client certificate. */
-const CONNECTING: readonly CommandName[] = ["list", "get", "scale", "watch"];
+const CONNECTING: readonly CommandName[] = ["list", "get", "scale", "watch", "whoami"];
 
 export interface Invocation {
   readonly command: Command;
@@ -77,7 +78,7 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   "--help": { takesValue: false },
   "--version": { takesValue: false },
   "--namespace": { takesValue: true, commands: ["list", "watch"] },
-  "--output": { takesValue: true, commands: ["list", "get", "scale", "watch"] },
+  "--output": { takesValue: true, commands: ["list", "get", "scale", "watch", "whoami"] },
   "--wait": { takesValue: false, commands: ["scale"] },
   "--timeout": { takesValue: true, commands: ["scale"] },
   "--if-match": { takesValue: true, commands: ["scale"] },
@@ -154,6 +155,9 @@ function command(
         output,
       };
     }
+    case "whoami":
+      expectOperands(name, operands, 0, 0, "[-o table|json]");
+      return { kind: "whoami", output };
     case "config":
       return { kind: "config", action: parseConfigAction(operands, flags, context.cwd) };
   }

@@ -31,6 +31,11 @@ Sets spec.replicas through the API.
 Streams Deployment changes (ADDED, MODIFIED, DELETED) until interrupted. Reconnects by itself, resuming where it
 left off. The table shows a MODIFIED only when one of its columns changed; -o json prints every event, one
 {"type","object"} document per line.`,
+  whoami: `Usage: replica-api whoami [-o table|json]
+
+Shows who the service takes your client certificate for (CN, organizations, serial, fingerprint, issuer), when it
+expires, the authorization policy in force, and the permissions you hold per namespace ("*": every namespace).
+-o json prints the service's answer as it is.`,
   config: `Usage: replica-api config get-contexts | current-context | use-context NAME | delete-context NAME
        replica-api config set-context NAME [--url URL] [--cert FILE] [--key FILE] [--cacert FILE]
 
@@ -59,6 +64,7 @@ Commands:
   get NAMESPACE/NAME            one Deployment
   scale NAMESPACE/NAME N        set the replica count [--wait] [--timeout D] [--if-match ETAG] [--dry-run] [--force]
   watch [-n NAMESPACE]          stream changes as they happen
+  whoami                        your identity, its expiry, and your permissions per namespace
   config VERB                   named connections (contexts): get-contexts, use-context NAME, set-context NAME, ...
   help [COMMAND]                this text, or a command's
 

@@ -370,3 +370,31 @@ Deno.test("[integration] bin/replica-api keeps its contexts in the config folder
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("[integration] CLI whoami shows the identity and the policy's permissions (needs GET /api/v1/whoami)", async () => {
+  const sa = await chartServiceAccount();
+  const { createTestPki } = await import("../support/pki.ts");
+  const pki = await createTestPki();
+  const viewer = await pki.issueClient({ name: "viewer", cn: "viewer", organizations: ["viewers"] });
+  const policy = await Deno.makeTempFile({ prefix: "cli-policy-", suffix: ".json" });
+  await Deno.writeTextFile(policy, JSON.stringify({ rules: [{ subjects: [{ group: "viewers" }], permissions: { read: ["*"] } }] }));
+  const svc = await startService({ kubeconfig: sa.kubeconfig, pki, env: { AUTHZ_POLICY_FILE: policy } });
+  try {
+    const asJson = await replicaApi(svc, ["whoami", "-o", "json"], viewer);
+    assert.equal(asJson.code, 0, show(asJson));
+    const body = JSON.parse(asJson.stdout);
+    assert.equal(body.identity.cn, "viewer");
+    assert.deepEqual(body.identity.organizations, ["viewers"]);
+    assert.equal(body.identity.fingerprint256, await pki.fingerprint256(viewer.certPath));
+    assert.equal(body.policy, policy);
+    assert.deepEqual(body.namespaces["*"], ["read"]);
+    const table = await replicaApi(svc, ["whoami"], viewer);
+    assert.equal(table.code, 0, show(table));
+    assert.match(table.stdout, /^Identity: {4}CN=viewer, O=viewers\n/);
+    assert.match(table.stdout, /\nNAMESPACE {3}PERMISSIONS\n\* {11}read\n$/);
+  } finally {
+    assert.equal(await svc.stop(), 0);
+    await pki.cleanup();
+    await Deno.remove(policy).catch(() => {});
+  }
+});

@@ -88,6 +88,14 @@ Deno.test("parseArgs reads watch, help and version", () => {
   assert.deepEqual(command(["--version"]), { kind: "version" });
 });
 
+Deno.test("parseArgs reads whoami, in table or JSON, and nothing else with it", () => {
+  assert.deepEqual(command(["whoami"]), { kind: "whoami", output: "table" });
+  assert.deepEqual(command(["whoami", "-o", "json"]), { kind: "whoami", output: "json" });
+  assert.equal(parse(["whoami", "--url", "https://a:1"]).connection?.url, "https://a:1", "whoami connects, so it has settings");
+  usage(["whoami", "alice"], /^unexpected argument "alice" for whoami/);
+  usage(["whoami", "-n", "demo"], /^--namespace does not apply to "whoami"/);
+});
+
 Deno.test("parseArgs treats everything after -- as operands", () => {
   usage(["get", "--", "--wait"], /expected NAMESPACE\/NAME/);
 });
@@ -95,7 +103,7 @@ Deno.test("parseArgs treats everything after -- as operands", () => {
 Deno.test("parseArgs rejects bad command lines with a message naming the problem", async (t) => {
   const cases: [string[], RegExp][] = [
     [[], /no command given/],
-    [["deploy"], /unknown command "deploy"; commands: list, get, scale, watch, config, help/],
+    [["deploy"], /unknown command "deploy"; commands: list, get, scale, watch, whoami, config, help/],
     [["list", "--bogus"], /unknown flag --bogus/],
     [["list", "-x"], /unknown flag -x/],
     [["list", "-n"], /--namespace needs a value/],
