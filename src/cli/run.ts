@@ -5,6 +5,7 @@
  */
 import { ApiClient, type Fetch } from "./api_client.ts";
 import { type CliEnv, type Command, parseArgs } from "./args.ts";
+import { warnIfExpiring } from "./cert_expiry.ts";
 import { configCommand } from "./config_command.ts";
 import { configFilePath, lookupConfig } from "./config_file.ts";
 import type { ConnectionSettings } from "./connection_settings.ts";
@@ -50,6 +51,8 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       return EXIT_OK;
     }
     if (connection === undefined) throw new Error(`no connection settings for ${command.kind}`);
+    // Once per run, here, before the first request: a watch that reconnects for hours does not repeat it.
+    await warnIfExpiring(connection.cert, io, deps.clock.now());
     const transport = await (deps.connect ?? openConnection)(connection);
     try {
       const client = new ApiClient({ baseUrl: connection.url, fetch: transport.fetch });
