@@ -67,3 +67,4 @@ export {
   type RevocationList,
   type RevocationListInput,
 } from "./revocation_list.ts";
+export { crlPathsFromSetting, loadRevocationList, type LoadRevocationListOptions } from "./load_revocation_list.ts";
