@@ -136,6 +136,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       limits: config.listenerLimits,
       revocations: deps.revocations,
       onRevoked: metrics.revokedConnection,
+      onClientCertificate: (notAfterMs) => metrics.clientCertificateSeen((notAfterMs - Date.now()) / 1000),
     });
   } catch (error) {
     await probe.close();

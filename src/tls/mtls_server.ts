@@ -67,6 +67,8 @@ export interface MtlsServerOptions {
    * certificate is refused before any request is served; {@link MtlsServer.updateRevocations} replaces the list.
    */
   revocations?: RevocationList;
+  /** Once per authenticated connection, with its client certificate's notAfter (epoch ms), e.g. for an expiry histogram. */
+  onClientCertificate?: (notAfterMs: number) => void;
   /** Once per connection refused at the handshake, or closed while open, because its certificate is revoked. */
   onRevoked?: (when: "handshake" | "open") => void;
 }
@@ -151,6 +153,8 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       ? { client, remoteAddr, context: Object.freeze({ client, remoteAddr, params: EMPTY_PARAMS, closed: () => closedSignalOf(conn) }) }
       : null;
     if (client) {
+      const notAfter = client.notAfter === undefined ? NaN : new Date(client.notAfter).getTime();
+      if (!Number.isNaN(notAfter)) options.onClientCertificate?.(notAfter);
       log.debug("client connection authenticated", {
         cn: client.cn,
         fingerprint256: client.fingerprint256,

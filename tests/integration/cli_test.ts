@@ -371,7 +371,7 @@ Deno.test("[integration] bin/replica-api keeps its contexts in the config folder
   }
 });
 
-Deno.test("[integration] CLI whoami shows the identity and the policy's permissions (needs GET /api/v1/whoami)", async () => {
+Deno.test("[integration] CLI whoami shows the identity and the policy's permissions", async () => {
   const sa = await chartServiceAccount();
   const { createTestPki } = await import("../support/pki.ts");
   const pki = await createTestPki();
