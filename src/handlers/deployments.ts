@@ -50,7 +50,25 @@ export function createDeploymentHandlers(
   const { cache } = view;
 
   /** A watch stream over the events of the namespaces `visible` accepts (see watch_stream.ts). */
-  const watch = (request: Request, context: RequestContext, query: URLSearchParams, visible: (namespace: string) => boolean) => {
+  /** A watch of `scope` (a namespace, or null for all), filtered by the policy in force as each event goes out. */
+  const watch = (request: Request, context: RequestContext, query: URLSearchParams, scope: string | null) => {
+    const client = context.client;
+    const readable = () => (client && authorizer ? authorizer.readableNamespaces(client) : "*");
+    const readableIn = (ns: string) => {
+      const r = readable();
+      return r === "*" || r.has(ns);
+    };
+    const visible = (ns: string) => (scope === null || ns === scope) && readableIn(ns);
+    const policy = client && authorizer?.onChange
+      ? {
+        onChange: (listener: () => void) => authorizer.onChange!(listener),
+        stillAllowed: () => (scope === null ? readable() === "*" || (readable() as ReadonlySet<string>).size > 0 : readableIn(scope)),
+        refusal: () =>
+          `the policy in force no longer lets CN=${client.cn} read ${
+            scope === null ? "in any namespace" : `in namespace "${scope}"`
+          }; the stream is closed`,
+      }
+      : undefined;
     if (query.has("resourceVersion") || query.has("resourceVersionMatch")) {
       throw new HttpError(400, `a watch resumes with the Last-Event-ID header, not resourceVersion`);
     }
@@ -81,6 +99,7 @@ export function createDeploymentHandlers(
       cache,
       deps: streaming,
       visible,
+      policy,
       resume,
       closed: context.closed,
       release: (reason) => {
@@ -137,7 +156,7 @@ export function createDeploymentHandlers(
       const client = context.client;
       const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
       if (isWatch(query)) {
-        return watch(request, context, query, (ns) => (namespace === null || ns === namespace) && (readable === "*" || readable.has(ns)));
+        return watch(request, context, query, namespace);
       }
       validLastEventId(request);
       const answer = (headers: Readonly<Record<string, string>>) => {
@@ -158,7 +177,7 @@ export function createDeploymentHandlers(
         validLastEventId(request);
         return listResponse(cache.list(params.namespace), headers);
       }
-      if (isWatch(query)) return watch(request, context, query, (ns) => ns === params.namespace);
+      if (isWatch(query)) return watch(request, context, query, params.namespace);
       validLastEventId(request);
       return consistent(query, context, params.namespace, () => {
         return listResponse(cache.list(params.namespace), view.readHeaders());

@@ -11,7 +11,7 @@ import { VERSION } from "../version.ts";
 export type LongRequestKind = "watch" | "wait";
 
 /** Why a long-lived request ended, for metrics. */
-export type LongRequestEnd = "completed" | "timeout" | "client_closed" | "slow_consumer" | "budget" | "shutdown" | "error";
+export type LongRequestEnd = "completed" | "timeout" | "client_closed" | "slow_consumer" | "budget" | "shutdown" | "forbidden" | "error";
 
 /** Hooks the long-lived requests report through. */
 export interface StreamMetrics {
