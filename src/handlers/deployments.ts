@@ -2,11 +2,10 @@
 import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, textResponse } from "../http/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
-import { HttpError } from "../http/mod.ts";
+import { HttpError, noneMatch } from "../http/mod.ts";
 import { validateQuery } from "../http/mod.ts";
 import { validateDeploymentName, validateNamespace } from "./validation.ts";
 import type { CacheView } from "./cache_view.ts";
-import { noneMatch } from "./replicas.ts";
 import type { Authorizer } from "../authz/mod.ts";
 import type { RequestContext } from "../http/mod.ts";
 import { isComparableVersion } from "../kube/mod.ts";
