@@ -61,14 +61,11 @@ export function createReplicasHandlers(
   const getWaiting = async (request: Request, context: RequestContext, namespace: string, name: string, query: URLSearchParams) => {
     const wait = parseWait(query);
     const min = minResourceVersion(query);
-    view.readHeaders();
+    view.namespace(namespace); // 503 or 404 now, not after waiting for a version
     if (min !== undefined) {
       await awaitResourceVersion(cache, min, streaming.writeSyncTimeoutMs, { namespace, signal: context.closed?.() });
     }
     if (!wait) return current(request, namespace, name);
-    if (!cache.hasNamespace(namespace)) {
-      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-    }
     const end = admitLongRequest(streaming, context.client, "wait");
     try {
       const outcome = await waitForRollout(cache, namespace, name, {
@@ -96,10 +93,7 @@ export function createReplicasHandlers(
   };
 
   const current = (request: Request, namespace: string, name: string) => {
-    const headers = view.readHeaders();
-    if (!cache.hasNamespace(namespace)) {
-      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-    }
+    const headers = view.namespace(namespace);
     const record = cache.get(namespace, name);
     if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
     const etag = `"${record.resourceVersion}"`;
@@ -208,11 +202,7 @@ export function createReplicasHandlers(
         throw new HttpError(400, `If-Match must be "*" or a list of quoted ETags, e.g. If-Match: "12345"`);
       }
       const replicas = validateReplicasBody(await readJsonBody(request), maxReplicas);
-      // Before the first sync no namespace is known yet: that is "retry shortly" (503), not "does not exist" (404).
-      view.readHeaders();
-      if (!cache.hasNamespace(namespace)) {
-        throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-      }
+      view.namespace(namespace);
       const autoscaler = cache.get(namespace, name)?.autoscaler;
       if (autoscaler && !force) {
         throw new HttpError(
