@@ -2,11 +2,10 @@
 import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, textResponse } from "../http/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
-import { HttpError } from "../http/mod.ts";
+import { HttpError, noneMatch } from "../http/mod.ts";
 import { validateQuery } from "../http/mod.ts";
 import { validateDeploymentName, validateNamespace } from "./validation.ts";
 import type { CacheView } from "./cache_view.ts";
-import { noneMatch } from "./replicas.ts";
 import type { Authorizer } from "../authz/mod.ts";
 import type { RequestContext } from "../http/mod.ts";
 import { isComparableVersion } from "../kube/mod.ts";
@@ -138,20 +137,13 @@ export function createDeploymentHandlers(
     return textResponse(body.text, "application/json", { headers, bytes: body.bytes });
   };
 
-  /** 404 for a namespace that does not exist or is not served, so a typo is not an empty list. */
-  const requireNamespace = (namespace: string) => {
-    validateNamespace(namespace);
-    if (!cache.hasNamespace(namespace)) {
-      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-    }
-  };
-
   return {
     listAll(request, context) {
       const query = validateQuery(request.url, LIST_ALL_PARAMS);
       const namespace = query.get("namespace");
-      const headers = view.readHeaders();
-      if (namespace !== null) requireNamespace(namespace);
+      if (namespace !== null) validateNamespace(namespace);
+      // A namespace that does not exist or is not served is 404, so a typo is not an empty list.
+      const headers = namespace === null ? view.readHeaders() : view.namespace(namespace);
       // The guard has checked ?namespace= already; a list across namespaces shows only the readable ones.
       const client = context.client;
       const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
@@ -170,8 +162,8 @@ export function createDeploymentHandlers(
     listNamespace(request, context) {
       const { params } = context;
       const query = validateQuery(request.url, LIST_NAMESPACE_PARAMS);
-      const headers = view.readHeaders();
-      requireNamespace(params.namespace);
+      validateNamespace(params.namespace);
+      const headers = view.namespace(params.namespace);
       if (query.size === 0) {
         // The plain list, the hot path: no closure, no parameters to look at.
         validLastEventId(request);
@@ -186,9 +178,9 @@ export function createDeploymentHandlers(
     get(request, context) {
       const { params } = context;
       const query = validateQuery(request.url, CONSISTENT_READ_PARAMS);
+      validateNamespace(params.namespace);
       validateDeploymentName(params.name);
-      const headers = view.readHeaders();
-      requireNamespace(params.namespace);
+      const headers = view.namespace(params.namespace);
       const answer = (headers: Readonly<Record<string, string>>) => {
         const record = cache.get(params.namespace, params.name);
         if (!record) throw new HttpError(404, `deployment "${params.namespace}/${params.name}" not found`);
