@@ -12,7 +12,7 @@ DENO ?= $(shell command -v deno 2>/dev/null || echo $(TOOLS_DIR)/deno/node_modul
 CERTS_DIR    := $(CURDIR)/certs
 export DENO
 
-.PHONY: help deno deps certs run start test static test-unit test-integration contract-test fmt fmt-check lint check cluster-up cluster-down clean
+.PHONY: help deno deps certs client-cert revoke-cert run start test static test-unit test-integration contract-test fmt fmt-check lint check cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -32,6 +32,14 @@ deps: deno ## Fetch npm dependencies pinned by deno.lock
 
 certs: ## Generate the dev PKI under certs/ (git-ignored; reused until near expiry)
 	@certs/gen.sh $(CERTS_DIR)
+
+# CN, O and DAYS reach the script through the environment (make exports command-line variables), never through
+# the shell line, so no value can be read as shell syntax.
+client-cert: ## Issue a short-lived client certificate: make client-cert CN=alice O=sre[,oncall] [DAYS=7] (max 30)
+	@certs/clients.sh issue $(CERTS_DIR)
+
+revoke-cert: ## Revoke every certificate issued to CN and re-sign certs/crl.pem: make revoke-cert CN=alice
+	@certs/clients.sh revoke $(CERTS_DIR)
 
 run: deps certs ## Run the service (against the KUBECONFIG cluster if reachable, else a local control plane with sample data)
 	@scripts/run.sh

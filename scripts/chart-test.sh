@@ -19,6 +19,12 @@
 #                existingSecret install, `kubectl auth can-i` for the ServiceAccount in both modes,
 #                server-side dry runs of the helm test pod and the upgrade-under-load pod, and
 #                helm uninstall. No --wait: no kubelet runs there, so pods never start.
+#                cert-manager: its CRDs from the Go module github.com/cert-manager/cert-manager
+#                (CERT_MANAGER_VERSION in tests/cluster/versions.env, deploy/crds/; removed again if
+#                this run installed them), a strict server-side dry run of every cert-manager object
+#                the chart renders (own chain and issuerRef), a helm install with certManager.enabled,
+#                and refusals of a Certificate with an unknown usage or field. No cert-manager
+#                controller runs (it cannot be built from the module proxy): nothing is issued.
 #
 # Namespaces are fresh (pkg-test-<random>): a control plane without kube-controller-manager
 # never finishes deleting a namespace, and another suite may share the control plane.
@@ -113,6 +119,9 @@ check "helm lint --strict (all namespaces: ClusterRole)" "${HELM}" lint --strict
 check "helm lint --strict (watchNamespaces: Roles)" "${HELM}" lint --strict --quiet "${CHART}" "${fake_tls[@]}" \
   --set 'watchNamespaces={team-a,team-b}' --set tests.clientCertSecret=c
 check "helm lint --strict (defaults, no TLS values)" "${HELM}" lint --strict --quiet "${CHART}"
+check "helm lint --strict (certManager.enabled, a client certificate, a policy, a CRL Secret)" "${HELM}" lint --strict --quiet "${CHART}" \
+  --set certManager.enabled=true --set-json 'certManager.clientCertificates=[{"name":"a","commonName":"a"}]' \
+  --set-json 'authz.policy={"rules":[{"subjects":[{"group":"sre"}],"permissions":{"read":["*"]}}]}' --set tls.clientCrl.secretName=crl
 
 render_checks() {
   NO_COLOR=1 "${DENO}" test --quiet --config tests/packaging/deno.json --frozen \
@@ -165,7 +174,7 @@ export KUBECONFIG
 context="$(kubectl config current-context)"
 suffix="$(openssl rand -hex 3)"
 ns="pkg-test-${suffix}"
-watch_a="${ns}-a" watch_b="${ns}-b" other="${ns}-other" ns2="${ns}-existing"
+watch_a="${ns}-a" watch_b="${ns}-b" other="${ns}-other" ns2="${ns}-existing" ns_cm="${ns}-certmanager"
 release="pkg-${suffix}"
 full="${release}-replica-api"
 sa="system:serviceaccount:${ns}:${full}"
@@ -174,7 +183,12 @@ cleanup() {
   local rc=$?
   "${HELM}" uninstall "${release}" -n "${ns}" >/dev/null 2>&1 || true
   "${HELM}" uninstall "${release}" -n "${ns2}" >/dev/null 2>&1 || true
-  kubectl delete namespace "${ns}" "${watch_a}" "${watch_b}" "${other}" "${ns2}" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  "${HELM}" uninstall "${release}" -n "${ns_cm}" >/dev/null 2>&1 || true
+  kubectl delete namespace "${ns}" "${watch_a}" "${watch_b}" "${other}" "${ns2}" "${ns_cm}" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  if ((${#cm_crds_created[@]} > 0)); then
+    log "removing the cert-manager CRDs this run installed: ${cm_crds_created[*]}"
+    kubectl delete crd "${cm_crds_created[@]}" --ignore-not-found --wait=false >/dev/null 2>&1 || true
+  fi
   if ((started_cluster)) && [[ "${CHART_TEST_KEEP_CLUSTER:-0}" != 1 ]]; then
     log "stopping the local control plane this run started (CHART_TEST_KEEP_CLUSTER=1 keeps it)"
     tests/cluster/down.sh >/dev/null 2>&1 || true
@@ -184,7 +198,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for n in "${watch_a}" "${watch_b}" "${other}" "${ns2}"; do kubectl create namespace "${n}" >/dev/null; done
+cm_crds_created=()
+for n in "${watch_a}" "${watch_b}" "${other}" "${ns2}" "${ns_cm}"; do kubectl create namespace "${n}" >/dev/null; done
 
 # can <verb> <resource> <flags...>: the chart's ServiceAccount may; cannot: may not.
 can() { [[ "$(kubectl auth can-i --as="${sa}" "$@" 2>/dev/null)" == yes ]] || { log "expected allowed: $*"; return 1; }; }
@@ -317,6 +332,91 @@ install_existing_secret() {
   "${HELM}" uninstall "${release}" -n "${ns2}" --wait >/dev/null
 }
 check "helm install with tls.existingSecret (lookup checksum), then uninstall" install_existing_secret
+
+# ------------------------------------------------------------------------------------------ cert-manager
+# The CRDs the chart's cert-manager objects need, from cert-manager's own Go module: the API server then
+# validates them with cert-manager's schemas (enums, required fields, unknown fields with strict validation).
+CM_CRDS=(certificates issuers clusterissuers)
+install_cert_manager_crds() {
+  local go="${GO:-$(command -v go || echo /usr/local/go/bin/go)}" dir crd files=()
+  [[ -x "${go}" ]] || { log "go not found: it fetches cert-manager's CRDs from the module proxy (set GO)"; return 1; }
+  # Outside any module (the work directory), with exactly the installed toolchain, checksums verified.
+  dir="$(cd "${work}" && GOTOOLCHAIN=local GOFLAGS=-mod=mod "${go}" mod download -json \
+    "github.com/cert-manager/cert-manager@${CERT_MANAGER_VERSION}" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+  [[ -n "${dir}" && -d "${dir}/deploy/crds" ]] || { log "no deploy/crds in cert-manager ${CERT_MANAGER_VERSION} (Dir '${dir}')"; return 1; }
+  for crd in "${CM_CRDS[@]}"; do
+    files+=(-f "${dir}/deploy/crds/cert-manager.io_${crd}.yaml")
+    kubectl get crd "${crd}.cert-manager.io" >/dev/null 2>&1 || cm_crds_created+=("${crd}.cert-manager.io")
+  done
+  # Server-side: the Issuer CRDs are too large for client-side apply's last-applied annotation.
+  kubectl apply --server-side --force-conflicts --field-manager=replica-api-chart-test "${files[@]}" >/dev/null || return 1
+  for crd in "${CM_CRDS[@]}"; do
+    kubectl wait --for=condition=Established --timeout=60s "crd/${crd}.cert-manager.io" >/dev/null || return 1
+  done
+  log "cert-manager ${CERT_MANAGER_VERSION} CRDs from ${dir}/deploy/crds${cm_crds_created[*]:+ (installed now: ${cm_crds_created[*]})}"
+}
+check "cert-manager ${CERT_MANAGER_VERSION} CRDs from its Go module (deploy/crds), server-side apply" install_cert_manager_crds
+
+CM_CLIENTS='[{"name":"alice","commonName":"alice","organizations":["sre"],"duration":"12h"},{"name":"deploy-bot","commonName":"deploy-bot","duration":"8h","renewBefore":"2h"}]'
+# render_cm <helm args...>: the chart's cert-manager objects for the release in ${ns_cm}.
+render_cm() {
+  "${HELM}" template "${release}" "${CHART}" -n "${ns_cm}" --set certManager.enabled=true \
+    --set-json "certManager.clientCertificates=${CM_CLIENTS}" --show-only templates/certmanager.yaml "$@"
+}
+# dry_run_strict <file>: what the API server says to creating the objects, unknown fields refused.
+dry_run_strict() { kubectl create --dry-run=server --validate=strict -f "$1" -o name; }
+
+cert_manager_objects_accepted() {
+  local mode out
+  for mode in own-chain issuer-ref; do
+    case "${mode}" in
+      own-chain) render_cm >"${work}/cm-${mode}.yaml" || return 1 ;;
+      issuer-ref) render_cm --set certManager.issuerRef.name=corp-ca --set certManager.issuerRef.kind=ClusterIssuer \
+        --set certManager.privateKey.algorithm=RSA --set certManager.privateKey.size=3072 >"${work}/cm-${mode}.yaml" || return 1 ;;
+    esac
+    out="$(dry_run_strict "${work}/cm-${mode}.yaml")" || { log "${mode}: refused"; return 1; }
+    log "${mode}: accepted $(tr '\n' ' ' <<<"${out}")"
+    # Every rendered object was judged (none skipped).
+    [[ "$(wc -l <<<"${out}")" -eq "$(grep -c '^kind: ' "${work}/cm-${mode}.yaml")" ]] || return 1
+  done
+}
+check "server-side dry run (strict) of the cert-manager objects: own chain, and issuerRef ClusterIssuer with RSA" cert_manager_objects_accepted
+
+cert_manager_refuses_bad_certificates() {
+  local out
+  # "server authentication" is not one of cert-manager's key usages (the CRD's enum).
+  sed 's/- server auth$/- server authentication/' "${work}/cm-own-chain.yaml" >"${work}/cm-bad-usage.yaml"
+  if out="$(dry_run_strict "${work}/cm-bad-usage.yaml" 2>&1)"; then log "a Certificate with usage 'server authentication' was accepted"; return 1; fi
+  grep -q 'Unsupported value: "server authentication"' <<<"${out}" || { log "unexpected refusal: ${out}"; return 1; }
+  # A field cert-manager does not have (a misplaced renewal setting) is refused, not silently pruned.
+  sed 's/^    rotationPolicy: Always$/    rotationPolicy: Always\n    renewBefore: 1h/' "${work}/cm-own-chain.yaml" >"${work}/cm-bad-field.yaml"
+  if out="$(dry_run_strict "${work}/cm-bad-field.yaml" 2>&1)"; then log "a Certificate with spec.privateKey.renewBefore was accepted"; return 1; fi
+  grep -q 'unknown field "spec.privateKey.renewBefore"' <<<"${out}" || { log "unexpected refusal: ${out}"; return 1; }
+}
+check "cert-manager's CRDs refuse a Certificate with an unknown usage, and one with an unknown field" cert_manager_refuses_bad_certificates
+
+install_cert_manager_mode() {
+  local full_cm="${full}" policy='{"rules":[{"subjects":[{"group":"sre"}],"permissions":{"read":["*"]}}]}' got
+  "${HELM}" install "${release}" "${CHART}" -n "${ns_cm}" --set certManager.enabled=true \
+    --set-json "certManager.clientCertificates=${CM_CLIENTS}" --set-json "authz.policy=${policy}" \
+    --set tls.clientCrl.secretName=client-crl --set "watchNamespaces={${ns_cm}}" >"${work}/cm-install.log" 2>&1 ||
+    { cat "${work}/cm-install.log" >&2; return 1; }
+  release_objects_exist "${release}" "${ns_cm}" || return 1
+  got="$(kubectl -n "${ns_cm}" get certificates,issuers -o name | sort | tr '\n' ' ')"
+  [[ "${got}" == "certificate.cert-manager.io/${full_cm} certificate.cert-manager.io/${full_cm}-ca certificate.cert-manager.io/${full_cm}-client-alice certificate.cert-manager.io/${full_cm}-client-deploy-bot issuer.cert-manager.io/${full_cm}-ca issuer.cert-manager.io/${full_cm}-selfsigned " ]] ||
+    { log "cert-manager objects on the server: ${got}"; return 1; }
+  # Stored as rendered (nothing pruned): the server Certificate's names, usages and key policy.
+  got="$(kubectl -n "${ns_cm}" get certificate "${full_cm}" -o 'jsonpath={.spec.secretName} {.spec.dnsNames} {.spec.usages} {.spec.privateKey.rotationPolicy} {.spec.issuerRef.name}')"
+  [[ "${got}" == "${full_cm}-tls [\"${full_cm}\",\"${full_cm}.${ns_cm}\",\"${full_cm}.${ns_cm}.svc\",\"${full_cm}.${ns_cm}.svc.cluster.local\"] [\"digital signature\",\"server auth\"] Always ${full_cm}-ca" ]] ||
+    { log "server Certificate on the server: ${got}"; return 1; }
+  # The Deployment mounts that Secret, the policy and the CRL Secret as directories, nothing with subPath.
+  got="$(kubectl -n "${ns_cm}" get deployment "${full_cm}" -o 'jsonpath={range .spec.template.spec.volumes[*]}{.name}={.secret.secretName}{.configMap.name} {end}')"
+  [[ "${got}" == "tls=${full_cm}-tls client-crl=client-crl policy=${full_cm}-policy tmp= " ]] || { log "volumes: ${got}"; return 1; }
+  [[ -z "$(kubectl -n "${ns_cm}" get deployment "${full_cm}" -o 'jsonpath={.spec.template.spec.containers[*].volumeMounts[*].subPath}')" ]] || return 1
+  "${HELM}" uninstall "${release}" -n "${ns_cm}" --wait >/dev/null || return 1
+  [[ -z "$(kubectl -n "${ns_cm}" get certificates,issuers -o name)" ]] || { log "cert-manager objects left after uninstall"; return 1; }
+}
+check "helm install with certManager.enabled, client certificates, a policy and a CRL Secret; helm uninstall" install_cert_manager_mode
 
 uninstall() {
   "${HELM}" uninstall "${release}" -n "${ns}" --wait >/dev/null || return 1

@@ -8,7 +8,7 @@ import { type Config, ConfigError, loadConfig, usage } from "./config/mod.ts";
 import { createLogger } from "./observability/mod.ts";
 import { createKubeClient, loadKubeConfig } from "./kube/mod.ts";
 import { startService } from "./service.ts";
-import { readTlsMaterial, type TlsFiles, type TlsMaterial, TlsMaterialError } from "./tls/mod.ts";
+import { loadRevocationList, readTlsMaterial, type RevocationList, type TlsFiles, type TlsMaterial, TlsMaterialError } from "./tls/mod.ts";
 import { type Authorizer, loadAuthorizer } from "./authz/mod.ts";
 import { createServiceMetrics } from "./observability/mod.ts";
 import { detectAllocator } from "./observability/mod.ts";
@@ -22,6 +22,18 @@ function readTls(config: Config): { files: TlsFiles; material: TlsMaterial } {
     if (error instanceof TlsMaterialError) throw new ConfigError(error.setting, error.message);
     throw error;
   }
+}
+
+/**
+ * The revocation lists at start. A CRL that is refused (unreadable, unparsable, not from the client CA) stops the
+ * start: there is no earlier list to keep in force, and serving without it would let its revoked certificates in.
+ */
+async function readRevocations(config: Config, ca: string): Promise<RevocationList | undefined> {
+  if (config.tlsClientCrlFiles.length === 0) return undefined;
+  const list = await loadRevocationList(config.tlsClientCrlFiles, { caPem: ca });
+  const refused = list.status.filter((s) => s.state === "refused");
+  if (refused.length) throw new ConfigError("TLS_CLIENT_CRL_FILE", list.problems.join("; "));
+  return list;
 }
 
 function readPolicy(config: Config): Authorizer {
@@ -50,12 +62,14 @@ async function main(args: string[]): Promise<number> {
   let config: Config;
   let tls: { files: TlsFiles; material: TlsMaterial };
   let authorizer: Authorizer;
+  let revocations: RevocationList | undefined;
   let kube;
   const metrics = createServiceMetrics();
   try {
     config = loadConfig(Deno.env.toObject(), args);
     tls = readTls(config);
     authorizer = readPolicy(config);
+    revocations = await readRevocations(config, tls.material.ca);
     try {
       const kc = loadKubeConfig(config);
       kube = createKubeClient(kc, {
@@ -84,7 +98,7 @@ async function main(args: string[]): Promise<number> {
     log.error("unhandled promise rejection", { error: event.reason });
   });
   // jemalloc or glibc: what RSS does after load depends on it (scripts/jemalloc.sh, BENCHMARKS.md).
-  const malloc = detectAllocator(Deno.env.get("LD_PRELOAD"));
+  const malloc = detectAllocator(config.ldPreload);
   log.info("starting", {
     kubernetes: kube.server,
     watchNamespaces: config.watchNamespaces.length ? config.watchNamespaces : "all",
@@ -98,6 +112,7 @@ async function main(args: string[]): Promise<number> {
       config,
       tls: tls.material,
       tlsFiles: tls.files,
+      revocations,
       authorizer,
       source: kube.source,
       scaleApi: kube.scaleApi,

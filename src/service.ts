@@ -14,18 +14,13 @@ import { createRouter } from "./http/mod.ts";
 import { createApp } from "./http/mod.ts";
 import { startMtlsServer } from "./tls/mod.ts";
 import { startProbeServer } from "./http/mod.ts";
-import type { ServiceMetrics } from "./observability/mod.ts";
-import { allowAll, type Authorizer, createRequestGuard } from "./authz/mod.ts";
+import type { CrlGaugeSource, ServiceMetrics } from "./observability/mod.ts";
+import { allowAll, type Authorizer, createReloadableAuthorizer, createRequestGuard, startPolicyReloader } from "./authz/mod.ts";
 import { createConcurrencyLimiter, createRateLimiter, createStreamLimiter } from "./limits/mod.ts";
 import { STREAM_DEFAULTS, type StreamingDeps } from "./handlers/mod.ts";
 import { startCertReloader } from "./tls/mod.ts";
-import type { TlsFiles } from "./tls/mod.ts";
-
-export interface TlsMaterial {
-  readonly cert: string;
-  readonly key: string;
-  readonly ca: string;
-}
+import { type RevocationList, startCrlReloader, type TlsFiles, type TlsMaterial } from "./tls/mod.ts";
+import { X509Certificate } from "node:crypto";
 
 export interface ServiceDeps {
   config: Config;
@@ -42,6 +37,8 @@ export interface ServiceDeps {
   authorizer?: Authorizer;
   /** Where `tls` came from; watched for rotation when given. */
   tlsFiles?: TlsFiles;
+  /** The client CA's revocation lists loaded at start (TLS_CLIENT_CRL_FILE); watched and reloaded. */
+  revocations?: RevocationList;
 }
 
 export interface Service {
@@ -54,7 +51,8 @@ export interface Service {
 
 export async function startService(deps: ServiceDeps): Promise<Service> {
   const { config, tls, source, scaleApi, log, metrics } = deps;
-  const authorizer = deps.authorizer ?? allowAll();
+  // Held by the guard and the handlers alike; the policy reloader swaps what it answers with.
+  const authorizer = createReloadableAuthorizer(deps.authorizer ?? allowAll());
   const cache = new InformerCache({
     source,
     namespaces: config.watchNamespaces,
@@ -136,14 +134,41 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       onConnectionRefused: metrics.connectionRefused,
       refusal: apiRouter.refusal,
       limits: config.listenerLimits,
+      revocations: deps.revocations,
+      onRevoked: metrics.revokedConnection,
+      onClientCertificate: (notAfterMs) => metrics.clientCertificateSeen((notAfterMs - Date.now()) / 1000),
     });
   } catch (error) {
     await probe.close();
     throw error;
   }
-  const reloader = deps.tlsFiles
-    ? startCertReloader({ files: deps.tlsFiles, initial: tls, apply: (material) => api.updateTls(material), log })
+  const policyReloader = config.authzPolicyFile
+    ? await startPolicyReloader({ path: config.authzPolicyFile, authorizer, log, onOutcome: metrics.policyReload })
     : undefined;
+  const crlReloader = deps.revocations
+    ? startCrlReloader({
+      paths: config.tlsClientCrlFiles,
+      caPem: () => reloader?.current.ca ?? tls.ca,
+      initial: deps.revocations,
+      apply: (list) => api.updateRevocations(list),
+      log,
+      onOutcome: metrics.crlReload,
+    })
+    : undefined;
+  if (crlReloader) metrics.revocationLists(() => crlGauges(config.tlsClientCrlFiles, crlReloader.current));
+  const reloader = deps.tlsFiles
+    ? startCertReloader({
+      files: deps.tlsFiles,
+      initial: tls,
+      apply: (material) => {
+        api.updateTls(material);
+        // A rotated client CA must be the one the CRLs are verified against.
+        void crlReloader?.check().catch((error) => log.error("re-checking the revocation lists failed", { error }));
+      },
+      log,
+    })
+    : undefined;
+  metrics.serverCertificate(notAfterOf(() => reloader?.current.cert ?? tls.cert));
   log.info("listening", { api: `${api.hostname}:${api.port}`, probe: `${config.probe.hostname}:${probe.port}` });
 
   // Not awaited: listeners answer (503 until synced) while the first list runs, and failures restart on their own.
@@ -158,6 +183,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       shutdown ??= (async () => {
         lifecycle.shuttingDown = true;
         await reloader?.close();
+        await policyReloader?.close();
+        await crlReloader?.close();
         log.info("shutting down: draining requests", { graceMs: config.shutdownTimeoutMs, streams: streaming.streams.active });
         stopping.abort();
         await api.close(config.shutdownTimeoutMs).catch((error) => log.error("closing the API listener failed", { error }));
@@ -170,5 +197,37 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       })();
       return shutdown;
     },
+  };
+}
+
+/** The revocation-list gauges: per configured file, its nextUpdate, its count and whether its content is in force. */
+function crlGauges(files: readonly string[], list: RevocationList): CrlGaugeSource[] {
+  return files.map((file) => {
+    const crls = list.status.filter((s) => s.file === file && s.state !== "refused");
+    const next = crls.map((s) => s.nextUpdate?.getTime()).filter((t): t is number => t !== undefined);
+    return {
+      file,
+      nextUpdateMs: next.length ? Math.min(...next) : undefined,
+      revoked: crls.reduce((n, s) => n + (s.count ?? 0), 0),
+      current: list.status.filter((s) => s.file === file).every((s) => s.state === "current"),
+    };
+  });
+}
+
+/** The notAfter (epoch ms) of the serving certificate in use, parsed once per certificate. */
+function notAfterOf(certificate: () => string): () => number | undefined {
+  let seen: string | undefined;
+  let notAfter: number | undefined;
+  return () => {
+    const pem = certificate();
+    if (pem !== seen) {
+      seen = pem;
+      try {
+        notAfter = Date.parse(new X509Certificate(pem).validTo);
+      } catch {
+        notAfter = undefined;
+      }
+    }
+    return notAfter;
   };
 }

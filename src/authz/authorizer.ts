@@ -30,6 +30,11 @@ export interface Authorizer {
   readableNamespaces(identity: ClientIdentity): "*" | ReadonlySet<string>;
   /** What `identity` may do and why, for logs. */
   describe(identity: ClientIdentity): AuthorizationSummary;
+  /**
+   * Calls `listener` after the policy changes (a reload); returns the unsubscribe. Absent on an authorizer whose
+   * policy never changes. Long-lived requests use it to re-check what they were admitted for.
+   */
+  onChange?(listener: () => void): () => void;
 }
 
 interface Grants {

@@ -18,6 +18,11 @@ export function loadAuthorizer(path: string | undefined): Authorizer {
   } catch (error) {
     throw new Error(`cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
+  return authorizerFromBytes(bytes, path);
+}
+
+/** The authorizer for the bytes of a policy file; throws {@link PolicyError} naming `path` when they are not one. */
+export function authorizerFromBytes(bytes: Uint8Array, path: string): Authorizer {
   if (bytes.byteLength > MAX_POLICY_BYTES) {
     throw new PolicyError(path, { line: 1, column: 1 }, `the file is larger than ${MAX_POLICY_BYTES} bytes`);
   }

@@ -14,7 +14,9 @@ export {
   MAX_REASON_LENGTH,
 } from "./audit.ts";
 export { allowAll, type AuthorizationSummary, type Authorizer, createAuthorizer } from "./authorizer.ts";
-export { loadAuthorizer } from "./load_policy.ts";
+export { authorizerFromBytes, loadAuthorizer } from "./load_policy.ts";
+export { type PolicyReloader, type PolicyReloaderOptions, type PolicyReloadOutcome, startPolicyReloader } from "./policy_reloader.ts";
+export { createReloadableAuthorizer, type ReloadableAuthorizer } from "./reloadable_authorizer.ts";
 export {
   type NamespaceGrant,
   normalizeFingerprint,

@@ -42,6 +42,32 @@ export interface ReplicasBody {
   readonly rollout?: Rollout;
 }
 
+/** The client certificate as the service read it (GET /api/v1/whoami, `identity`). */
+export interface WhoamiIdentity {
+  readonly cn: string;
+  readonly organizations: readonly string[];
+  /** Upper-case hex, as the policy's deniedFingerprints and the audit log show it. */
+  readonly serialNumber: string;
+  readonly fingerprint256: string;
+  readonly issuer: string;
+  readonly notBefore: string;
+  readonly notAfter: string;
+  readonly expiresInSeconds: number;
+}
+
+/** GET /api/v1/whoami: who the service takes the caller for, and what the authorization policy lets it do where. */
+export interface Whoami {
+  readonly identity: WhoamiIdentity;
+  /** The policy file the permissions come from; absent or null when the service runs without one. */
+  readonly policy?: string | null;
+  /** Why the identity is refused everything (e.g. a denied fingerprint); present only then. */
+  readonly denied?: string;
+  /** Per permission (read, scale, and later others): "*" for every namespace, or the sorted namespaces. */
+  readonly permissions: Readonly<Record<string, "*" | readonly string[]>>;
+  /** "*" (every namespace) and each named namespace, with the sorted permissions held there ("*" grants included). */
+  readonly namespaces: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface ApiAnswer<T> {
   readonly status: number;
   readonly body: T;
@@ -104,6 +130,22 @@ export class ApiClient {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (options.ifMatch !== undefined) headers["if-match"] = options.ifMatch;
     return await this.#json<ReplicasBody>("PUT", path, { headers, body: JSON.stringify({ replicas }) });
+  }
+
+  /** Who the service takes this client certificate for, and what it may do where. */
+  async whoami(): Promise<Whoami> {
+    const path = "/api/v1/whoami";
+    const { body } = await this.#json<Whoami>("GET", path);
+    // The printed report reads these; anything else is shown as the server sent it (-o json).
+    const missing = !isObject(body)
+      ? "a JSON object"
+      : !isObject(body.identity) || typeof body.identity.cn !== "string"
+      ? "an identity"
+      : !isObject(body.namespaces) || !Object.values(body.namespaces).every((p) => Array.isArray(p))
+      ? "the namespaces and their permissions"
+      : undefined;
+    if (missing) throw new CliFailure(`the API answered GET ${path} without ${missing} (is --url a replica-api with whoami?)`);
+    return body;
   }
 
   /**
@@ -206,6 +248,10 @@ async function readLimited(response: Response, limit: number): Promise<string> {
     offset += chunk.byteLength;
   }
   return new TextDecoder().decode(bytes.subarray(0, limit));
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function segment(value: string): string {

@@ -3,25 +3,12 @@
  * environment to one validated invocation, or a UsageError naming what is
  * wrong. Flags may stand before or after the command; `--` ends them.
  */
+import { type ConfigAction, parseConfigAction } from "./config_command.ts";
+import type { ConfigEnv, ConfigLookup } from "./config_file.ts";
+import { type ConnectionSettings, connectionSettings } from "./connection_settings.ts";
 import { UsageError } from "./errors.ts";
 
 export type OutputFormat = "table" | "json";
-
-/** Where the API is and which certificate files to present, each with the setting it came from (for messages). */
-export interface ConnectionSettings {
-  readonly url: string;
-  readonly cert: Setting;
-  readonly key: Setting;
-  readonly cacert: Setting;
-}
-
-/** A file path and where it came from: a flag (`--cert`), a variable (`REPLICA_API_CERT`) or "default". */
-export interface Setting {
-  readonly path: string;
-  readonly source: string;
-  /** How to set it, for messages: "REPLICA_API_CERT or --cert". */
-  readonly howToSet: string;
-}
 
 export type Command =
   | { readonly kind: "help"; readonly topic?: CommandName }
@@ -40,22 +27,28 @@ export type Command =
     readonly force: boolean;
     readonly output: OutputFormat;
   }
-  | { readonly kind: "watch"; readonly namespace?: string; readonly output: OutputFormat };
+  | { readonly kind: "watch"; readonly namespace?: string; readonly output: OutputFormat }
+  | { readonly kind: "whoami"; readonly output: OutputFormat }
+  | { readonly kind: "config"; readonly action: ConfigAction };
 
-export type CommandName = "list" | "get" | "scale" | "watch" | "help";
-export const COMMANDS: readonly CommandName[] = ["list", "get", "scale", "watch", "help"];
+export type CommandName = "list" | "get" | "scale" | "watch" | "whoami" | "config" | "help";
+export const COMMANDS: readonly CommandName[] = ["list", "get", "scale", "watch", "whoami", "config", "help"];
+/** The commands that talk to the API, and so present the client certificate. */
+const CONNECTING: readonly CommandName[] = ["list", "get", "scale", "watch", "whoami"];
 
 export interface Invocation {
   readonly command: Command;
-  readonly connection: ConnectionSettings;
+  /** For the commands that talk to the API only. */
+  readonly connection?: ConnectionSettings;
 }
 
 /** The variables the CLI reads; everything else in the environment is ignored. */
-export interface CliEnv {
+export interface CliEnv extends ConfigEnv {
   readonly REPLICA_API_URL?: string;
   readonly REPLICA_API_CERT?: string;
   readonly REPLICA_API_KEY?: string;
   readonly REPLICA_API_CACERT?: string;
+  readonly REPLICA_API_CONTEXT?: string;
 }
 
 export interface ParseContext {
@@ -64,9 +57,10 @@ export interface ParseContext {
   readonly cwd: string;
   /** Directory of the dev PKI (`make certs`), used when no certificate setting is given. */
   readonly defaultCertDir: string;
+  /** The config file with the contexts, as read before parsing; none when not given. */
+  readonly config?: ConfigLookup;
 }
 
-export const DEFAULT_URL = "https://localhost:8443";
 export const DEFAULT_TIMEOUT_MS = 60_000;
 
 interface FlagSpec {
@@ -80,10 +74,11 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   "--cert": { takesValue: true },
   "--key": { takesValue: true },
   "--cacert": { takesValue: true },
+  "--context": { takesValue: true, commands: CONNECTING },
   "--help": { takesValue: false },
   "--version": { takesValue: false },
   "--namespace": { takesValue: true, commands: ["list", "watch"] },
-  "--output": { takesValue: true, commands: ["list", "get", "scale", "watch"] },
+  "--output": { takesValue: true, commands: ["list", "get", "scale", "watch", "whoami"] },
   "--wait": { takesValue: false, commands: ["scale"] },
   "--timeout": { takesValue: true, commands: ["scale"] },
   "--if-match": { takesValue: true, commands: ["scale"] },
@@ -96,24 +91,30 @@ const SHORT: Readonly<Record<string, string>> = { "-n": "--namespace", "-o": "--
 /** Parses argv; throws UsageError with a message that names the offending argument. */
 export function parseArgs(argv: readonly string[], context: ParseContext): Invocation {
   const { flags, positionals } = tokenize(argv);
-  const connection = connectionSettings(flags, context);
   const [name, ...operands] = positionals;
 
-  if (flags.has("--version")) return { command: { kind: "version" }, connection };
+  if (flags.has("--version")) return { command: { kind: "version" } };
   if (name === undefined) {
-    if (flags.has("--help")) return { command: { kind: "help" }, connection };
+    if (flags.has("--help")) return { command: { kind: "help" } };
     throw new UsageError("no command given");
   }
   if (!isCommandName(name)) throw new UsageError(`unknown command "${name}"; commands: ${COMMANDS.join(", ")}`);
-  if (flags.has("--help")) return { command: { kind: "help", topic: name === "help" ? undefined : name }, connection };
+  if (flags.has("--help")) return { command: { kind: "help", topic: name === "help" ? undefined : name } };
   for (const flag of flags.keys()) {
     const allowed = FLAGS[flag].commands;
     if (allowed && !allowed.includes(name)) throw new UsageError(`${flag} does not apply to "${name}"`);
   }
-  return { command: command(name, operands, flags), connection };
+  const parsed = command(name, operands, flags, context);
+  // Settings are resolved (and the config file consulted) only for commands that use them.
+  return CONNECTING.includes(name) ? { command: parsed, connection: connectionSettings(flags, context) } : { command: parsed };
 }
 
-function command(name: CommandName, operands: readonly string[], flags: ReadonlyMap<string, string | true>): Command {
+function command(
+  name: CommandName,
+  operands: readonly string[],
+  flags: ReadonlyMap<string, string | true>,
+  context: ParseContext,
+): Command {
   const value = (flag: string) => flags.get(flag) as string | undefined;
   const output = outputFormat(value("--output"));
   const namespace = value("--namespace");
@@ -154,6 +155,11 @@ function command(name: CommandName, operands: readonly string[], flags: Readonly
         output,
       };
     }
+    case "whoami":
+      expectOperands(name, operands, 0, 0, "[-o table|json]");
+      return { kind: "whoami", output };
+    case "config":
+      return { kind: "config", action: parseConfigAction(operands, flags, context.cwd) };
   }
 }
 
@@ -199,51 +205,6 @@ function tokenize(argv: readonly string[]): { flags: Map<string, string | true>;
     flags.set(flag, inline);
   }
   return { flags, positionals };
-}
-
-function connectionSettings(flags: ReadonlyMap<string, string | true>, context: ParseContext): ConnectionSettings {
-  const { env } = context;
-  const pick = (flag: string, variable: keyof CliEnv): { value: string; source: string } | undefined => {
-    const fromFlag = flags.get(flag);
-    if (typeof fromFlag === "string") return { value: fromFlag, source: flag };
-    const fromEnv = env[variable];
-    // An empty variable counts as unset, as shells make "unset" and "empty" easy to confuse.
-    if (fromEnv) return { value: fromEnv, source: variable };
-    return undefined;
-  };
-  const file = (flag: string, variable: keyof CliEnv, defaultName: string): Setting => {
-    const chosen = pick(flag, variable);
-    const howToSet = `${variable} or ${flag}`;
-    if (chosen === undefined) return { path: joinPath(context.defaultCertDir, defaultName), source: "default", howToSet };
-    if (chosen.value === "") throw new UsageError(`${chosen.source} must not be empty`);
-    return { path: joinPath(context.cwd, chosen.value), source: chosen.source, howToSet };
-  };
-  const url = pick("--url", "REPLICA_API_URL");
-  return {
-    url: baseUrl(url?.value ?? DEFAULT_URL, url?.source ?? "the default URL"),
-    cert: file("--cert", "REPLICA_API_CERT", "client.crt"),
-    key: file("--key", "REPLICA_API_KEY", "client.key"),
-    cacert: file("--cacert", "REPLICA_API_CACERT", "ca.crt"),
-  };
-}
-
-/** The API's base URL without a trailing slash; https only, since the API is mTLS only. */
-function baseUrl(value: string, source: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new UsageError(`${source} is not a URL: "${value}" (e.g. https://localhost:8443)`);
-  }
-  if (url.protocol !== "https:") throw new UsageError(`${source} must be an https:// URL (the API is mTLS only), not "${value}"`);
-  if (url.search || url.hash || url.username || url.password) {
-    throw new UsageError(`${source} must not carry a query, fragment or credentials: "${value}"`);
-  }
-  return url.href.replace(/\/+$/, "");
-}
-
-function joinPath(dir: string, path: string): string {
-  return path.startsWith("/") ? path : `${dir.replace(/\/+$/, "")}/${path}`;
 }
 
 function isCommandName(name: string): name is CommandName {

@@ -3,7 +3,7 @@
  * builds the Deno.HttpClient that presents them, and turns fetch's transport
  * errors into one sentence that says what to check.
  */
-import type { ConnectionSettings, Setting } from "./args.ts";
+import type { ConnectionSettings, Setting } from "./connection_settings.ts";
 import type { Fetch } from "./api_client.ts";
 import { CliFailure, ConnectionError } from "./errors.ts";
 

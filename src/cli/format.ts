@@ -4,7 +4,7 @@
  * exact output. Server-supplied strings go through oneLine() so they cannot
  * move the cursor or break a row.
  */
-import type { Deployment, ReplicasBody, Rollout } from "./api_client.ts";
+import type { Deployment, ReplicasBody, Rollout, Whoami } from "./api_client.ts";
 import { oneLine } from "./errors.ts";
 
 export const DEPLOYMENT_COLUMNS = ["NAMESPACE", "NAME", "REPLICAS", "READY", "AVAILABLE"] as const;
@@ -35,6 +35,42 @@ export function deploymentDetail(d: Deployment): string {
     row.push(`${oneLine(a.name)} (${a.minReplicas ?? 1}-${a.maxReplicas})`);
   }
   return formatTable(header, [row]);
+}
+
+/**
+ * whoami for people: the identity and its expiry, the policy, then a NAMESPACE / PERMISSIONS table ("*", every
+ * namespace, first). Expiry is the server's expiresInSeconds: its clock decides, not this machine's.
+ */
+export function whoamiReport(body: Whoami): string {
+  const id = body.identity;
+  const subject = [`CN=${id.cn}`, ...(id.organizations ?? []).map((o) => `O=${o}`)].join(", ");
+  const seconds = id.expiresInSeconds;
+  const expiry = typeof seconds !== "number" ? "" : seconds > 0 ? ` (in ${humanDuration(seconds * 1000)})` : " (expired)";
+  const fields: [string, string][] = [
+    ["Identity", subject],
+    ["Serial", id.serialNumber],
+    ["Fingerprint", id.fingerprint256],
+    ["Issuer", id.issuer],
+    ["Expires", `${id.notAfter ?? "unknown"}${expiry}`],
+    ["Policy", typeof body.policy === "string" ? body.policy : "none (the service runs without AUTHZ_POLICY_FILE)"],
+  ];
+  if (typeof body.denied === "string") fields.push(["Denied", body.denied]);
+  const lines = fields.filter(([, v]) => v !== undefined).map(([k, v]) => `${`${k}:`.padEnd(13)}${oneLine(String(v))}`);
+  const namespaces = Object.keys(body.namespaces).sort((a, b) => a === "*" ? -1 : b === "*" ? 1 : a < b ? -1 : a > b ? 1 : 0);
+  const rows = namespaces.map((ns) => [oneLine(ns), body.namespaces[ns].map((p) => oneLine(String(p))).join(", ")]);
+  const table = rows.length ? formatTable(["NAMESPACE", "PERMISSIONS"], rows) : "No permissions in any namespace.";
+  return `${lines.join("\n")}\n\n${table}`;
+}
+
+/** "6 days 23 hours", "5 hours 2 minutes", "12 minutes", "less than a minute": the two largest units, rounded down. */
+export function humanDuration(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return "less than a minute";
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const [days, hours, rest] = [Math.floor(minutes / 1440), Math.floor((minutes % 1440) / 60), minutes % 60];
+  if (days > 0) return hours ? `${unit(days, "day")} ${unit(hours, "hour")}` : unit(days, "day");
+  if (hours > 0) return rest ? `${unit(hours, "hour")} ${unit(rest, "minute")}` : unit(hours, "hour");
+  return unit(rest, "minute");
 }
 
 /** Pretty JSON for -o json: stable, two-space indented, what the API sent. */

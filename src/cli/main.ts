@@ -1,7 +1,7 @@
 /**
  * The replica-api CLI (`deno task cli`, bin/replica-api): wires the process
- * (arguments, the four REPLICA_API_* variables, stdout/stderr) to
- * runCli and exits with its code.
+ * (arguments, the REPLICA_API_* variables and those that locate the config
+ * file, stdout/stderr) to runCli and exits with its code.
  */
 import { runCli } from "./run.ts";
 import { realClock } from "./output.ts";
@@ -30,6 +30,9 @@ const code = await runCli(Deno.args, {
     REPLICA_API_CERT: env("REPLICA_API_CERT"),
     REPLICA_API_KEY: env("REPLICA_API_KEY"),
     REPLICA_API_CACERT: env("REPLICA_API_CACERT"),
+    REPLICA_API_CONTEXT: env("REPLICA_API_CONTEXT"),
+    XDG_CONFIG_HOME: env("XDG_CONFIG_HOME"),
+    HOME: env("HOME"),
   },
   // `deno task` runs in the repository root; INIT_CWD is where the user typed the command.
   cwd: env("INIT_CWD") ?? Deno.cwd(),

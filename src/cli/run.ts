@@ -4,10 +4,14 @@
  * errors.ts assigns to it; nothing thrown reaches the runtime.
  */
 import { ApiClient, type Fetch } from "./api_client.ts";
-import { type CliEnv, type ConnectionSettings, parseArgs } from "./args.ts";
+import { type CliEnv, type Command, parseArgs } from "./args.ts";
+import { warnIfExpiring } from "./cert_expiry.ts";
+import { configCommand } from "./config_command.ts";
+import { configFilePath, lookupConfig } from "./config_file.ts";
+import type { ConnectionSettings } from "./connection_settings.ts";
 import { openConnection } from "./connection.ts";
 import { ApiError, errorMessage, EXIT_OK, exitCodeFor, UsageError } from "./errors.ts";
-import { deploymentDetail, deploymentTable, formatJson } from "./format.ts";
+import { deploymentDetail, deploymentTable, formatJson, whoamiReport } from "./format.ts";
 import { helpText } from "./help.ts";
 import type { CliIo, Clock } from "./output.ts";
 import { scaleCommand } from "./scale.ts";
@@ -27,10 +31,13 @@ export interface CliDeps {
 
 export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
   const { io } = deps;
-  let scaling = false;
-  let forced = false;
+  // For the hint after a failure: what was being done.
+  let attempted: Command | undefined;
   try {
-    const { command, connection } = parseArgs(argv, deps);
+    // Read up front (a missing or broken file is not an error yet): parsing is pure and resolves contexts from it.
+    const config = await lookupConfig(configFilePath(deps.env));
+    const { command, connection } = parseArgs(argv, { ...deps, config });
+    attempted = command;
     if (command.kind === "help") {
       io.out(helpText(command.topic));
       return EXIT_OK;
@@ -39,6 +46,13 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       io.out(`replica-api CLI ${deps.version}`);
       return EXIT_OK;
     }
+    if (command.kind === "config") {
+      await configCommand(command.action, config, io, deps.env.REPLICA_API_CONTEXT);
+      return EXIT_OK;
+    }
+    if (connection === undefined) throw new Error(`no connection settings for ${command.kind}`);
+    // Once per run, here, before the first request: a watch that reconnects for hours does not repeat it.
+    await warnIfExpiring(connection.cert, io, deps.clock.now());
     const transport = await (deps.connect ?? openConnection)(connection);
     try {
       const client = new ApiClient({ baseUrl: connection.url, fetch: transport.fetch });
@@ -57,13 +71,16 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
           break;
         }
         case "scale":
-          scaling = true;
-          forced = command.force;
           await scaleCommand(command, client, io, deps.clock);
           break;
         case "watch":
           await watchCommand(command, client, io, deps.clock, deps.watch);
           break;
+        case "whoami": {
+          const body = await client.whoami();
+          io.out(command.output === "json" ? formatJson(body) : whoamiReport(body));
+          break;
+        }
       }
     } finally {
       transport.close();
@@ -72,9 +89,19 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   } catch (error) {
     io.err(`error: ${errorMessage(error)}`);
     if (error instanceof UsageError) io.err("Run 'replica-api help' for usage.");
-    if (scaling && !forced && error instanceof ApiError && error.status === 409 && /autoscaler/i.test(error.message)) {
-      io.err("hint: --force scales anyway; the autoscaler may change it back");
-    }
+    const hint = hintFor(attempted, error);
+    if (hint) io.err(`hint: ${hint}`);
     return exitCodeFor(error);
   }
+}
+
+/** What to try next, for the failures where the next step is not obvious from the error alone. */
+function hintFor(command: Command | undefined, error: unknown): string | undefined {
+  if (!(error instanceof ApiError)) return undefined;
+  if (command?.kind === "scale" && !command.force && error.status === 409 && /autoscaler/i.test(error.message)) {
+    return "--force scales anyway; the autoscaler may change it back";
+  }
+  // A 404 on this fixed path can only mean there is no such route: a service from before whoami.
+  if (command?.kind === "whoami" && error.status === 404) return "the service at --url may be older than GET /api/v1/whoami";
+  return undefined;
 }

@@ -4,5 +4,6 @@
  * @module
  */
 export { ConfigError } from "./config_error.ts";
-export { type Config, flagName, loadConfig, SETTINGS, usage } from "./load_config.ts";
+export { type Config, loadConfig } from "./load_config.ts";
+export { flagName, type SettingName, SETTINGS, usage } from "./settings.ts";
 export type { ListenAddress } from "./parse.ts";

@@ -2,11 +2,10 @@
 import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, textResponse } from "../http/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
-import { HttpError } from "../http/mod.ts";
+import { HttpError, noneMatch } from "../http/mod.ts";
 import { validateQuery } from "../http/mod.ts";
 import { validateDeploymentName, validateNamespace } from "./validation.ts";
 import type { CacheView } from "./cache_view.ts";
-import { noneMatch } from "./replicas.ts";
 import type { Authorizer } from "../authz/mod.ts";
 import type { RequestContext } from "../http/mod.ts";
 import { isComparableVersion } from "../kube/mod.ts";
@@ -50,7 +49,25 @@ export function createDeploymentHandlers(
   const { cache } = view;
 
   /** A watch stream over the events of the namespaces `visible` accepts (see watch_stream.ts). */
-  const watch = (request: Request, context: RequestContext, query: URLSearchParams, visible: (namespace: string) => boolean) => {
+  /** A watch of `scope` (a namespace, or null for all), filtered by the policy in force as each event goes out. */
+  const watch = (request: Request, context: RequestContext, query: URLSearchParams, scope: string | null) => {
+    const client = context.client;
+    const readable = () => (client && authorizer ? authorizer.readableNamespaces(client) : "*");
+    const readableIn = (ns: string) => {
+      const r = readable();
+      return r === "*" || r.has(ns);
+    };
+    const visible = (ns: string) => (scope === null || ns === scope) && readableIn(ns);
+    const policy = client && authorizer?.onChange
+      ? {
+        onChange: (listener: () => void) => authorizer.onChange!(listener),
+        stillAllowed: () => (scope === null ? readable() === "*" || (readable() as ReadonlySet<string>).size > 0 : readableIn(scope)),
+        refusal: () =>
+          `the policy in force no longer lets CN=${client.cn} read ${
+            scope === null ? "in any namespace" : `in namespace "${scope}"`
+          }; the stream is closed`,
+      }
+      : undefined;
     if (query.has("resourceVersion") || query.has("resourceVersionMatch")) {
       throw new HttpError(400, `a watch resumes with the Last-Event-ID header, not resourceVersion`);
     }
@@ -81,6 +98,7 @@ export function createDeploymentHandlers(
       cache,
       deps: streaming,
       visible,
+      policy,
       resume,
       closed: context.closed,
       release: (reason) => {
@@ -119,25 +137,18 @@ export function createDeploymentHandlers(
     return textResponse(body.text, "application/json", { headers, bytes: body.bytes });
   };
 
-  /** 404 for a namespace that does not exist or is not served, so a typo is not an empty list. */
-  const requireNamespace = (namespace: string) => {
-    validateNamespace(namespace);
-    if (!cache.hasNamespace(namespace)) {
-      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-    }
-  };
-
   return {
     listAll(request, context) {
       const query = validateQuery(request.url, LIST_ALL_PARAMS);
       const namespace = query.get("namespace");
-      const headers = view.readHeaders();
-      if (namespace !== null) requireNamespace(namespace);
+      if (namespace !== null) validateNamespace(namespace);
+      // A namespace that does not exist or is not served is 404, so a typo is not an empty list.
+      const headers = namespace === null ? view.readHeaders() : view.namespace(namespace);
       // The guard has checked ?namespace= already; a list across namespaces shows only the readable ones.
       const client = context.client;
       const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
       if (isWatch(query)) {
-        return watch(request, context, query, (ns) => (namespace === null || ns === namespace) && (readable === "*" || readable.has(ns)));
+        return watch(request, context, query, namespace);
       }
       validLastEventId(request);
       const answer = (headers: Readonly<Record<string, string>>) => {
@@ -151,14 +162,14 @@ export function createDeploymentHandlers(
     listNamespace(request, context) {
       const { params } = context;
       const query = validateQuery(request.url, LIST_NAMESPACE_PARAMS);
-      const headers = view.readHeaders();
-      requireNamespace(params.namespace);
+      validateNamespace(params.namespace);
+      const headers = view.namespace(params.namespace);
       if (query.size === 0) {
         // The plain list, the hot path: no closure, no parameters to look at.
         validLastEventId(request);
         return listResponse(cache.list(params.namespace), headers);
       }
-      if (isWatch(query)) return watch(request, context, query, (ns) => ns === params.namespace);
+      if (isWatch(query)) return watch(request, context, query, params.namespace);
       validLastEventId(request);
       return consistent(query, context, params.namespace, () => {
         return listResponse(cache.list(params.namespace), view.readHeaders());
@@ -167,9 +178,9 @@ export function createDeploymentHandlers(
     get(request, context) {
       const { params } = context;
       const query = validateQuery(request.url, CONSISTENT_READ_PARAMS);
+      validateNamespace(params.namespace);
       validateDeploymentName(params.name);
-      const headers = view.readHeaders();
-      requireNamespace(params.namespace);
+      const headers = view.namespace(params.namespace);
       const answer = (headers: Readonly<Record<string, string>>) => {
         const record = cache.get(params.namespace, params.name);
         if (!record) throw new HttpError(404, `deployment "${params.namespace}/${params.name}" not found`);

@@ -13,7 +13,7 @@
 import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, setResponseHeader, textResponse } from "../http/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
-import { HttpError } from "../http/mod.ts";
+import { HttpError, noneMatch, parseEntityTags } from "../http/mod.ts";
 import { readJsonBody } from "../http/mod.ts";
 import { validateBooleanQuery, validateQuery } from "../http/mod.ts";
 import { validateDeploymentName, validateNamespace, validateReplicasBody } from "./validation.ts";
@@ -61,14 +61,11 @@ export function createReplicasHandlers(
   const getWaiting = async (request: Request, context: RequestContext, namespace: string, name: string, query: URLSearchParams) => {
     const wait = parseWait(query);
     const min = minResourceVersion(query);
-    view.readHeaders();
+    view.namespace(namespace); // 503 or 404 now, not after waiting for a version
     if (min !== undefined) {
       await awaitResourceVersion(cache, min, streaming.writeSyncTimeoutMs, { namespace, signal: context.closed?.() });
     }
     if (!wait) return current(request, namespace, name);
-    if (!cache.hasNamespace(namespace)) {
-      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-    }
     const end = admitLongRequest(streaming, context.client, "wait");
     try {
       const outcome = await waitForRollout(cache, namespace, name, {
@@ -96,10 +93,7 @@ export function createReplicasHandlers(
   };
 
   const current = (request: Request, namespace: string, name: string) => {
-    const headers = view.readHeaders();
-    if (!cache.hasNamespace(namespace)) {
-      throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-    }
+    const headers = view.namespace(namespace);
     const record = cache.get(namespace, name);
     if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
     const etag = `"${record.resourceVersion}"`;
@@ -208,11 +202,7 @@ export function createReplicasHandlers(
         throw new HttpError(400, `If-Match must be "*" or a list of quoted ETags, e.g. If-Match: "12345"`);
       }
       const replicas = validateReplicasBody(await readJsonBody(request), maxReplicas);
-      // Before the first sync no namespace is known yet: that is "retry shortly" (503), not "does not exist" (404).
-      view.readHeaders();
-      if (!cache.hasNamespace(namespace)) {
-        throw new HttpError(404, `namespace "${namespace}" does not exist or is not watched by this service`);
-      }
+      view.namespace(namespace);
       const autoscaler = cache.get(namespace, name)?.autoscaler;
       if (autoscaler && !force) {
         throw new HttpError(
@@ -236,40 +226,4 @@ export function actorOf(client: ClientIdentity | undefined): string {
   if (!client) return "an unauthenticated client";
   const cn = `CN=${client.cn || "(none)"}`;
   return client.organizations.length ? `${cn} (${client.organizations.map((o) => `O=${o}`).join(", ")})` : cn;
-}
-
-/**
- * If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/"x" matches "x", and "*" matches any current
- * representation. A malformed header is ignored, as the RFC allows for conditional GETs.
- */
-export function noneMatch(request: Request, resourceVersion: string): boolean {
-  const tags = parseEntityTags(request.headers.get("if-none-match"));
-  if (tags === "*") return true;
-  if (!tags) return false;
-  return tags.some((tag) => (tag.startsWith("W/") ? tag.slice(2) : tag) === resourceVersion);
-}
-
-/**
- * Parses If-Match / If-None-Match: "*" or a comma-separated list of entity
- * tags. Quoted tags are standard; bare tokens are accepted for convenience on
- * the command line. Weak tags (W/"…") never match a strong comparison, so they
- * are kept with their prefix. Returns null when the header is malformed,
- * undefined when absent.
- */
-export function parseEntityTags(header: string | null): readonly string[] | "*" | null | undefined {
-  if (header === null) return undefined;
-  const value = header.trim();
-  if (value === "*") return "*";
-  const tags: string[] = [];
-  // Scanned item by item, not split on ",": a quoted tag may itself contain a comma (RFC 9110 etagc).
-  const item = /[ \t]*(?:(W\/)?"([\x21\x23-\x7e]*)"|([A-Za-z0-9._-]+))[ \t]*(,|$)/y;
-  for (let at = 0; at < value.length;) {
-    item.lastIndex = at;
-    const match = item.exec(value);
-    if (!match) return null;
-    tags.push(match[3] ?? (match[1] ? `W/${match[2]}` : match[2]));
-    at = item.lastIndex;
-    if (match[4] === "," && at === value.length) return null; // a trailing comma
-  }
-  return tags.length ? tags : null;
 }

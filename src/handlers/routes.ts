@@ -8,6 +8,7 @@ import { createReplicasHandlers } from "./replicas.ts";
 import { createHealthHandler, createProbeHandlers, type Lifecycle } from "./health.ts";
 import { createMetricsHandler } from "./metrics.ts";
 import { createOpenApiHandler } from "./openapi.ts";
+import { createWhoamiHandler } from "./whoami.ts";
 import type { Registry } from "../observability/mod.ts";
 import type { Authorizer } from "../authz/mod.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
@@ -22,6 +23,8 @@ export interface ApiRouteDeps {
   events?: ScaleEventRecorder;
   /** Watch streams, rollout waits, NotOlderThan reads; default: generous limits that never shut down (tests). */
   streaming?: StreamingDeps;
+  /** Epoch milliseconds, for certificate expiry in whoami; injectable for tests. */
+  now?: () => number;
 }
 
 export function createApiRoutes(deps: ApiRouteDeps): Route[] {
@@ -43,6 +46,7 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
     { method: "GET", path: one, name: "get_deployment", handler: deployments.get, permission: "read" },
     { method: "GET", path: `${one}/replicas`, name: "get_replicas", handler: replicas.get, permission: "read" },
     { method: "PUT", path: `${one}/replicas`, name: "put_replicas", handler: replicas.put, permission: "scale" },
+    { method: "GET", path: `${base}/whoami`, name: "whoami", handler: createWhoamiHandler(deps) },
     { method: "GET", path: `${base}/health`, name: "health", handler: createHealthHandler(deps) },
     { method: "GET", path: `${base}/openapi.json`, name: "openapi", handler: createOpenApiHandler() },
   ];

@@ -36,8 +36,13 @@ import type { LongRequestDeps, LongRequestEnd } from "./long_requests.ts";
 export interface WatchStreamOptions {
   cache: DeploymentCache;
   deps: LongRequestDeps;
-  /** Which namespaces' events this client may see (the authorization policy, and the route's namespace). */
+  /** Which namespaces' events this client may see (the authorization policy in force, and the route's namespace). */
   visible: (namespace: string) => boolean;
+  /**
+   * The policy can change under an open stream: `onPolicyChange` subscribes (returns the unsubscribe), and when
+   * `stillAllowed()` then says no, the stream ends with a final 403 ERROR event.
+   */
+  policy?: { onChange(listener: () => void): () => void; stillAllowed(): boolean; refusal(): string };
   /** The Last-Event-ID to resume after (validated), with the events to replay; undefined = start with a snapshot. */
   resume?: { after: string; events: readonly ChangeEvent[] };
   /** Aborted when the client's connection closes; undefined off the mTLS listener. */
@@ -62,8 +67,9 @@ function eventText(type: string, record: DeploymentRecord, id: string | undefine
   return `event: ${type}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(record)}\n\n`;
 }
 
-function finalEvent(detail: string, instance: string): string {
-  return `event: ERROR\ndata: ${problemBody(503, "Service Unavailable", detail, instance)}\n\n`;
+function finalEvent(detail: string, instance: string, status = 503): string {
+  const title = status === 403 ? "Forbidden" : "Service Unavailable";
+  return `event: ERROR\ndata: ${problemBody(status, title, detail, instance)}\n\n`;
 }
 
 export function openWatchStream(o: WatchStreamOptions): Response {
@@ -94,6 +100,7 @@ export function openWatchStream(o: WatchStreamOptions): Response {
     if (ended) return;
     ended = true;
     unsubscribe();
+    unsubscribePolicy?.();
     clearInterval(heartbeat);
     clearTimeout(graceTimer);
     deps.shutdown.removeEventListener("abort", onShutdown);
@@ -105,7 +112,7 @@ export function openWatchStream(o: WatchStreamOptions): Response {
   let endReason: LongRequestEnd | undefined;
 
   /** Queue the final event and close once it is read; cut the connection if it is not read in time. */
-  const end = (reason: LongRequestEnd, detail: string, dropBacklog: boolean) => {
+  const end = (reason: LongRequestEnd, detail: string, dropBacklog: boolean, status = 503) => {
     if (ending || ended) return;
     ending = true;
     endReason = reason;
@@ -114,7 +121,7 @@ export function openWatchStream(o: WatchStreamOptions): Response {
       pendingBytes = 0;
       next = snapshot.length + replay.length;
     }
-    push(finalEvent(detail, o.instance));
+    push(finalEvent(detail, o.instance, status));
     graceTimer = setTimeout(() => {
       try {
         controller.error(new Error(`watch stream closed: the client did not read its final event within ${o.drainGraceMs} ms`));
@@ -122,6 +129,12 @@ export function openWatchStream(o: WatchStreamOptions): Response {
       cleanup(reason);
     }, o.drainGraceMs);
   };
+
+  // A reloaded policy that no longer lets this client read here ends the stream; the events it may still see are
+  // filtered by `visible`, which reads the policy in force on every event.
+  const unsubscribePolicy = o.policy?.onChange(() => {
+    if (!o.policy!.stillAllowed()) end("forbidden", o.policy!.refusal(), true, 403);
+  });
 
   const onEvent = (event: ChangeEvent) => {
     if (ending || !o.visible(event.record.namespace)) return;

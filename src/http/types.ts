@@ -11,6 +11,13 @@ export interface ClientIdentity {
   readonly organizations: readonly string[];
   /** SHA-256 fingerprint of the leaf certificate, colon-separated hex. */
   readonly fingerprint256: string;
+  /** Serial number, uppercase hex without leading zeros (as node:tls reports it). */
+  readonly serialNumber?: string;
+  /** The issuer's distinguished name, e.g. "CN=replica-api dev CA". */
+  readonly issuer?: string;
+  /** Validity of the certificate (anything `new Date()` reads: an ISO string or epoch milliseconds). */
+  readonly notBefore?: string | number;
+  readonly notAfter?: string | number;
 }
 
 /**

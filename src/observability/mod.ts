@@ -9,6 +9,7 @@ export type { Registry } from "./metrics.ts";
 export {
   type CacheGaugeSource,
   createServiceMetrics,
+  type CrlGaugeSource,
   type HttpMetrics,
   type LongRequestEnd,
   type LongRequestKind,

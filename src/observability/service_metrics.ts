@@ -11,7 +11,7 @@ import { VERSION } from "../version.ts";
 export type LongRequestKind = "watch" | "wait";
 
 /** Why a long-lived request ended, for metrics. */
-export type LongRequestEnd = "completed" | "timeout" | "client_closed" | "slow_consumer" | "budget" | "shutdown" | "error";
+export type LongRequestEnd = "completed" | "timeout" | "client_closed" | "slow_consumer" | "budget" | "shutdown" | "forbidden" | "error";
 
 /** Hooks the long-lived requests report through. */
 export interface StreamMetrics {
@@ -29,6 +29,19 @@ export interface CacheGaugeSource {
   readonly lastContactAt?: number;
 }
 
+/** One configured CRL as the gauges see it. */
+export interface CrlGaugeSource {
+  readonly file: string;
+  /** Epoch ms of the list's nextUpdate; undefined when it has none or none was ever loaded. */
+  readonly nextUpdateMs?: number;
+  readonly revoked: number;
+  /** Whether the list in force for this file came from its current content (false: the file was refused). */
+  readonly current: boolean;
+}
+
+/** Remaining life of client certificates, in seconds: an hour up to a year. */
+const EXPIRY_BUCKETS = [3600, 6 * 3600, 86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400, 90 * 86_400, 365 * 86_400];
+
 export interface ServiceMetrics {
   readonly registry: Registry;
   /** HTTP pipeline hooks (see http/app.ts). */
@@ -44,6 +57,18 @@ export interface ServiceMetrics {
   scaleEvent(outcome: string): void;
   /** Watch streams and rollout waits: opened, closed (with why), refused by the stream limits. */
   readonly streams: StreamMetrics;
+  /** A changed policy file: put in force ("reloaded") or refused, the last good one staying ("invalid"). */
+  policyReload(outcome: "reloaded" | "invalid"): void;
+  /** A changed revocation list: put in force, or refused (the last good list stays). */
+  crlReload(outcome: "reloaded" | "invalid"): void;
+  /** A connection closed or refused because its client certificate is revoked (at the handshake or later). */
+  revokedConnection(when: "handshake" | "open"): void;
+  /** The remaining life, in seconds, of a client certificate seen on a new connection (negative: expired). */
+  clientCertificateSeen(remainingSeconds: number): void;
+  /** Registers the server certificate's expiry gauge, read at scrape time (epoch ms of its notAfter). */
+  serverCertificate(notAfterMs: () => number | undefined): void;
+  /** Registers the revocation-list gauges, read at scrape time. */
+  revocationLists(status: () => readonly CrlGaugeSource[]): void;
   /** Registers the cache gauges, read at scrape time (the cache is built after the metrics). */
   watchCache(status: () => CacheGaugeSource): void;
 }
@@ -126,6 +151,32 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
     ["reason"],
   );
   for (const kind of ["watch", "wait"]) streamsOpen.set({ kind }, 0);
+  const policyReloads = r.counter(
+    "replica_api_policy_reloads_total",
+    "Changes of the policy file, by outcome: reloaded, or invalid (refused; the last good policy stays in force).",
+    ["outcome"],
+  );
+  const crlReloads = r.counter(
+    "replica_api_crl_reloads_total",
+    "Changes of the revocation lists, by outcome: reloaded, or invalid (refused; the last good list stays in force).",
+    ["outcome"],
+  );
+  for (const outcome of ["reloaded", "invalid"]) {
+    policyReloads.inc({ outcome }, 0);
+    crlReloads.inc({ outcome }, 0);
+  }
+  const revoked = r.counter(
+    "replica_api_revoked_connections_total",
+    "Connections refused at the handshake, or closed while open, because their client certificate is revoked.",
+    ["when"],
+  );
+  for (const when of ["handshake", "open"]) revoked.inc({ when }, 0);
+  const clientExpiry = r.histogram(
+    "replica_api_client_certificate_expiry_seconds",
+    "Remaining life of the client certificates of new connections, in seconds (no per-identity labels).",
+    [],
+    EXPIRY_BUCKETS,
+  );
   r.gauge("replica_api_build_info", "Build information; always 1.", ["version", "deno_version", "v8_version", "typescript_version"], () => [
     [{ version: VERSION, deno_version: Deno.version.deno, v8_version: Deno.version.v8, typescript_version: Deno.version.typescript }, 1],
   ]);
@@ -160,6 +211,42 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
     authzDenied: (identity, permission) => denied.inc({ identity, permission }),
     rateLimited: (identity, limit) => limited.inc({ identity, limit }),
     scaleEvent: (outcome) => scaleEvents.inc({ outcome }),
+    policyReload: (outcome) => policyReloads.inc({ outcome }),
+    crlReload: (outcome) => crlReloads.inc({ outcome }),
+    revokedConnection: (when) => revoked.inc({ when }),
+    clientCertificateSeen: (remainingSeconds) => clientExpiry.observe({}, remainingSeconds),
+    serverCertificate(notAfterMs) {
+      r.gauge(
+        "replica_api_server_certificate_expiry_seconds",
+        "Seconds until the serving certificate in use expires (negative once it has).",
+        [],
+        () => {
+          const at = notAfterMs();
+          return at === undefined ? [] : [[{}, Math.round((at - now()) / 1000)]];
+        },
+      );
+    },
+    revocationLists(status) {
+      r.gauge(
+        "replica_api_crl_next_update_seconds",
+        "Seconds until each revocation list's nextUpdate (negative: past it, the list should have been renewed).",
+        ["file"],
+        () =>
+          status().filter((s) => s.nextUpdateMs !== undefined).map((s) => [{ file: s.file }, Math.round((s.nextUpdateMs! - now()) / 1000)]),
+      );
+      r.gauge(
+        "replica_api_crl_revoked_certificates",
+        "Certificates listed as revoked, per revocation list file.",
+        ["file"],
+        () => status().map((s) => [{ file: s.file }, s.revoked]),
+      );
+      r.gauge(
+        "replica_api_crl_current",
+        "1 when the list in force for a file is its current content, 0 when the file was refused and an older list stays.",
+        ["file"],
+        () => status().map((s) => [{ file: s.file }, s.current ? 1 : 0]),
+      );
+    },
     watchCache(status) {
       r.gauge("replica_api_cache_deployments", "Deployments in the cache.", [], () => [[{}, status().deployments]]);
       r.gauge("replica_api_cache_synced", "1 once the initial list has completed.", [], () => [[{}, status().synced ? 1 : 0]]);

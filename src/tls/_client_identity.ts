@@ -22,6 +22,30 @@ function commonNameOf(value: SubjectValue): string {
   return value ?? "";
 }
 
+/** "CN=replica-api dev CA, O=dev" from node:tls's issuer object (attribute order as the runtime gives it). */
+function distinguishedName(name: Record<string, SubjectValue> | undefined): string | undefined {
+  if (!name) return undefined;
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(name)) {
+    for (const v of Array.isArray(value) ? value : value === undefined ? [] : [value]) parts.push(`${key}=${v}`);
+  }
+  return parts.length ? parts.join(", ") : undefined;
+}
+
+/** node:tls's validity text ("Dec  7 09:00:00 2026 GMT") as an ISO string, or undefined when it cannot be read. */
+function isoDate(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** Uppercase hex without leading zeros, whatever the runtime's spelling. */
+function serialOf(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const hex = value.replaceAll(":", "").toUpperCase().replace(/^0+(?=.)/, "");
+  return /^[0-9A-F]+$/.test(hex) ? hex : undefined;
+}
+
 /**
  * Identity of an authorized TLS connection, or undefined when the runtime did
  * not mark the connection authorized or gives no certificate (which
@@ -36,5 +60,9 @@ export function clientIdentityOf(socket: TLSSocket): ClientIdentity | undefined 
     cn: commonNameOf(subject.CN),
     organizations: organizationsOf(subject.O),
     fingerprint256: cert.fingerprint256,
+    serialNumber: serialOf(cert.serialNumber),
+    issuer: distinguishedName(cert.issuer as unknown as Record<string, SubjectValue> | undefined),
+    notBefore: isoDate(cert.valid_from),
+    notAfter: isoDate(cert.valid_to),
   });
 }

@@ -49,8 +49,11 @@ export class ConnectionRegistry {
   /** Set by close(): responses from now on ask to close their connection, and idle connections are ended. */
   closing = false;
 
-  constructor(log: Logger) {
+  readonly #onClientCertificate: ((notAfterMs: number) => void) | undefined;
+
+  constructor(log: Logger, onClientCertificate?: (notAfterMs: number) => void) {
     this.#log = log;
+    this.#onClientCertificate = onClientCertificate;
   }
 
   /** Track a socket right after accept, before TLS (the server's 'connection' event). */
@@ -92,6 +95,8 @@ export class ConnectionRegistry {
       }
       : null;
     if (client) {
+      const notAfter = client.notAfter === undefined ? NaN : new Date(client.notAfter).getTime();
+      if (!Number.isNaN(notAfter)) this.#onClientCertificate?.(notAfter);
       this.#log.debug("client connection authenticated", { cn: client.cn, fingerprint256: client.fingerprint256, remoteAddr });
     }
     return conn.peer;

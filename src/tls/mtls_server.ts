@@ -20,6 +20,8 @@ import { gateConnectionsBySource } from "../limits/mod.ts";
 import { createRefusalLog } from "../limits/mod.ts";
 import { reloadSecureContext } from "./reload_secure_context.ts";
 import type { TlsMaterial } from "./reload_material.ts";
+import { gateRevokedConnections } from "./revocation_gate.ts";
+import type { RevocationList } from "./revocation/mod.ts";
 
 /** Options for {@link startMtlsServer}. */
 export interface MtlsServerOptions {
@@ -62,6 +64,15 @@ export interface MtlsServerOptions {
    * connection under a client still uploading, which then never sees the response.
    */
   bodyDrain?: BodyDrainLimits;
+  /**
+   * The client CA's revocation list in force at start (TLS_CLIENT_CRL_FILE); none = no revocation check. A revoked
+   * certificate is refused before any request is served; {@link MtlsServer.updateRevocations} replaces the list.
+   */
+  revocations?: RevocationList;
+  /** Once per authenticated connection, with its client certificate's notAfter (epoch ms), e.g. for an expiry histogram. */
+  onClientCertificate?: (notAfterMs: number) => void;
+  /** Once per connection refused at the handshake, or closed while open, because its certificate is revoked. */
+  onRevoked?: (when: "handshake" | "open") => void;
 }
 
 /** A running mTLS listener. */
@@ -77,6 +88,8 @@ export interface MtlsServer {
   close(graceMs: number): Promise<void>;
   /** New handshakes use this material from now on; established connections keep theirs. */
   updateTls(material: TlsMaterial): void;
+  /** New connections are checked against `list` from now on, and open connections it revokes are closed now. */
+  updateRevocations(list: RevocationList): void;
 }
 
 /**
@@ -97,7 +110,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   const limits = options.limits ?? DEFAULT_LISTENER_LIMITS;
   const bodyDrain = options.bodyDrain ?? DEFAULT_BODY_DRAIN;
   const log = options.log.child({ component: "mtls_server" });
-  const connections = new ConnectionRegistry(log);
+  const connections = new ConnectionRegistry(log, options.onClientCertificate);
   const refusal = options.refusal ?? notImplemented;
 
   /** Synchronous when the handler and the response are (a cached read); a promise otherwise. */
@@ -220,6 +233,10 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   }
   // Prepended so the connection is tracked (and closable) before node:http sees it.
   server.prependListener("secureConnection", (socket: TLSSocket) => void connections.of(socket));
+  // Prepended after the tracking above, so it runs first: a revoked certificate never reaches node:http.
+  const revocationGate = options.revocations
+    ? gateRevokedConnections(server, { initial: options.revocations, log, onRevoked: options.onRevoked })
+    : undefined;
   server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
     const reason = classifyTlsFailure({
       code: err.code,
@@ -258,5 +275,9 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     port,
     close: (graceMs) => closed ??= connections.close(server, graceMs),
     updateTls: (material) => reloadSecureContext(server, material),
+    updateRevocations: (list) => {
+      if (!revocationGate) throw new Error("the listener was started without a revocation list");
+      revocationGate.update(list);
+    },
   };
 }

@@ -21,11 +21,21 @@ function replicaApi(svc: RunningService, args: string[], identity: CertKeyPair =
 function cliEnv(svc: RunningService, identity: CertKeyPair): Record<string, string> {
   return {
     DENO: Deno.execPath(),
+    // Never the developer's own contexts: the variables below decide, and a broken personal file cannot fail the suite.
+    XDG_CONFIG_HOME: NO_CONFIG_HOME,
     REPLICA_API_URL: svc.apiUrl,
     REPLICA_API_CERT: identity.certPath,
     REPLICA_API_KEY: identity.keyPath,
     REPLICA_API_CACERT: svc.pki.ca.certPath,
   };
+}
+
+const NO_CONFIG_HOME = "/nonexistent/replica-api-tests";
+
+/** bin/replica-api with only a config home: every REPLICA_API_* variable empty, which counts as unset. */
+function withContextsOnly(args: string[], configHome: string): Promise<CommandResult> {
+  const unset = Object.fromEntries(["URL", "CERT", "KEY", "CACERT", "CONTEXT"].map((v) => [`REPLICA_API_${v}`, ""]));
+  return run(`${REPO}bin/replica-api`, args, { env: { DENO: Deno.execPath(), XDG_CONFIG_HOME: configHome, ...unset } });
 }
 
 const show = (r: CommandResult) => `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`;
@@ -126,6 +136,35 @@ Deno.test("[integration] CLI lists, gets and scales through the service, with th
       assert.equal(r.code, 1, show(r));
       assert.match(r.stderr, /^error: cannot connect to https:\/\/localhost:\d+: the server refused our client certificate/);
       assert.equal(r.stderr.trim().split("\n").length, 1);
+    });
+
+    await t.step("a context of the config file stands in for the REPLICA_API_* variables", async () => {
+      const home = await Deno.makeTempDir({ prefix: "cli-xdg-" });
+      try {
+        const set = await withContextsOnly(
+          [
+            "config",
+            "set-context",
+            "it",
+            "--url",
+            svc.apiUrl,
+            "--cert",
+            pki.alice.certPath,
+            "--key",
+            pki.alice.keyPath,
+            "--cacert",
+            pki.ca.certPath,
+          ],
+          home,
+        );
+        assert.equal(set.code, 0, show(set));
+        assert.equal((await withContextsOnly(["config", "use-context", "it"], home)).code, 0);
+        const r = await withContextsOnly(["list", "-n", ns], home);
+        assert.equal(r.code, 0, show(r));
+        assert.match(r.stdout, new RegExp(`^${ns}\\s+web\\s+3\\s`, "m"));
+      } finally {
+        await Deno.remove(home, { recursive: true });
+      }
     });
 
     await t.step("a usage error exits 2 before contacting the service", async () => {
@@ -295,5 +334,67 @@ Deno.test("[integration] CLI scale of an autoscaled Deployment exits 3 naming th
     assert.equal(await specReplicas(ns, "web"), 6);
   } finally {
     assert.equal(await svc.stop(), 0);
+  }
+});
+
+Deno.test("[integration] bin/replica-api keeps its contexts in the config folder, 0600 in 0700, and leaves a link to a file elsewhere alone", async () => {
+  const home = await Deno.makeTempDir({ prefix: "cli-xdg-" });
+  try {
+    const folder = `${home}/replica-api`;
+    const set = await withContextsOnly(
+      ["config", "set-context", "dev", "--url", "https://localhost:8443/", "--cert", "/certs/a.crt"],
+      home,
+    );
+    assert.equal(set.code, 0, show(set));
+    assert.equal(set.stdout, 'Context "dev" created.\n');
+    assert.equal((await Deno.stat(`${folder}/config.json`)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(folder)).mode! & 0o777, 0o700);
+    assert.equal((await withContextsOnly(["config", "use-context", "dev"], home)).code, 0);
+    const listed = await withContextsOnly(["config", "get-contexts"], home);
+    assert.equal(listed.stdout, "CURRENT   NAME   URL                      CERT\n*         dev    https://localhost:8443   /certs/a.crt\n");
+    const missing = await withContextsOnly(["list"], home);
+    assert.equal(missing.code, 1, show(missing));
+    assert.match(
+      missing.stderr,
+      /^error: context "dev" in \S+config\.json has no key: add it with `replica-api config set-context dev --key FILE`/,
+    );
+    // A link out of the folder (dotfiles): replacing it with a plain file would cut it loose.
+    await Deno.writeTextFile(`${home}/elsewhere.json`, "{}");
+    await Deno.remove(`${folder}/config.json`);
+    await Deno.symlink(`${home}/elsewhere.json`, `${folder}/config.json`);
+    const linked = await withContextsOnly(["config", "set-context", "dev"], home);
+    assert.equal(linked.code, 1, show(linked));
+    assert.match(linked.stderr, /is a symbolic link/);
+    assert.equal(await Deno.readTextFile(`${home}/elsewhere.json`), "{}");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("[integration] CLI whoami shows the identity and the policy's permissions", async () => {
+  const sa = await chartServiceAccount();
+  const { createTestPki } = await import("../support/pki.ts");
+  const pki = await createTestPki();
+  const viewer = await pki.issueClient({ name: "viewer", cn: "viewer", organizations: ["viewers"] });
+  const policy = await Deno.makeTempFile({ prefix: "cli-policy-", suffix: ".json" });
+  await Deno.writeTextFile(policy, JSON.stringify({ rules: [{ subjects: [{ group: "viewers" }], permissions: { read: ["*"] } }] }));
+  const svc = await startService({ kubeconfig: sa.kubeconfig, pki, env: { AUTHZ_POLICY_FILE: policy } });
+  try {
+    const asJson = await replicaApi(svc, ["whoami", "-o", "json"], viewer);
+    assert.equal(asJson.code, 0, show(asJson));
+    const body = JSON.parse(asJson.stdout);
+    assert.equal(body.identity.cn, "viewer");
+    assert.deepEqual(body.identity.organizations, ["viewers"]);
+    assert.equal(body.identity.fingerprint256, await pki.fingerprint256(viewer.certPath));
+    assert.equal(body.policy, policy);
+    assert.deepEqual(body.namespaces["*"], ["read"]);
+    const table = await replicaApi(svc, ["whoami"], viewer);
+    assert.equal(table.code, 0, show(table));
+    assert.match(table.stdout, /^Identity: {4}CN=viewer, O=viewers\n/);
+    assert.match(table.stdout, /\nNAMESPACE {3}PERMISSIONS\n\* {11}read\n$/);
+  } finally {
+    assert.equal(await svc.stop(), 0);
+    await pki.cleanup();
+    await Deno.remove(policy).catch(() => {});
   }
 });

@@ -7,7 +7,7 @@
  *   HELM=/path/to/helm deno test --config tests/packaging/deno.json \
  *     --allow-run --allow-read --allow-env tests/packaging/chart_render_check.ts
  */
-import { SETTINGS } from "../../src/config/load_config.ts";
+import { SETTINGS } from "../../src/config/settings.ts";
 
 /** A rendered Kubernetes object, loosely typed: the checks below read only what they assert. */
 // deno-lint-ignore no-explicit-any
@@ -209,7 +209,17 @@ Deno.test("chart: pods run non-root with a read-only root filesystem, no capabil
 Deno.test("chart: ConfigMap holds only known settings, and the TLS paths point into the mounted Secret", async () => {
   const objects = await render(TLS);
   const cm = one(objects, "ConfigMap");
-  for (const key of Object.keys(cm.data)) assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/load_config.ts`);
+  for (const key of Object.keys(cm.data)) assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/settings.ts`);
+  // Every optional setting on too (policy, CRLs): each key is a setting of the service.
+  const optional = one(
+    (await render([...TLS, "--set", "authz.existingConfigMap=p", "--set", "tls.clientCrl.secretName=c"])).filter((o) =>
+      o.metadata.name === "rel-replica-api"
+    ),
+    "ConfigMap",
+  );
+  for (const key of Object.keys(optional.data)) {
+    assert(key in SETTINGS, `ConfigMap key ${key} is a setting of src/config/settings.ts`);
+  }
   assertEquals(cm.data.LISTEN_ADDR, "0.0.0.0:8443", "LISTEN_ADDR");
   assertEquals(cm.data.PROBE_ADDR, "0.0.0.0:8081", "PROBE_ADDR");
   assertEquals(cm.data.MAX_CONNECTIONS_PER_SOURCE, SETTINGS.MAX_CONNECTIONS_PER_SOURCE.default, "MAX_CONNECTIONS_PER_SOURCE default");
@@ -269,6 +279,250 @@ Deno.test("chart: a changed certificate or setting changes the pod template's ch
   assert(reconfigured["checksum/config"] !== base["checksum/config"], "new setting, new checksum/config");
 });
 
+/** Volume mounts that Kubernetes never updates in place: a subPath mount keeps the file it found at start. */
+function subPathMounts(deployment: Obj): string[] {
+  return deployment.spec.template.spec.containers.flatMap((c: Obj) =>
+    (c.volumeMounts ?? []).filter((m: Obj) => m.subPath || m.subPathExpr).map((m: Obj) => `${c.name}:${m.mountPath}`)
+  );
+}
+
+/** The volume mounted at the directory of `file`, and that mount; fails when none is. */
+function mountOf(deployment: Obj, file: string): { volume: Obj; mount: Obj } {
+  const pod = deployment.spec.template.spec;
+  const dir = file.slice(0, file.lastIndexOf("/"));
+  const mount = pod.containers[0].volumeMounts.find((m: Obj) => m.mountPath === dir);
+  assert(mount, `a volume is mounted at ${dir} (the directory of ${file})`);
+  const volume = pod.volumes.find((v: Obj) => v.name === mount.name);
+  assert(volume, `volume ${mount.name} exists`);
+  return { volume, mount };
+}
+
+/** `value` with every object's keys sorted: Helm renders maps in key order, so compare content, not order. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a < b ? -1 : 1).map(([k, v]) => [k, sortedKeys(v)]));
+  }
+  return value;
+}
+
+const POLICY = {
+  rules: [{ subjects: [{ group: "sre" }], permissions: { read: ["*"], scale: ["demo"] } }],
+};
+const POLICY_EDITED = {
+  rules: [{ subjects: [{ group: "sre" }], permissions: { read: ["*"] } }],
+  deniedFingerprints: ["3F:0A"],
+};
+
+Deno.test("chart: the policy ConfigMap is mounted as a directory and a policy edit changes nothing on the pod template", async () => {
+  const before = await render([...TLS, "--set-json", `authz.policy=${JSON.stringify(POLICY)}`]);
+  const after = await render([...TLS, "--set-json", `authz.policy=${JSON.stringify(POLICY_EDITED)}`]);
+  const settings = one(before.filter((o) => o.metadata.name === "rel-replica-api"), "ConfigMap");
+  const file = settings.data.AUTHZ_POLICY_FILE;
+  assertEquals(file, "/etc/replica-api/policy/policy.json", "AUTHZ_POLICY_FILE");
+  const d = one(before, "Deployment");
+  const { volume, mount } = mountOf(d, file);
+  assertEquals(volume.configMap?.name, "rel-replica-api-policy", "the policy ConfigMap is the volume");
+  assertEquals(volume.configMap.items, undefined, "the whole ConfigMap, no items to fall out of date");
+  assertEquals(mount.readOnly, true, "mounted read-only");
+  assertEquals(subPathMounts(d), [], "no subPath mount (the kubelet never updates one)");
+  const policyCm = (objects: Obj[]) => objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "rel-replica-api-policy")!;
+  assertEquals(JSON.parse(policyCm(before).data["policy.json"]), sortedKeys(POLICY), "the policy, as JSON, under the file's name");
+  assertEquals(JSON.parse(policyCm(after).data["policy.json"]), sortedKeys(POLICY_EDITED), "the edited policy");
+  // What an edit must not touch: anything that rolls the pods.
+  assertEquals(one(after, "Deployment").spec.template, d.spec.template, "pod template (and its checksums) unchanged by a policy edit");
+  const annotations = Object.keys(d.spec.template.metadata.annotations ?? {});
+  assert(!annotations.some((a) => a.includes("policy")), `no policy checksum on the pod template: ${annotations.join(", ")}`);
+});
+
+Deno.test("chart: authz.existingConfigMap is mounted instead of a rendered policy, and no policy means no AUTHZ_POLICY_FILE", async () => {
+  const objects = await render([...TLS, "--set", "authz.existingConfigMap=team-policy", "--set", "authz.key=replica-api.json"]);
+  assertEquals(byKind(objects, "ConfigMap").map((c) => c.metadata.name), ["rel-replica-api"], "only the settings ConfigMap");
+  const file = one(objects, "ConfigMap").data.AUTHZ_POLICY_FILE;
+  assertEquals(file, "/etc/replica-api/policy/replica-api.json", "AUTHZ_POLICY_FILE names authz.key");
+  assertEquals(mountOf(one(objects, "Deployment"), file).volume.configMap?.name, "team-policy", "mounts the existing ConfigMap");
+  const none = await render(TLS);
+  assert(!("AUTHZ_POLICY_FILE" in one(none, "ConfigMap").data), "no AUTHZ_POLICY_FILE without a policy");
+  const pod = one(none, "Deployment").spec.template.spec;
+  assert(!pod.volumes.some((v: Obj) => v.name === "policy"), "no policy volume without a policy");
+  const both = await helm([
+    "template",
+    "t",
+    CHART,
+    ...TLS,
+    "--set-json",
+    `authz.policy=${JSON.stringify(POLICY)}`,
+    "--set",
+    "authz.existingConfigMap=x",
+  ]);
+  assert(!both.ok && both.stderr.includes("use one or the other"), `policy and existingConfigMap together rejected:\n${both.stderr}`);
+});
+
+Deno.test("chart: tls.clientCrl mounts the CRLs of a Secret or ConfigMap as a directory and lists their paths in TLS_CLIENT_CRL_FILE", async () => {
+  for (const [source, field] of [["secretName", "secret"], ["configMapName", "configMap"]] as const) {
+    const objects = await render([...TLS, "--set", `tls.clientCrl.${source}=crls`, "--set", "tls.clientCrl.keys={root.crl,issuing.crl}"]);
+    const files: string = one(objects, "ConfigMap").data.TLS_CLIENT_CRL_FILE;
+    assertEquals(files, "/etc/replica-api/crl/root.crl,/etc/replica-api/crl/issuing.crl", `TLS_CLIENT_CRL_FILE from a ${field}`);
+    const d = one(objects, "Deployment");
+    for (const file of files.split(",")) {
+      const { volume, mount } = mountOf(d, file);
+      assertEquals(volume[field]?.[field === "secret" ? "secretName" : "name"], "crls", `${file} comes from the ${field}`);
+      assertEquals(volume[field].items, undefined, "the whole object, no items");
+      assertEquals(mount.readOnly, true, "mounted read-only");
+    }
+    assertEquals(subPathMounts(d), [], "no subPath mount (an updated CRL must reach the pods)");
+  }
+  const none = await render(TLS);
+  assert(!("TLS_CLIENT_CRL_FILE" in one(none, "ConfigMap").data), "no TLS_CLIENT_CRL_FILE without a CRL source");
+  assert(!one(none, "Deployment").spec.template.spec.volumes.some((v: Obj) => v.name === "client-crl"), "no CRL volume without one");
+  const both = await helm([
+    "template",
+    "t",
+    CHART,
+    ...TLS,
+    "--set",
+    "tls.clientCrl.secretName=a",
+    "--set",
+    "tls.clientCrl.configMapName=b",
+  ]);
+  assert(!both.ok && both.stderr.includes("use one or the other"), `a CRL Secret and ConfigMap together rejected:\n${both.stderr}`);
+});
+
+const CLIENTS = [
+  { name: "alice", commonName: "alice", organizations: ["sre", "oncall"] },
+  { name: "deploy-bot", commonName: "deploy-bot", duration: "8h", renewBefore: "2h" },
+];
+const CERT_MANAGER = ["--set", "certManager.enabled=true", "--set-json", `certManager.clientCertificates=${JSON.stringify(CLIENTS)}`];
+
+function named(objects: Obj[], kind: string, name: string): Obj {
+  const found = objects.filter((o) => o.kind === kind && o.metadata.name === name);
+  assertEquals(found.length, 1, `exactly one ${kind} ${name}`);
+  return found[0];
+}
+
+Deno.test("chart: certManager.enabled without issuerRef builds its own chain, a server Certificate for the Service into the mounted Secret, and client Certificates", async () => {
+  const objects = await render([...CERT_MANAGER, "--set", "certManager.duration=720h", "--set", "certManager.renewBefore=240h"]);
+  const cmObjects = objects.filter((o) => o.apiVersion === "cert-manager.io/v1");
+  assertEquals(cmObjects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+    "Certificate/rel-replica-api",
+    "Certificate/rel-replica-api-ca",
+    "Certificate/rel-replica-api-client-alice",
+    "Certificate/rel-replica-api-client-deploy-bot",
+    "Issuer/rel-replica-api-ca",
+    "Issuer/rel-replica-api-selfsigned",
+  ], "cert-manager objects");
+  for (const o of cmObjects) assertEquals(o.metadata.namespace, "ns1", `${o.kind} ${o.metadata.name} in the release namespace`);
+  assertEquals(byKind(objects, "Secret").length, 0, "the chart renders no TLS Secret: cert-manager writes it");
+  // The chain: self-signed Issuer -> CA Certificate -> CA Issuer.
+  assertEquals(named(objects, "Issuer", "rel-replica-api-selfsigned").spec, { selfSigned: {} }, "self-signed Issuer");
+  const ca = named(objects, "Certificate", "rel-replica-api-ca").spec;
+  assertEquals([ca.isCA, ca.issuerRef], [true, { name: "rel-replica-api-selfsigned", kind: "Issuer", group: "cert-manager.io" }], "CA");
+  assertEquals(
+    named(objects, "Issuer", "rel-replica-api-ca").spec,
+    { ca: { secretName: ca.secretName } },
+    "CA Issuer signs with the CA's Secret",
+  );
+  const chainRef = { name: "rel-replica-api-ca", kind: "Issuer", group: "cert-manager.io" };
+  // The server certificate.
+  const server = named(objects, "Certificate", "rel-replica-api").spec;
+  assertEquals(server.dnsNames, [
+    "rel-replica-api",
+    "rel-replica-api.ns1",
+    "rel-replica-api.ns1.svc",
+    "rel-replica-api.ns1.svc.cluster.local",
+  ], "dnsNames: the Service's names");
+  assertEquals(one(objects, "Service").metadata.name, "rel-replica-api", "the Service they name");
+  assert(server.usages.includes("server auth") && !server.usages.includes("client auth"), `server usages: ${server.usages}`);
+  assertEquals([server.duration, server.renewBefore], ["720h", "240h"], "duration and renewBefore from the values");
+  assertEquals(server.privateKey.rotationPolicy, "Always", "a new key at each renewal");
+  assertEquals(server.issuerRef, chainRef, "signed by the chart's CA Issuer");
+  // Mounted exactly like a tls.* Secret: same path, same files, a directory.
+  const d = one(objects, "Deployment");
+  const tlsVolume = d.spec.template.spec.volumes.find((v: Obj) => v.name === "tls");
+  assertEquals(tlsVolume.secret.secretName, server.secretName, "the pods mount the Certificate's Secret");
+  assertEquals(tlsVolume.secret.items.map((i: Obj) => i.key), ["tls.crt", "tls.key", "ca.crt"], "tls.crt, tls.key and ca.crt");
+  const cm = one(objects.filter((o) => o.metadata.name === "rel-replica-api"), "ConfigMap").data;
+  for (const setting of ["TLS_CERT_FILE", "TLS_KEY_FILE", "TLS_CLIENT_CA_FILE"]) {
+    assertEquals(mountOf(d, cm[setting]).volume.name, "tls", `${setting} is in the Certificate's Secret`);
+  }
+  assertEquals(cm.TLS_CLIENT_CA_FILE, "/etc/replica-api/tls/ca.crt", "client CA: the issuing CA (ca.crt)");
+  assertEquals(subPathMounts(d), [], "no subPath mount (a renewal must reach the pods)");
+  assert(!("checksum/tls" in d.spec.template.metadata.annotations), "no checksum/tls: renewals are reloaded, not rolled out");
+  // Client certificates.
+  const alice = named(objects, "Certificate", "rel-replica-api-client-alice").spec;
+  assertEquals([alice.secretName, alice.commonName, alice.subject?.organizations], [
+    "rel-replica-api-client-alice",
+    "alice",
+    ["sre", "oncall"],
+  ], "alice: Secret, CN and O");
+  assertEquals(alice.duration, "24h", "a client certificate is short-lived by default");
+  const bot = named(objects, "Certificate", "rel-replica-api-client-deploy-bot").spec;
+  assertEquals([bot.commonName, bot.subject, bot.duration, bot.renewBefore], ["deploy-bot", undefined, "8h", "2h"], "deploy-bot");
+  for (const client of [alice, bot]) {
+    assert(client.usages.includes("client auth") && !client.usages.includes("server auth"), `client usages: ${client.usages}`);
+    assertEquals(client.privateKey.rotationPolicy, "Always", "client key rotation");
+    assertEquals(client.issuerRef, chainRef, "clients are signed by the CA the server trusts");
+  }
+});
+
+Deno.test("chart: certManager.issuerRef is used as given (no chain), and tls.clientCa replaces ca.crt as the client CA", async () => {
+  const objects = await render([
+    ...CERT_MANAGER,
+    "--set",
+    "certManager.issuerRef.name=corp-ca",
+    "--set",
+    "certManager.issuerRef.kind=ClusterIssuer",
+    "--set",
+    "tls.clientCa.configMapName=client-bundle",
+    "--set",
+    "tls.clientCa.key=bundle.pem",
+  ]);
+  assertEquals(byKind(objects, "Issuer").length, 0, "no Issuers of its own");
+  const certificates = byKind(objects, "Certificate");
+  assertEquals(certificates.length, 3, "server and two clients, no CA");
+  for (const c of certificates) {
+    assertEquals(c.spec.issuerRef, { name: "corp-ca", kind: "ClusterIssuer", group: "cert-manager.io" }, `${c.metadata.name} issuerRef`);
+  }
+  const d = one(objects, "Deployment");
+  const file = one(objects, "ConfigMap").data.TLS_CLIENT_CA_FILE;
+  assertEquals(file, "/etc/replica-api/client-ca/bundle.pem", "TLS_CLIENT_CA_FILE names tls.clientCa");
+  const { volume } = mountOf(d, file);
+  assertEquals([volume.configMap?.name, volume.configMap?.items], ["client-bundle", undefined], "the whole ConfigMap");
+  const tlsItems = d.spec.template.spec.volumes.find((v: Obj) => v.name === "tls").secret.items.map((i: Obj) => i.key);
+  assertEquals(tlsItems, ["tls.crt", "tls.key"], "ca.crt of the server's Secret is not needed (an issuer may not write one)");
+  assertEquals(subPathMounts(d), [], "no subPath mount");
+  const ref = await render(["--set", "certManager.enabled=true", "--set", "certManager.issuerRef.name=team-ca"]);
+  assertEquals(one(ref, "Certificate").spec.issuerRef, { name: "team-ca", kind: "Issuer", group: "cert-manager.io" }, "defaults");
+});
+
+Deno.test("chart: certManager refuses TLS values it would overwrite and duplicate client names; tls.clientCa takes one source", async () => {
+  for (const tls of [TLS, ["--set", "tls.existingSecret=x"]]) {
+    const r = await helm(["template", "t", CHART, "--set", "certManager.enabled=true", ...tls]);
+    assert(!r.ok && r.stderr.includes("certManager.enabled issues the TLS Secret itself"), `tls values with certManager:\n${r.stderr}`);
+  }
+  const dup = await helm([
+    "template",
+    "t",
+    CHART,
+    "--set",
+    "certManager.enabled=true",
+    "--set-json",
+    'certManager.clientCertificates=[{"name":"a","commonName":"a"},{"name":"a","commonName":"b"}]',
+  ]);
+  assert(!dup.ok && dup.stderr.includes(`the name "a" appears twice`), `duplicate client names:\n${dup.stderr}`);
+  const bothCa = await helm([
+    "template",
+    "t",
+    CHART,
+    ...TLS,
+    "--set",
+    "tls.clientCa.secretName=a",
+    "--set",
+    "tls.clientCa.configMapName=b",
+  ]);
+  assert(!bothCa.ok && bothCa.stderr.includes("use one or the other"), `a client CA Secret and ConfigMap together:\n${bothCa.stderr}`);
+});
+
 Deno.test("chart: tls.existingSecret is mounted instead of a rendered Secret", async () => {
   const objects = await render(["--set", "tls.existingSecret=my-tls"]);
   assertEquals(byKind(objects, "Secret").length, 0, "no Secret rendered");
@@ -317,6 +571,51 @@ Deno.test("chart: values.schema.json rejects invalid values with a message namin
     ["bad unreachable bound", ["--set", "config.kubeUnreachableAfter=10 s"], "/config/kubeUnreachableAfter"],
     ["port out of range", ["--set", "ports.probe=70000"], "/ports/probe"],
     ["certificate that is not PEM", ["--set", "tls.cert=hello"], "/tls/cert"],
+    ["policy without rules", ["--set-json", 'authz.policy={"description":"x"}'], "missing property 'rules'"],
+    [
+      "policy subject naming both cn and group",
+      ["--set-json", 'authz.policy={"rules":[{"subjects":[{"cn":"a","group":"b"}],"permissions":{"read":["*"]}}]}'],
+      "/authz/policy/rules/0/subjects/0",
+    ],
+    [
+      "policy permission that does not exist",
+      ["--set-json", 'authz.policy={"rules":[{"subjects":[{"cn":"a"}],"permissions":{"delete":["web"]}}]}'],
+      "additional properties 'delete' not allowed",
+    ],
+    [
+      "policy namespace that is not a DNS label",
+      ["--set-json", 'authz.policy={"rules":[{"subjects":[{"cn":"a"}],"permissions":{"read":["Web"]}}]}'],
+      "/authz/policy/rules/0/permissions/read/0",
+    ],
+    ["policy key with a slash", ["--set", "authz.key=a/b.json"], "/authz/key"],
+    ["issuer kind that is not Issuer or ClusterIssuer", [
+      "--set",
+      "certManager.issuerRef.name=x",
+      "--set",
+      "certManager.issuerRef.kind=Vault",
+    ], "/certManager/issuerRef/kind"],
+    ["issuerRef without a name", ["--set", "certManager.issuerRef.kind=Issuer"], "missing property 'name'"],
+    ["issuer group other than cert-manager.io", [
+      "--set",
+      "certManager.issuerRef.name=x",
+      "--set",
+      "certManager.issuerRef.group=example.com",
+    ], "/certManager/issuerRef/group"],
+    ["certificate duration in days", ["--set", "certManager.duration=90d"], "/certManager/duration"],
+    ["ECDSA key of an RSA size", ["--set", "certManager.privateKey.size=2048"], "/certManager/privateKey"],
+    [
+      "client certificate without a common name",
+      ["--set-json", 'certManager.clientCertificates=[{"name":"a"}]'],
+      "missing property 'commonName'",
+    ],
+    ["client certificate name that is not a DNS label", [
+      "--set-json",
+      'certManager.clientCertificates=[{"name":"Alice","commonName":"a"}]',
+    ], "/certManager/clientCertificates/0/name"],
+    ["client CA key with a slash", ["--set", "tls.clientCa.key=a/ca.crt"], "/tls/clientCa/key"],
+    ["CRL key with a slash", ["--set", "tls.clientCrl.keys={../ca.crl}"], "/tls/clientCrl/keys/0"],
+    ["no CRL keys", ["--set", "tls.clientCrl.keys=null"], "/tls/clientCrl"],
+    ["CRL Secret name that is not a DNS name", ["--set", "tls.clientCrl.secretName=My_CRLs"], "/tls/clientCrl/secretName"],
   ];
   for (const [name, args, expected] of cases) {
     const r = await helm(["template", "t", CHART, "--show-only", "templates/rbac.yaml", ...args]);

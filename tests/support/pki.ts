@@ -292,3 +292,225 @@ export function sharedTestPki(): Promise<TestPki> {
   }
   return shared;
 }
+
+/** Key algorithms a {@link CrlAuthority}'s CA can have: what the dev PKI uses (P-256) and what other CAs use. */
+export type CaKeyType = "ec-p256" | "ec-p384" | "rsa" | "ed25519";
+
+/** What to put in a certificate issued by {@link CrlAuthority.issue}. */
+export interface RevocableCertSpec {
+  /** File name stem inside the authority's dir; must be unique per authority. */
+  readonly name: string;
+  /** Default: the name. */
+  readonly cn?: string;
+  /** Hex serial to issue under (e.g. "00FF…" or 20 bytes); default: random, chosen by `openssl ca -rand_serial`. */
+  readonly serial?: string;
+}
+
+/** A certificate issued by a {@link CrlAuthority}, with the serial openssl printed for it (uppercase hex). */
+export interface RevocableCert extends CertKeyPair {
+  readonly serial: string;
+  /** The certificate's DER, as `getPeerCertificate().raw` gives it. */
+  readonly der: Uint8Array;
+}
+
+/** When and how to sign a CRL with {@link CrlAuthority.crl}. */
+export interface CrlSpec {
+  /** File name stem; default "crl". */
+  readonly name?: string;
+  /** openssl date forms, e.g. "20200101000000Z"; default: now and now + 1 day. */
+  readonly lastUpdate?: string;
+  readonly nextUpdate?: string;
+  /** Default "sha256" (openssl ignores it for Ed25519, whose digest is built in). */
+  readonly digest?: "sha256" | "sha384" | "sha512";
+  /** Write DER (via `openssl crl -outform DER`) instead of PEM. */
+  readonly der?: boolean;
+  /** Extra CRL extension lines in openssl config syntax, e.g. "1.2.3.4 = critical,DER:05:00" (`-crlexts`). */
+  readonly extensions?: readonly string[];
+}
+
+/**
+ * A CA run with `openssl ca` and its database, so tests can issue, revoke and publish CRLs the way an operator does
+ * (`openssl ca -revoke`, `openssl ca -gencrl`). Each authority has its own temp dir; call `cleanup()` when done.
+ */
+export interface CrlAuthority {
+  readonly dir: string;
+  readonly ca: CertKeyPair;
+  issue(spec: RevocableCertSpec): Promise<RevocableCert>;
+  /** Marks the certificate revoked in the database; it appears in CRLs made afterwards. */
+  revoke(cert: CertKeyPair, reason?: "keyCompromise" | "superseded" | "cessationOfOperation"): Promise<void>;
+  /** Signs a CRL of the database's current revocations and returns its path and bytes. */
+  crl(spec?: CrlSpec): Promise<{ readonly path: string; readonly bytes: Uint8Array }>;
+  cleanup(): Promise<void>;
+}
+
+const CA_KEY_ARGS: Record<CaKeyType, string[]> = {
+  "ec-p256": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+  "ec-p384": ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384"],
+  rsa: ["-newkey", "rsa:2048"],
+  ed25519: ["-newkey", "ed25519"],
+};
+
+const crlAuthorityConfig = `
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+
+[ca_root]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+
+[clientAuth_ext]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid
+
+[ca]
+default_ca = test_ca
+[test_ca]
+dir = .
+database = index.txt
+serial = serial
+crlnumber = crlnumber
+new_certs_dir = issued
+certificate = ca.crt
+private_key = ca.key
+default_md = sha256
+default_days = 1
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+crl_extensions = crl_ext
+[crl_ext]
+authorityKeyIdentifier = keyid
+[policy_any]
+commonName = supplied
+organizationName = optional
+`;
+
+/** Creates a CA of the given key type (default P-256, as certs/gen.sh) with an empty `openssl ca` database. */
+export async function createCrlAuthority(options: { keyType?: CaKeyType; cn?: string } = {}): Promise<CrlAuthority> {
+  const keyType = options.keyType ?? "ec-p256";
+  const dir = await Deno.makeTempDir({ prefix: "replica-api-crl-ca-" });
+  // openssl ca calls are not safe to run in parallel on one database: chain them.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(job: () => Promise<T>): Promise<T> => {
+    const run = queue.then(job);
+    queue = run.catch(() => {});
+    return run;
+  };
+  try {
+    await Promise.all([
+      Deno.writeTextFile(`${dir}/openssl.cnf`, crlAuthorityConfig),
+      Deno.writeTextFile(`${dir}/index.txt`, ""),
+      Deno.writeTextFile(`${dir}/crlnumber`, "01\n"),
+      Deno.mkdir(`${dir}/issued`),
+    ]);
+    await openssl(dir, [
+      "req",
+      "-config",
+      "openssl.cnf",
+      "-x509",
+      ...CA_KEY_ARGS[keyType],
+      "-nodes",
+      "-keyout",
+      "ca.key",
+      "-out",
+      "ca.crt",
+      "-subj",
+      `/CN=${options.cn ?? `replica-api test ${keyType} CA`}`,
+      "-days",
+      "2",
+      "-extensions",
+      "ca_root",
+      "-set_serial",
+      randomSerial(),
+    ]);
+    const ca = await readPair(dir, "ca");
+    return {
+      dir,
+      ca,
+      issue: (spec) =>
+        serially(async () => {
+          const { name } = spec;
+          await openssl(dir, [
+            "req",
+            "-config",
+            "openssl.cnf",
+            "-new",
+            ...KEY_ARGS,
+            "-keyout",
+            `${name}.key`,
+            "-out",
+            `${name}.csr`,
+            "-subj",
+            `/CN=${spec.cn ?? name}/O=sre`,
+          ]);
+          if (spec.serial) await Deno.writeTextFile(`${dir}/serial`, `${spec.serial}\n`);
+          await openssl(dir, [
+            "ca",
+            "-config",
+            "openssl.cnf",
+            "-batch",
+            "-notext",
+            "-preserveDN",
+            ...(spec.serial ? [] : ["-rand_serial"]),
+            "-in",
+            `${name}.csr`,
+            "-out",
+            `${name}.crt`,
+            "-extensions",
+            "clientAuth_ext",
+          ]);
+          const pair = await readPair(dir, name);
+          const der = await opensslOutput(dir, ["x509", "-in", `${name}.crt`, "-outform", "DER"]);
+          const serial = new TextDecoder().decode(await opensslOutput(dir, ["x509", "-in", `${name}.crt`, "-noout", "-serial"]))
+            .trim().replace(/^serial=/, "");
+          return { ...pair, serial, der };
+        }),
+      revoke: (cert, reason) =>
+        serially(() =>
+          openssl(dir, ["ca", "-config", "openssl.cnf", "-revoke", cert.certPath, ...(reason ? ["-crl_reason", reason] : [])])
+        ),
+      crl: (spec = {}) =>
+        serially(async () => {
+          const name = spec.name ?? "crl";
+          let config = "openssl.cnf";
+          if (spec.extensions) {
+            config = `${name}.cnf`;
+            const section = ["authorityKeyIdentifier = keyid", ...spec.extensions].join("\n");
+            await Deno.writeTextFile(`${dir}/${config}`, `${crlAuthorityConfig}\n[${name}_crl_ext]\n${section}\n`);
+          }
+          await openssl(dir, [
+            "ca",
+            "-config",
+            config,
+            "-gencrl",
+            ...(spec.extensions ? ["-crlexts", `${name}_crl_ext`] : []),
+            "-md",
+            spec.digest ?? "sha256",
+            ...(spec.lastUpdate ? ["-crl_lastupdate", spec.lastUpdate] : []),
+            ...(spec.nextUpdate ? ["-crl_nextupdate", spec.nextUpdate] : ["-crldays", "1"]),
+            "-out",
+            `${name}.pem`,
+          ]);
+          if (!spec.der) return { path: `${dir}/${name}.pem`, bytes: await Deno.readFile(`${dir}/${name}.pem`) };
+          await openssl(dir, ["crl", "-in", `${name}.pem`, "-outform", "DER", "-out", `${name}.der`]);
+          return { path: `${dir}/${name}.der`, bytes: await Deno.readFile(`${dir}/${name}.der`) };
+        }),
+      cleanup: () => Deno.remove(dir, { recursive: true }),
+    };
+  } catch (err) {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw err;
+  }
+}
+
+async function opensslOutput(cwd: string, args: string[]): Promise<Uint8Array> {
+  const out = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  if (!out.success) throw new Error(`openssl ${args[0]} failed (exit ${out.code}): ${new TextDecoder().decode(out.stderr).trim()}`);
+  return out.stdout;
+}

@@ -16,6 +16,7 @@ const SRC = fileURLToPath(new URL("../../src/", import.meta.url)).replace(/\/$/,
 const LAYERS: readonly string[] = [
   "version.ts",
   "observability/",
+  "files/",
   "limits/",
   "kube/kube_error.ts",
   "kube/names.ts",

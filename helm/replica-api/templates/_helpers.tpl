@@ -103,3 +103,82 @@ events.k8s.io Event on the Deployment: create only, never read, update or delete
   resources: ["events"]
   verbs: ["create"]
 {{- end }}
+
+{{/*
+Name of the ConfigMap holding the authorization policy, or "" when there is no policy.
+*/}}
+{{- define "replica-api.policyConfigMapName" -}}
+{{- if .Values.authz.existingConfigMap }}
+{{- .Values.authz.existingConfigMap }}
+{{- else if .Values.authz.policy }}
+{{- printf "%s-policy" (include "replica-api.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+TLS_CLIENT_CRL_FILE: the mounted CRL files of tls.clientCrl, comma-separated, or "" when no
+CRL source is set. Fails when both a Secret and a ConfigMap are named.
+*/}}
+{{- define "replica-api.clientCrlFiles" -}}
+{{- $crl := .Values.tls.clientCrl }}
+{{- if and $crl.secretName $crl.configMapName }}
+{{- fail "tls.clientCrl.secretName and tls.clientCrl.configMapName are both set: use one or the other" }}
+{{- end }}
+{{- if or $crl.secretName $crl.configMapName }}
+{{- $files := list }}
+{{- range $crl.keys | uniq }}{{ $files = append $files (printf "/etc/replica-api/crl/%s" .) }}{{ end }}
+{{- join "," $files }}
+{{- end }}
+{{- end }}
+
+{{/*
+TLS_CLIENT_CA_FILE: ca.crt of the server's TLS Secret, or the bundle of tls.clientCa when it
+names a Secret or ConfigMap (mounted at /etc/replica-api/client-ca).
+*/}}
+{{- define "replica-api.clientCaFile" -}}
+{{- $ca := .Values.tls.clientCa }}
+{{- if and $ca.secretName $ca.configMapName }}
+{{- fail "tls.clientCa.secretName and tls.clientCa.configMapName are both set: use one or the other" }}
+{{- end }}
+{{- if or $ca.secretName $ca.configMapName }}
+{{- printf "/etc/replica-api/client-ca/%s" $ca.key }}
+{{- else }}
+{{- print "/etc/replica-api/tls/ca.crt" }}
+{{- end }}
+{{- end }}
+
+{{/*
+issuerRef of every Certificate the chart renders: certManager.issuerRef with its defaults
+(kind Issuer, group cert-manager.io), or the CA Issuer of the chart's own chain.
+*/}}
+{{- define "replica-api.certManagerIssuerRef" -}}
+{{- with .Values.certManager.issuerRef }}
+name: {{ .name }}
+kind: {{ .kind | default "Issuer" }}
+group: {{ .group | default "cert-manager.io" }}
+{{- else }}
+name: {{ include "replica-api.fullname" . }}-ca
+kind: Issuer
+group: cert-manager.io
+{{- end }}
+{{- end }}
+
+{{/*
+privateKey of every Certificate the chart renders: a new key at each issuance.
+*/}}
+{{- define "replica-api.certManagerPrivateKey" -}}
+algorithm: {{ .Values.certManager.privateKey.algorithm }}
+size: {{ .Values.certManager.privateKey.size }}
+rotationPolicy: Always
+{{- end }}
+
+{{/*
+Key usages besides the extended one: an RSA key may also encipher (TLS 1.2 RSA key exchange);
+an ECDSA key only signs.
+*/}}
+{{- define "replica-api.certManagerKeyUsages" -}}
+- digital signature
+{{- if eq .Values.certManager.privateKey.algorithm "RSA" }}
+- key encipherment
+{{- end }}
+{{- end }}

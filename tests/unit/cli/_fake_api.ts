@@ -104,8 +104,11 @@ export function eventStream(): { response: Response; send(text: string): void; c
  */
 export class VirtualClock implements Clock {
   readonly sleeps: number[] = [];
-  #now = 1_000_000;
-  constructor(readonly stepMs = 0) {}
+  #now: number;
+  /** `startMs`: the time it starts at (epoch ms); what the client certificate's expiry is measured against. */
+  constructor(readonly stepMs = 0, startMs = 1_000_000) {
+    this.#now = startMs;
+  }
   now(): number {
     const now = this.#now;
     this.#now += this.stepMs;

@@ -1,11 +1,18 @@
 /** parseArgs: commands, flags anywhere, connection settings from flags over variables over defaults, usage errors. */
 import assert from "node:assert/strict";
 import { type CliEnv, DEFAULT_TIMEOUT_MS, parseArgs, parseDuration } from "../../../src/cli/args.ts";
-import { UsageError } from "../../../src/cli/errors.ts";
+import { parseConfigFile } from "../../../src/cli/config_file.ts";
+import { CliFailure, UsageError } from "../../../src/cli/errors.ts";
 
 const context = (env: CliEnv = {}) => ({ env, cwd: "/home/sre/work", defaultCertDir: "/repo/certs" });
 const parse = (argv: string[], env: CliEnv = {}) => parseArgs(argv, context(env));
 const command = (argv: string[]) => parse(argv).command;
+/** The connection settings of a command that connects (they are resolved for those only). */
+function settings(argv: string[], env: CliEnv = {}) {
+  const { connection } = parse(argv, env);
+  assert.ok(connection, `${argv.join(" ")} has connection settings`);
+  return connection;
+}
 
 function usage(argv: string[], message: RegExp) {
   assert.throws(() => parse(argv), (error: unknown) => {
@@ -81,6 +88,14 @@ Deno.test("parseArgs reads watch, help and version", () => {
   assert.deepEqual(command(["--version"]), { kind: "version" });
 });
 
+Deno.test("parseArgs reads whoami, in table or JSON, and nothing else with it", () => {
+  assert.deepEqual(command(["whoami"]), { kind: "whoami", output: "table" });
+  assert.deepEqual(command(["whoami", "-o", "json"]), { kind: "whoami", output: "json" });
+  assert.equal(parse(["whoami", "--url", "https://a:1"]).connection?.url, "https://a:1", "whoami connects, so it has settings");
+  usage(["whoami", "alice"], /^unexpected argument "alice" for whoami/);
+  usage(["whoami", "-n", "demo"], /^--namespace does not apply to "whoami"/);
+});
+
 Deno.test("parseArgs treats everything after -- as operands", () => {
   usage(["get", "--", "--wait"], /expected NAMESPACE\/NAME/);
 });
@@ -88,7 +103,7 @@ Deno.test("parseArgs treats everything after -- as operands", () => {
 Deno.test("parseArgs rejects bad command lines with a message naming the problem", async (t) => {
   const cases: [string[], RegExp][] = [
     [[], /no command given/],
-    [["deploy"], /unknown command "deploy"; commands: list, get, scale, watch, help/],
+    [["deploy"], /unknown command "deploy"; commands: list, get, scale, watch, whoami, config, help/],
     [["list", "--bogus"], /unknown flag --bogus/],
     [["list", "-x"], /unknown flag -x/],
     [["list", "-n"], /--namespace needs a value/],
@@ -123,7 +138,7 @@ Deno.test("parseArgs rejects bad command lines with a message naming the problem
 });
 
 Deno.test("parseArgs defaults to the dev PKI of the checkout and https://localhost:8443", () => {
-  const { connection } = parse(["list"]);
+  const connection = settings(["list"]);
   assert.equal(connection.url, "https://localhost:8443");
   assert.deepEqual(
     [connection.cert.path, connection.key.path, connection.cacert.path],
@@ -140,13 +155,13 @@ Deno.test("parseArgs takes the connection from REPLICA_API_* and lets flags win,
     REPLICA_API_KEY: "/keys/me.key",
     REPLICA_API_CACERT: "ca.pem",
   };
-  const fromEnv = parse(["list"], env).connection;
+  const fromEnv = settings(["list"], env);
   assert.equal(fromEnv.url, "https://replica-api.example:9443/prefix", "trailing slash dropped, path kept");
   assert.deepEqual(fromEnv.cert, { path: "/home/sre/work/me.crt", source: "REPLICA_API_CERT", howToSet: "REPLICA_API_CERT or --cert" });
   assert.equal(fromEnv.key.path, "/keys/me.key");
   assert.equal(fromEnv.cacert.path, "/home/sre/work/ca.pem");
 
-  const fromFlags = parse(["list", "--url=https://other:8443", "--cert", "../x.crt", "--cacert", "/etc/ca.crt"], env).connection;
+  const fromFlags = settings(["list", "--url=https://other:8443", "--cert", "../x.crt", "--cacert", "/etc/ca.crt"], env);
   assert.equal(fromFlags.url, "https://other:8443");
   assert.deepEqual(fromFlags.cert, { path: "/home/sre/work/../x.crt", source: "--cert", howToSet: "REPLICA_API_CERT or --cert" });
   assert.equal(fromFlags.key.source, "REPLICA_API_KEY", "a variable still applies where no flag is given");
@@ -154,7 +169,7 @@ Deno.test("parseArgs takes the connection from REPLICA_API_* and lets flags win,
 });
 
 Deno.test("parseArgs treats an empty REPLICA_API_* variable as unset", () => {
-  const { connection } = parse(["list"], { REPLICA_API_URL: "", REPLICA_API_CERT: "" });
+  const connection = settings(["list"], { REPLICA_API_URL: "", REPLICA_API_CERT: "" });
   assert.equal(connection.url, "https://localhost:8443");
   assert.equal(connection.cert.source, "default");
 });
@@ -172,4 +187,152 @@ Deno.test("parseDuration accepts ms, s, m, h and plain seconds, and nothing else
   for (const bad of ["0s", "0", "-5s", "1.5s", "5 s", "5d", "", "s"]) {
     assert.throws(() => parseDuration(bad, "--timeout"), UsageError, bad);
   }
+});
+
+const FILE = "/home/sre/.config/replica-api/config.json";
+/** A config file as runCli would have read it. */
+function withConfig(config: object, argv: string[], env: CliEnv = {}) {
+  const file = parseConfigFile(JSON.stringify(config), FILE);
+  return parseArgs(argv, { ...context(env), config: { kind: "loaded", path: FILE, file } });
+}
+const contexts = {
+  currentContext: "dev",
+  contexts: {
+    dev: { url: "https://dev.example:8443", cert: "dev/alice.crt", key: "/keys/alice.key", cacert: "dev/ca.crt" },
+    prod: { url: "https://prod.example:8443", cert: "/prod/alice.crt", key: "/prod/alice.key", cacert: "/prod/ca.crt" },
+    partial: { url: "https://partial.example:8443" },
+  },
+};
+
+Deno.test("the current context fills in every setting, relative paths taken from the config file's folder", () => {
+  const { connection } = withConfig(contexts, ["list"]);
+  assert.deepEqual(connection, {
+    url: "https://dev.example:8443",
+    cert: { path: "/home/sre/.config/replica-api/dev/alice.crt", source: 'context "dev"', howToSet: "REPLICA_API_CERT or --cert" },
+    key: { path: "/keys/alice.key", source: 'context "dev"', howToSet: "REPLICA_API_KEY or --key" },
+    cacert: { path: "/home/sre/.config/replica-api/dev/ca.crt", source: 'context "dev"', howToSet: "REPLICA_API_CACERT or --cacert" },
+  });
+});
+
+Deno.test("a flag beats the context's url, and a variable beats the context's cert", () => {
+  const { connection } = withConfig(contexts, ["list", "--url", "https://flag.example:1"], {
+    REPLICA_API_URL: "https://env.example:2",
+    REPLICA_API_CERT: "me.crt",
+  });
+  assert.equal(connection?.url, "https://flag.example:1");
+  assert.deepEqual([connection?.cert.path, connection?.cert.source], ["/home/sre/work/me.crt", "REPLICA_API_CERT"]);
+  assert.equal(connection?.key.source, 'context "dev"', "the context still gives what flags and variables do not");
+  assert.equal(withConfig(contexts, ["list"], { REPLICA_API_URL: "https://env.example:2" }).connection?.url, "https://env.example:2");
+});
+
+Deno.test("--context beats REPLICA_API_CONTEXT, which beats the file's current context", () => {
+  const url = (argv: string[], env: CliEnv = {}) => withConfig(contexts, argv, env).connection?.url;
+  assert.equal(url(["list"]), "https://dev.example:8443");
+  assert.equal(url(["list"], { REPLICA_API_CONTEXT: "prod" }), "https://prod.example:8443");
+  assert.equal(url(["list", "--context", "dev"], { REPLICA_API_CONTEXT: "prod" }), "https://dev.example:8443");
+  assert.equal(url(["get", "demo/web", "--context=prod"]), "https://prod.example:8443");
+  assert.equal(url(["list"], { REPLICA_API_CONTEXT: "" }), "https://dev.example:8443", "an empty variable counts as unset");
+});
+
+Deno.test("without a context in use the defaults apply, whatever the file holds", () => {
+  const { connection } = withConfig({ contexts: contexts.contexts }, ["list"]);
+  assert.equal(connection?.url, "https://localhost:8443");
+  assert.equal(connection?.cert.source, "default");
+  assert.equal(parse(["list"]).connection?.url, "https://localhost:8443", "no file read at all");
+});
+
+Deno.test("an unknown context is a usage error that lists the contexts there are", () => {
+  const refused = (argv: string[], env: CliEnv, message: RegExp) =>
+    assert.throws(() => withConfig(contexts, argv, env), (error: unknown) => {
+      assert.ok(error instanceof UsageError, String(error));
+      assert.match(error.message, message);
+      return true;
+    });
+  refused(["list", "--context", "staging"], {}, /^context "staging" \(--context\) is not in \S+config\.json; it has dev, prod, partial$/);
+  refused(["list"], { REPLICA_API_CONTEXT: "staging" }, /^context "staging" \(REPLICA_API_CONTEXT\) is not in/);
+  refused(["list", "--context="], {}, /^--context must not be empty$/);
+  const absent = { ...context(), config: { kind: "absent", path: FILE } as const };
+  assert.throws(
+    () => parseArgs(["list", "--context", "dev"], absent),
+    /^UsageError: context "dev" \(--context\) is not defined: there is no \S+ yet/,
+  );
+  const none = { ...context(), config: { kind: "none", why: "neither XDG_CONFIG_HOME nor HOME is set" } as const };
+  assert.throws(
+    () => parseArgs(["list"], { ...none, env: { REPLICA_API_CONTEXT: "dev" } }),
+    /REPLICA_API_CONTEXT names context "dev", but there is no config file: neither XDG_CONFIG_HOME nor HOME is set/,
+  );
+});
+
+Deno.test("a context without a setting the run needs is an error naming the field and how to add it", () => {
+  assert.throws(() => withConfig(contexts, ["list", "--context", "partial"]), (error: unknown) => {
+    assert.ok(error instanceof CliFailure, String(error));
+    assert.equal(
+      error.message,
+      `context "partial" in ${FILE} has no cert: add it with \`replica-api config set-context partial --cert FILE\`, ` +
+        "or set REPLICA_API_CERT or --cert",
+    );
+    return true;
+  });
+  const given = { REPLICA_API_CERT: "/c", REPLICA_API_KEY: "/k", REPLICA_API_CACERT: "/ca" };
+  assert.equal(withConfig(contexts, ["list", "--context", "partial"], given).connection?.url, "https://partial.example:8443");
+});
+
+Deno.test("a current context the file does not define is an error that says how to pick another", () => {
+  assert.throws(
+    () => withConfig({ currentContext: "gone", contexts: {} }, ["list"]),
+    (error: unknown) =>
+      error instanceof CliFailure && /^the current context "gone" of \S+ is not defined there; choose another/.test(error.message),
+  );
+});
+
+Deno.test("a malformed config file fails a command only when the command needs it", () => {
+  const error = new CliFailure(`the config file ${FILE} is not JSON: Unexpected end of JSON input`);
+  const broken = { ...context(), config: { kind: "unusable", path: FILE, error } as const };
+  assert.throws(() => parseArgs(["list"], broken), (thrown) => thrown === error);
+  assert.throws(() => parseArgs(["list", "--context", "dev", "--url=https://a:1"], broken), (thrown) => thrown === error);
+  const everything = ["list", "--url=https://a:1", "--cert=/c", "--key=/k", "--cacert=/ca"];
+  assert.equal(parseArgs(everything, broken).connection?.url, "https://a:1", "flags give every setting: the file does not matter");
+  assert.deepEqual(parseArgs(["help"], broken).command, { kind: "help", topic: undefined });
+});
+
+Deno.test("parseArgs reads the config verbs; set-context stores absolute paths and a normalised URL", () => {
+  assert.deepEqual(command(["config", "get-contexts"]), { kind: "config", action: { verb: "get-contexts" } });
+  assert.deepEqual(command(["config", "current-context"]), { kind: "config", action: { verb: "current-context" } });
+  assert.deepEqual(command(["config", "use-context", "prod"]), { kind: "config", action: { verb: "use-context", name: "prod" } });
+  assert.deepEqual(command(["config", "delete-context", "prod"]), { kind: "config", action: { verb: "delete-context", name: "prod" } });
+  assert.deepEqual(
+    command(["config", "set-context", "alice@prod", "--url", "https://prod.example:8443/", "--cert", "alice.crt", "--cacert=/etc/ca.crt"]),
+    {
+      kind: "config",
+      action: {
+        verb: "set-context",
+        name: "alice@prod",
+        fields: { url: "https://prod.example:8443", cert: "/home/sre/work/alice.crt", cacert: "/etc/ca.crt" },
+      },
+    },
+  );
+  assert.deepEqual(command(["config", "set-context", "empty"]), {
+    kind: "config",
+    action: { verb: "set-context", name: "empty", fields: {} },
+  });
+  assert.equal(parse(["config", "get-contexts"]).connection, undefined, "config connects nowhere");
+  assert.equal(parse(["help", "--url", "http://not-checked"]).connection, undefined, "nor does help");
+});
+
+Deno.test("parseArgs rejects bad config command lines", async (t) => {
+  const cases: [string[], RegExp][] = [
+    [["config"], /^config needs one of get-contexts \| current-context \| use-context \| set-context \| delete-context/],
+    [["config", "view"], /^unknown config command "view"/],
+    [["config", "use-context"], /^config use-context needs NAME$/],
+    [["config", "use-context", "a", "b"], /^unexpected argument "b" for config use-context/],
+    [["config", "get-contexts", "x"], /^unexpected argument "x" for config get-contexts/],
+    [["config", "use-context", "my dev"], /^"my dev" is not a valid context name/],
+    [["config", "get-contexts", "--url", "https://a:1"], /^--url does not apply to "config get-contexts"/],
+    [["config", "use-context", "dev", "--cert", "x"], /^--cert does not apply to "config use-context"/],
+    [["config", "set-context", "dev", "--url", "http://a:1"], /^--url must be an https:\/\/ URL/],
+    [["config", "set-context", "dev", "--key="], /^--key must not be empty/],
+    [["config", "get-contexts", "--context", "dev"], /^--context does not apply to "config"/],
+    [["config", "get-contexts", "-o", "json"], /^--output does not apply to "config"/],
+  ];
+  for (const [argv, message] of cases) await t.step(argv.join(" "), () => usage(argv, message));
 });

@@ -118,6 +118,7 @@ Deno.test("connection failures are one clear line each", async (t) => {
       const { openConnection } = await import("../../../src/cli/connection.ts");
       const { parseArgs } = await import("../../../src/cli/args.ts");
       const { connection } = parseArgs(["list", "--url", `https://localhost:${port}`], { env: api.env, cwd: "/", defaultCertDir: "/" });
+      assert.ok(connection);
       const transport = await openConnection(connection);
       try {
         const client = new ApiClient({ baseUrl: connection.url, fetch: transport.fetch, requestTimeoutMs: 200 });

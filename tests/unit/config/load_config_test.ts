@@ -30,6 +30,7 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
     tlsCertFile: "/certs/tls.crt",
     tlsKeyFile: "/certs/tls.key",
     tlsClientCaFile: "/certs/ca.crt",
+    tlsClientCrlFiles: [],
     kubeconfig: undefined,
     kubeContext: undefined,
     inCluster: false,
@@ -58,7 +59,14 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
       maxConnectionsPerSource: 100,
       handshakeRatePerSource: { ratePerSecond: 50, burst: 50 },
     },
+    ldPreload: undefined,
   });
+});
+
+Deno.test("loadConfig() reads TLS_CLIENT_CRL_FILE as a comma-separated list of files and LD_PRELOAD as it is", () => {
+  const config = loadConfig({ ...BASE, TLS_CLIENT_CRL_FILE: " /crl/a.crl, /crl/b.pem ,", LD_PRELOAD: "/usr/lib/libjemalloc.so.2" });
+  assert.deepEqual(config.tlsClientCrlFiles, ["/crl/a.crl", "/crl/b.pem"]);
+  assert.equal(config.ldPreload, "/usr/lib/libjemalloc.so.2");
 });
 
 Deno.test("loadConfig() reads every setting from the environment", () => {

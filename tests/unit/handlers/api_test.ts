@@ -582,6 +582,48 @@ Deno.test("reads before the first sync answer 503 with Retry-After", async (t) =
   }
 });
 
+Deno.test("a malformed namespace or name answers 400 even before the first sync, on every route", async (t) => {
+  // 503 says "retry shortly": wrong for a request that can never succeed.
+  const { send, put } = harness({ seed: false, status: { synced: false, connected: false, lastContactAt: undefined } });
+  const paths = [
+    "/api/v1/deployments?namespace=Prod",
+    "/api/v1/namespaces/Prod/deployments",
+    "/api/v1/namespaces/Prod/deployments/web",
+    "/api/v1/namespaces/prod/deployments/Web",
+    "/api/v1/namespaces/Prod/deployments/web/replicas",
+  ];
+  for (const path of paths) {
+    await t.step(`GET ${path}`, async () => {
+      await problem(await send(path), 400);
+    });
+  }
+  await t.step("PUT", async () => {
+    await problem(await put("/api/v1/namespaces/Prod/deployments/web/replicas", { replicas: 1 }), 400);
+  });
+});
+
+Deno.test("every route in one namespace answers 404 for an unknown namespace, before it waits for a resourceVersion", async (t) => {
+  const { send, put } = harness({ writeSyncTimeoutMs: 60_000 });
+  const far = "resourceVersion=999999";
+  const paths = [
+    `/api/v1/deployments?namespace=nope&${far}`,
+    `/api/v1/namespaces/nope/deployments?${far}`,
+    `/api/v1/namespaces/nope/deployments/web?${far}`,
+    `/api/v1/namespaces/nope/deployments/web/replicas?${far}`,
+    `/api/v1/namespaces/nope/deployments/web/replicas?wait=rollout&${far}`,
+    "/api/v1/namespaces/nope/deployments?watch=true",
+  ];
+  for (const path of paths) {
+    await t.step(`GET ${path}`, async () => {
+      assert.match((await problem(await send(path), 404)).detail, /namespace "nope" does not exist or is not watched/);
+    });
+  }
+  await t.step("PUT", async () => {
+    const response = await put("/api/v1/namespaces/nope/deployments/web/replicas?wait=rollout", { replicas: 1 });
+    assert.match((await problem(response, 404)).detail, /namespace "nope" does not exist or is not watched/);
+  });
+});
+
 Deno.test("reads from a live cache carry Cache-Status with a positive ttl and no Age", async (t) => {
   const { send } = harness({ ageMs: 20_000 });
   for (const path of ["/api/v1/deployments", "/api/v1/namespaces/prod/deployments", "/api/v1/namespaces/prod/deployments/web", REPLICAS]) {

@@ -19,6 +19,7 @@ import { createConcurrencyLimiter } from "../../../src/limits/concurrency_limite
 import { createLogger } from "../../../src/observability/logger.ts";
 import { createAuthorizer } from "../../../src/authz/authorizer.ts";
 import { parsePolicy } from "../../../src/authz/policy.ts";
+import { createReloadableAuthorizer } from "../../../src/authz/reloadable_authorizer.ts";
 
 const rec = (namespace: string, name: string, resourceVersion: string, replicas = 1): DeploymentRecord => ({
   namespace,
@@ -98,7 +99,7 @@ function harness(options: Partial<StreamingDeps> & { policy?: string; historySiz
     ...options,
   });
   const view = createCacheView({ cache, staleAfterMs: 120_000 });
-  const authorizer = options.policy ? createAuthorizer(parsePolicy(options.policy, "policy.json")) : undefined;
+  const authorizer = options.policy ? createReloadableAuthorizer(createAuthorizer(parsePolicy(options.policy, "policy.json"))) : undefined;
   const app = createApp({
     router: createRouter(createApiRoutes({ view, scaler: {} as Scaler, maxReplicas: 1000, streaming, authorizer })),
     log: createLogger({ sink: () => {} }),
@@ -118,7 +119,7 @@ function harness(options: Partial<StreamingDeps> & { policy?: string; historySiz
     assert.equal(response.headers.get("cache-control"), "no-store");
     return new SseReader(response.body!);
   };
-  return { cache, send, open, shutdown, streaming, concurrency, ends };
+  return { cache, send, open, shutdown, streaming, concurrency, ends, authorizer };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 5));
@@ -297,4 +298,36 @@ Deno.test("a plain list with watch=false is still a list", async () => {
   const response = await h.send("/api/v1/deployments?watch=false");
   assert.equal(response.status, 200);
   assert.equal((await response.json()).items.length, 3);
+});
+
+Deno.test("a reloaded policy that takes away read ends an open watch with a final 403 ERROR event; one that keeps it does not", async () => {
+  const readBoth = `{"rules": [{"subjects": [{"cn": "alice"}], "permissions": {"read": ["prod", "dev"]}}]}`;
+  const h = harness({ policy: readBoth });
+  const scoped = await h.open("/api/v1/namespaces/prod/deployments?watch=true");
+  const all = await h.open("/api/v1/deployments?watch=true");
+  for (let i = 0; i < 2; i++) await scoped.next();
+  for (let i = 0; i < 3; i++) await all.next();
+
+  // Still readable: nothing ends. Only dev is left, so the all-namespaces stream stops showing prod's events.
+  h.authorizer!.replace(
+    createAuthorizer(parsePolicy(`{"rules": [{"subjects": [{"cn": "alice"}], "permissions": {"read": ["dev"]}}]}`, "p2")),
+  );
+  const final = await scoped.next();
+  assert.equal(final?.event, "ERROR");
+  const problem = JSON.parse(final!.data!);
+  assert.equal(problem.status, 403);
+  assert.match(problem.detail, /no longer lets CN=alice read in namespace "prod"/);
+  assert.equal(await scoped.next(), undefined, "the stream is closed after its final event");
+
+  h.cache.put(rec("prod", "web", "200", 9));
+  h.cache.put(rec("dev", "web", "201", 4));
+  const next = await all.next();
+  assert.deepEqual([next?.event, JSON.parse(next!.data!).namespace], ["MODIFIED", "dev"], "prod's change is no longer shown");
+
+  h.authorizer!.replace(createAuthorizer(parsePolicy(`{"rules": []}`, "p3")));
+  const last = await all.next();
+  assert.equal(last?.event, "ERROR");
+  assert.equal(JSON.parse(last!.data!).status, 403);
+  await settle();
+  assert.deepEqual(h.ends.sort(), ["watch:forbidden", "watch:forbidden"]);
 });

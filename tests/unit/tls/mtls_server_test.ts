@@ -3,6 +3,7 @@
  * what the handler learns about the client, and how failures are reported.
  */
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import type { ClientIdentity, RequestContext } from "../../../src/http/types.ts";
 import { type Credentials, type Harness, keepAliveAgent, request, startHarness, tlsExchange } from "./_harness.ts";
 
@@ -27,6 +28,12 @@ Deno.test("a client with a valid certificate gets through and the handler sees i
     assert.equal(client.cn, "alice");
     assert.deepEqual([...client.organizations].sort(), ["oncall", "sre"]);
     assert.equal(client.fingerprint256, await h.pki.fingerprint256(h.pki.alice.certPath));
+    // The certificate's own facts, as openssl reads them: whoami reports these.
+    const x509 = new X509Certificate(h.pki.alice.cert);
+    assert.equal(client.serialNumber, x509.serialNumber.replace(/^0+(?=.)/, "").toUpperCase());
+    assert.equal(client.notAfter, new Date(x509.validTo).toISOString());
+    assert.equal(client.notBefore, new Date(x509.validFrom).toISOString());
+    assert.match(client.issuer ?? "", /^CN=/);
     assert.equal(h.contexts[0].remoteAddr, "127.0.0.1");
     assert.deepEqual(h.contexts[0].params, {});
     assert.ok(Object.isFrozen(client) && Object.isFrozen(client.organizations), "identity must be immutable");

@@ -1,0 +1,6 @@
+/**
+ * Files that change under a running process: a debounced directory watch with a polling fallback, shared by
+ * everything the service reloads without a restart (certificates, the policy, revocation lists).
+ * @module
+ */
+export { dirnameOf, type FileWatch, type FileWatchOptions, watchFiles } from "./file_watch.ts";
