@@ -11,13 +11,23 @@ export interface ClientIdentity {
   readonly organizations: readonly string[];
   /** SHA-256 fingerprint of the leaf certificate, colon-separated hex. */
   readonly fingerprint256: string;
-  /** Serial number, uppercase hex without leading zeros (as node:tls reports it). */
+  /*
+   * The certificate's own facts, for whoami and logs. The mTLS listener always sets them (notBefore/notAfter only
+   * if the runtime's validity text parses); they are optional so identities built by hand (tests, fakes) need not
+   * invent a certificate.
+   */
+  /** Serial number, uppercase hex without leading zeros, e.g. "1A2B" (the spelling revocation lists are matched in). */
   readonly serialNumber?: string;
-  /** The issuer's distinguished name, e.g. "CN=replica-api dev CA". */
+  /**
+   * The issuer's distinguished name in RFC 4514 form, read from the certificate's DER: most specific first,
+   * special characters escaped, e.g. "CN=replica-api dev CA" or "CN=Team CA,O=Example". For display and logs;
+   * compare issuers by DER, never by this text.
+   */
   readonly issuer?: string;
-  /** Validity of the certificate (anything `new Date()` reads: an ISO string or epoch milliseconds). */
-  readonly notBefore?: string | number;
-  readonly notAfter?: string | number;
+  /** Start of validity, an ISO 8601 UTC string ("2026-12-07T09:32:53.000Z"); second precision, as in X.509. */
+  readonly notBefore?: string;
+  /** End of validity, an ISO 8601 UTC string like notBefore. */
+  readonly notAfter?: string;
 }
 
 /**

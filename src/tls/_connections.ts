@@ -8,11 +8,13 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import type { ClientIdentity, RequestContext } from "../http/mod.ts";
 import type { Logger } from "../observability/mod.ts";
-import { clientIdentityOf } from "./_client_identity.ts";
+import { type PeerCertificate, peerCertificateOf } from "./_client_identity.ts";
 
 /** Who is at the other end of a connection, as every request on it sees it. */
 export interface Peer {
   readonly client: ClientIdentity;
+  /** The certificate behind `client`: what a revocation check matches. */
+  readonly certificate: PeerCertificate;
   readonly remoteAddr: string;
   /** The handler context: the same for every request of the connection (the router adds path parameters to a copy). */
   readonly context: RequestContext;
@@ -22,7 +24,7 @@ export interface Peer {
 export interface Connection {
   readonly socket: TLSSocket;
   inFlight: number;
-  /** Undefined until first asked for (see ConnectionRegistry.peerOf); null if the runtime gave no authorized identity. */
+  /** Undefined until first asked for (ConnectionRegistry.peerOf, on 'secureConnection'); null if the runtime gave no authorized identity. */
   peer?: Peer | null;
   /** Aborted when the socket closes; made only when a handler asks (see RequestContext.closed). */
   closedSignal?: AbortSignal;
@@ -49,11 +51,8 @@ export class ConnectionRegistry {
   /** Set by close(): responses from now on ask to close their connection, and idle connections are ended. */
   closing = false;
 
-  readonly #onClientCertificate: ((notAfterMs: number) => void) | undefined;
-
-  constructor(log: Logger, onClientCertificate?: (notAfterMs: number) => void) {
+  constructor(log: Logger) {
     this.#log = log;
-    this.#onClientCertificate = onClientCertificate;
   }
 
   /** Track a socket right after accept, before TLS (the server's 'connection' event). */
@@ -80,25 +79,26 @@ export class ConnectionRegistry {
     return this.#connections.values();
   }
 
-  /** The verified peer of a connection, worked out on the first call; null when there is none (never served). */
+  /**
+   * The verified peer of a connection, worked out on the first call (the listener makes it on 'secureConnection',
+   * so every request finds it ready); null when there is none (never served).
+   */
   peerOf(conn: Connection): Peer | null {
     if (conn.peer !== undefined) return conn.peer;
-    const client = clientIdentityOf(conn.socket);
+    const certificate = peerCertificateOf(conn.socket);
+    if (!certificate) return conn.peer = null;
+    const client = certificate.identity;
     const remoteAddr = conn.socket.remoteAddress ?? "unknown";
     // One function per connection, not per request: the signal is made only for handlers that wait. Frozen: the
     // context is shared by every request of the connection.
-    conn.peer = client
-      ? {
-        client,
-        remoteAddr,
-        context: Object.freeze({ client, remoteAddr, params: EMPTY_PARAMS, closed: () => this.#closedSignalOf(conn) }),
-      }
-      : null;
-    if (client) {
-      const notAfter = client.notAfter === undefined ? NaN : new Date(client.notAfter).getTime();
-      if (!Number.isNaN(notAfter)) this.#onClientCertificate?.(notAfter);
-      this.#log.debug("client connection authenticated", { cn: client.cn, fingerprint256: client.fingerprint256, remoteAddr });
-    }
+    const context = Object.freeze({ client, remoteAddr, params: EMPTY_PARAMS, closed: () => this.#closedSignalOf(conn) });
+    conn.peer = { client, certificate, remoteAddr, context };
+    this.#log.debug("client connection authenticated", {
+      cn: client.cn,
+      serialNumber: client.serialNumber,
+      fingerprint256: client.fingerprint256,
+      remoteAddr,
+    });
     return conn.peer;
   }
 

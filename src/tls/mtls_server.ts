@@ -69,8 +69,12 @@ export interface MtlsServerOptions {
    * certificate is refused before any request is served; {@link MtlsServer.updateRevocations} replaces the list.
    */
   revocations?: RevocationList;
-  /** Once per authenticated connection, with its client certificate's notAfter (epoch ms), e.g. for an expiry histogram. */
-  onClientCertificate?: (notAfterMs: number) => void;
+  /**
+   * Called once per new authenticated connection that passed the revocation check (not per request), with its
+   * client certificate's notAfter in epoch ms, e.g. to observe the remaining life of certificates in use
+   * (`(notAfterMs - Date.now()) / 1000`). Not called when the runtime's validity text does not parse.
+   */
+  onClientCertificate?: (notAfterMs: number, client: ClientIdentity) => void;
   /** Once per connection refused at the handshake, or closed while open, because its certificate is revoked. */
   onRevoked?: (when: "handshake" | "open") => void;
 }
@@ -110,7 +114,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   const limits = options.limits ?? DEFAULT_LISTENER_LIMITS;
   const bodyDrain = options.bodyDrain ?? DEFAULT_BODY_DRAIN;
   const log = options.log.child({ component: "mtls_server" });
-  const connections = new ConnectionRegistry(log, options.onClientCertificate);
+  const connections = new ConnectionRegistry(log);
   const refusal = options.refusal ?? notImplemented;
 
   /** Synchronous when the handler and the response are (a cached read); a promise otherwise. */
@@ -231,8 +235,19 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       },
     });
   }
-  // Prepended so the connection is tracked (and closable) before node:http sees it.
-  server.prependListener("secureConnection", (socket: TLSSocket) => void connections.of(socket));
+  // Prepended so the connection is tracked (and closable) and its certificate read once, before node:http reads a
+  // request from it.
+  server.prependListener("secureConnection", (socket: TLSSocket) => {
+    if (socket.destroyed) return; // refused by the revocation gate, which runs first
+    const peer = connections.peerOf(connections.of(socket));
+    if (peer === null) return; // no verified identity: refused at its first request (see serve)
+    if (options.onClientCertificate === undefined || Number.isNaN(peer.certificate.notAfterMs)) return;
+    try {
+      options.onClientCertificate(peer.certificate.notAfterMs, peer.client);
+    } catch (cbErr) {
+      log.error("onClientCertificate callback failed", { cause: cbErr });
+    }
+  });
   // Prepended after the tracking above, so it runs first: a revoked certificate never reaches node:http.
   const revocationGate = options.revocations
     ? gateRevokedConnections(server, { initial: options.revocations, log, onRevoked: options.onRevoked })
