@@ -20,7 +20,7 @@ import { gateConnectionsBySource } from "../limits/mod.ts";
 import { createRefusalLog } from "../limits/mod.ts";
 import { reloadSecureContext } from "./reload_secure_context.ts";
 import type { TlsMaterial } from "./reload_material.ts";
-import { gateRevokedConnections } from "./revocation_gate.ts";
+import { createRevocationGate, type RevokedWhen } from "./_revocation_gate.ts";
 import type { RevocationList } from "./revocation/mod.ts";
 
 /** Options for {@link startMtlsServer}. */
@@ -65,8 +65,9 @@ export interface MtlsServerOptions {
    */
   bodyDrain?: BodyDrainLimits;
   /**
-   * The client CA's revocation list in force at start (TLS_CLIENT_CRL_FILE); none = no revocation check. A revoked
-   * certificate is refused before any request is served; {@link MtlsServer.updateRevocations} replaces the list.
+   * The client CA's revocation list in force at start (TLS_CLIENT_CRL_FILE); none = no revocation check until
+   * {@link MtlsServer.updateRevocations} gives one. A revoked certificate's connection is destroyed on
+   * 'secureConnection', before any request is read from it.
    */
   revocations?: RevocationList;
   /**
@@ -75,8 +76,11 @@ export interface MtlsServerOptions {
    * (`(notAfterMs - Date.now()) / 1000`). Not called when the runtime's validity text does not parse.
    */
   onClientCertificate?: (notAfterMs: number, client: ClientIdentity) => void;
-  /** Once per connection refused at the handshake, or closed while open, because its certificate is revoked. */
-  onRevoked?: (when: "handshake" | "open") => void;
+  /**
+   * Called once per connection refused at its handshake ("handshake"), or closed while open after a list update
+   * ("open"), because its certificate is revoked; each is also logged (warn) with the CN, serial and CRL.
+   */
+  onRevoked?: (when: RevokedWhen) => void;
 }
 
 /** A running mTLS listener. */
@@ -115,6 +119,7 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
   const bodyDrain = options.bodyDrain ?? DEFAULT_BODY_DRAIN;
   const log = options.log.child({ component: "mtls_server" });
   const connections = new ConnectionRegistry(log);
+  const revocations = createRevocationGate({ initial: options.revocations, log, onRevoked: options.onRevoked });
   const refusal = options.refusal ?? notImplemented;
 
   /** Synchronous when the handler and the response are (a cached read); a promise otherwise. */
@@ -235,12 +240,13 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       },
     });
   }
-  // Prepended so the connection is tracked (and closable) and its certificate read once, before node:http reads a
-  // request from it.
+  // Prepended so the connection is tracked (and closable), its certificate read once and checked for revocation,
+  // before node:http reads a request from it.
   server.prependListener("secureConnection", (socket: TLSSocket) => {
-    if (socket.destroyed) return; // refused by the revocation gate, which runs first
-    const peer = connections.peerOf(connections.of(socket));
-    if (peer === null) return; // no verified identity: refused at its first request (see serve)
+    const conn = connections.of(socket);
+    const peer = connections.peerOf(conn);
+    // No verified identity: refused at its first request (see serve).
+    if (peer === null || !revocations.admit(conn, peer)) return;
     if (options.onClientCertificate === undefined || Number.isNaN(peer.certificate.notAfterMs)) return;
     try {
       options.onClientCertificate(peer.certificate.notAfterMs, peer.client);
@@ -248,10 +254,6 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
       log.error("onClientCertificate callback failed", { cause: cbErr });
     }
   });
-  // Prepended after the tracking above, so it runs first: a revoked certificate never reaches node:http.
-  const revocationGate = options.revocations
-    ? gateRevokedConnections(server, { initial: options.revocations, log, onRevoked: options.onRevoked })
-    : undefined;
   server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
     const reason = classifyTlsFailure({
       code: err.code,
@@ -290,9 +292,6 @@ export async function startMtlsServer(options: MtlsServerOptions): Promise<MtlsS
     port,
     close: (graceMs) => closed ??= connections.close(server, graceMs),
     updateTls: (material) => reloadSecureContext(server, material),
-    updateRevocations: (list) => {
-      if (!revocationGate) throw new Error("the listener was started without a revocation list");
-      revocationGate.update(list);
-    },
+    updateRevocations: (list) => revocations.update(list, connections),
   };
 }
