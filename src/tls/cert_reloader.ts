@@ -13,6 +13,7 @@
  * or its directory goes away.
  */
 import type { Logger } from "../observability/mod.ts";
+import { watchFiles } from "../files/mod.ts";
 import { readTlsFiles, type TlsFiles, type TlsMaterial, TlsMaterialError, validateTlsMaterial } from "./reload_material.ts";
 
 export type ReloadOutcome = "unchanged" | "reloaded" | "invalid";
@@ -44,11 +45,6 @@ export interface CertReloader {
   close(): Promise<void>;
 }
 
-function dirname(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return slash === -1 ? "." : slash === 0 ? "/" : path.slice(0, slash);
-}
-
 function same(a: TlsMaterial, b: TlsMaterial): boolean {
   return a.cert === b.cert && a.key === b.key && a.ca === b.ca;
 }
@@ -59,16 +55,10 @@ export function startCertReloader(options: CertReloaderOptions): CertReloader {
   const debounceMs = options.debounceMs ?? 500;
   const pollIntervalMs = options.pollIntervalMs ?? 60_000;
   const now = options.now ?? (() => new Date());
-  const dirs = [...new Set([files.certFile, files.keyFile, files.caFile].map(dirname))];
 
   let current = options.initial;
   /** What was last refused (the material, or the read error), so a bad file is reported once, not on every poll. */
   let refused: string | undefined;
-  let closed = false;
-  let queue: Promise<unknown> = Promise.resolve();
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  let watcher: Deno.FsWatcher | undefined;
-  let watching: Promise<void> | undefined;
 
   const refuse = (what: string, error: unknown, msg: string): ReloadOutcome => {
     if (what === refused) return "invalid";
@@ -109,70 +99,20 @@ export function startCertReloader(options: CertReloaderOptions): CertReloader {
     return "reloaded";
   };
 
-  const check = (): Promise<ReloadOutcome> => {
-    const run = queue.then(runCheck);
-    queue = run.catch(() => {});
-    return run;
-  };
-
-  const schedule = () => {
-    if (closed) return;
-    clearTimeout(debounce);
-    debounce = setTimeout(() => {
-      debounce = undefined;
-      if (!closed) void check();
-    }, debounceMs);
-  };
-
-  const startWatching = () => {
-    if (closed || options.watch === false || watching) return;
-    try {
-      watcher = Deno.watchFs(dirs, { recursive: false });
-    } catch (error) {
-      log.warn("cannot watch the TLS file directories; relying on the periodic re-read", { dirs, error, pollIntervalMs });
-      return;
-    }
-    const active = watcher;
-    watching = (async () => {
-      try {
-        for await (const event of active) {
-          // Our own reads show up as "access" events; reacting to them would re-read forever.
-          if (event.kind !== "access") schedule();
-        }
-        if (!closed) log.warn("the TLS file directory watch ended; relying on the periodic re-read", { dirs });
-      } catch (error) {
-        if (!closed) log.warn("the TLS file directory watch failed; relying on the periodic re-read", { dirs, error });
-      } finally {
-        if (watcher === active) watcher = undefined;
-        watching = undefined;
-      }
-    })();
-  };
-
-  startWatching();
-  const poll = pollIntervalMs > 0
-    ? setInterval(() => {
-      startWatching(); // a directory that went away and came back is watched again
-      void check();
-    }, pollIntervalMs)
-    : undefined;
-  log.debug("watching TLS files", { dirs, debounceMs, pollIntervalMs });
-
+  const watch = watchFiles({
+    paths: [files.certFile, files.keyFile, files.caFile],
+    check: runCheck,
+    what: "TLS file",
+    log,
+    debounceMs,
+    pollIntervalMs,
+    watch: options.watch,
+  });
   return {
-    check,
+    check: watch.check,
     get current() {
       return current;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearTimeout(debounce);
-      clearInterval(poll);
-      try {
-        watcher?.close();
-      } catch { /* already closed by the runtime */ }
-      await watching;
-      await queue;
-    },
+    close: watch.close,
   };
 }
