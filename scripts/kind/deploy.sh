@@ -36,6 +36,9 @@ args=(upgrade --install "${RELEASE}" "${CHART_DIR}" --namespace "${RELEASE_NAMES
   --set-string "image.repository=${IMAGE}" --set-string "image.tag=${VERSION}"
   --set-file "tls.cert=${CERTS_DIR}/server.crt" --set-file "tls.key=${CERTS_DIR}/server.key"
   --set-file "tls.ca=${CERTS_DIR}/ca.crt" --set-string "tests.clientCertSecret=${client_secret}")
+# A policy, as a real release has one: the dev PKI's O=sre may read and scale everywhere. The KIND suite changes it
+# in place (the ConfigMap) to prove a policy change reaches every Pod without a restart.
+args+=(--set-json 'authz.policy={"rules":[{"subjects":[{"group":"sre"}],"permissions":{"read":["*"],"scale":["*"]}}]}')
 images_env="${KIND_STATE_DIR}/images.env"
 if [[ -f "${images_env}" ]] && tools_image="$(sed -n 's/^TOOLS_IMAGE=//p' "${images_env}")" && [[ -n "${tools_image}" ]]; then
   args+=(--set-string "tests.image.repository=${tools_image%:*}" --set-string "tests.image.tag=${tools_image##*:}"

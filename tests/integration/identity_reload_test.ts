@@ -9,7 +9,7 @@ import { startService, waitFor } from "./harness/service.ts";
 import { createCrlAuthority, createTestPki } from "../support/pki.ts";
 
 const policy = (readNamespaces: string[]) =>
-  JSON.stringify({ rules: [{ subjects: [{ cn: "alice" }], permissions: { read: readNamespaces, scale: [] } }] });
+  JSON.stringify({ rules: [{ subjects: [{ cn: "alice" }], permissions: { read: readNamespaces } }] });
 
 Deno.test("[integration] a policy change under load takes effect within 10 s, and no request is answered by the wrong policy", async (t) => {
   const keep = uniqueName("it-policy-keep");

@@ -72,7 +72,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
    * `kubectl port-forward svc/<fullname> <port>:8443` for the duration of fn. Port 0: a free one, so that
    * suites of other clusters on the same machine never contend for it (only the README's 8443 is fixed).
    */
-  async function withPortForward<T>(wanted: number, fn: (port: number) => Promise<T>): Promise<T> {
+  async function withPortForward<T>(wanted: number, fn: (port: number) => Promise<T>, target = `svc/${s.fullname}`): Promise<T> {
     // A port someone else serves would answer in the forward's place: never forward over it. A fixed port may be
     // held for a while by another cluster's suite on the same machine (its README scenario): wait for it, then fail.
     const port = await waitFor(`local port ${wanted} to be free (kubectl port-forward needs it; stop what listens there)`, 120_000, () => {
@@ -82,7 +82,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       return Promise.resolve(free);
     }, 2000);
     const child = new Deno.Command(s.kubectl, {
-      args: ["-n", ns, "port-forward", `svc/${s.fullname}`, `${port}:8443`],
+      args: ["-n", ns, "port-forward", target, `${port}:8443`],
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -1090,6 +1090,68 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
         dev.close();
         await Deno.remove(dir, { recursive: true });
       }
+    }
+  });
+
+  Deno.test("[kind] a change to the policy ConfigMap takes effect in every Pod within 60 s, without a restart", async () => {
+    const before = await assertHealthyPods();
+    const cn = `kind-policy-${Date.now()}`;
+    const issued = await run(`${s.repo}/certs/clients.sh`, ["issue", s.certDir], { env: { CN: cn, O: "sre", DAYS: "1" } });
+    assert.equal(issued.code, 0, issued.stderr);
+    const certPem = await Deno.readTextFile(`${s.certDir}/clients/${cn}.crt`);
+    const fingerprint = new X509Certificate(certPem).fingerprint256;
+    const client = Deno.createHttpClient({
+      caCerts: [await Deno.readTextFile(`${s.certDir}/ca.crt`)],
+      cert: certPem,
+      key: await Deno.readTextFile(`${s.certDir}/clients/${cn}.key`),
+    });
+    const configMap = `${s.fullname}-policy`;
+    const original = await t.kubectlJson("-n", ns, "get", "configmap", configMap);
+    const key = Object.keys(original.data)[0];
+    /** Puts `policy` into the ConfigMap and has kubelet refresh the Pods' volume now (as the rotation scenario does). */
+    const setPolicy = async (policy: string) => {
+      await t.kubectlIn(
+        JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: configMap, namespace: ns }, data: { [key]: policy } }),
+        "apply",
+        "-f",
+        "-",
+      );
+      for (const p of before) {
+        await t.kubectl("-n", ns, "annotate", "pod", p.name, "--overwrite", `replica-api.dev/policy-changed=${Date.now()}`);
+      }
+    };
+    /** The status every Pod answers this identity's list with, each through its own port-forward. */
+    const statusInEveryPod = async (wanted: number, what: string, withinMs = 60_000) => {
+      const deadline = Date.now() + withinMs;
+      for (const pod of before) {
+        await withPortForward(0, async (port) => {
+          const started = Date.now();
+          await waitFor(
+            `${what} in ${pod.name} (all Pods within ${withinMs / 1000} s)`,
+            Math.max(1_000, deadline - Date.now()),
+            async () => {
+              const r = await fetch(`https://localhost:${port}/api/v1/deployments`, { client });
+              await r.body?.cancel();
+              return r.status === wanted ? true : undefined;
+            },
+            500,
+          );
+          console.log(`kind-policy: ${pod.name} answered ${wanted} ${((Date.now() - started) / 1000).toFixed(1)} s after the check began`);
+        }, `pod/${pod.name}`);
+      }
+    };
+    try {
+      await statusInEveryPod(200, "the new identity allowed by the group rule");
+      const denied = { ...JSON.parse(original.data[key]), deniedFingerprints: [fingerprint] };
+      const changed = Date.now();
+      await setPolicy(JSON.stringify(denied));
+      await statusInEveryPod(403, "the denied fingerprint refused");
+      console.log(`kind-policy: denied in every Pod ${((Date.now() - changed) / 1000).toFixed(1)} s after the ConfigMap update`);
+      const after = await assertHealthyPods();
+      assert.deepEqual(after.map((p) => p.uid), before.map((p) => p.uid), "the same Pods, not restarted");
+    } finally {
+      await setPolicy(original.data[key]);
+      await statusInEveryPod(200, "the release's own policy back").finally(() => client.close());
     }
   });
 
