@@ -109,7 +109,8 @@ export function createApp(options: AppOptions): Handler {
     };
     let result: Response | Promise<Response>;
     try {
-      const found = router.match(request.method, x.pathname);
+      // With the URL, so a mode chosen by the query (a watch, a rollout wait) is counted and logged under its own route.
+      const found = router.match(request.method, x.pathname, request.url);
       x.routeName = found.route.name;
       if (guard) {
         const guarded: GuardedRequest = {
