@@ -3,7 +3,7 @@ import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, textResponse } from "../http/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
 import { HttpError, noneMatch } from "../http/mod.ts";
-import { validateQuery } from "../http/mod.ts";
+import { validateBooleanQuery, validateQuery } from "../http/mod.ts";
 import { validateDeploymentName, validateNamespace } from "./validation.ts";
 import type { CacheView } from "./cache_view.ts";
 import type { Authorizer } from "../authz/mod.ts";
@@ -27,14 +27,6 @@ function validLastEventId(request: Request): string | undefined {
     throw new HttpError(400, `Last-Event-ID must be an event id this API sent (a resourceVersion), got "${value.slice(0, 40)}"`);
   }
   return value;
-}
-
-/** `?watch=true|1` (as the Kubernetes API spells it); false, 0 or absent: a plain list. */
-function isWatch(query: URLSearchParams): boolean {
-  const value = query.get("watch");
-  if (value === null || value === "false" || value === "0") return false;
-  if (value === "true" || value === "1") return true;
-  throw new HttpError(400, `watch must be true or false, got "${value.slice(0, 40)}"`);
 }
 
 export interface DeploymentHandlers {
@@ -128,7 +120,7 @@ export function createDeploymentHandlers(
       // The guard has checked ?namespace= already; a list across namespaces shows only the readable ones.
       const client = context.client;
       const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
-      if (isWatch(query)) {
+      if (validateBooleanQuery(query, "watch")) {
         return watch(request, context, query, (ns) => (namespace === null || ns === namespace) && (readable === "*" || readable.has(ns)));
       }
       validLastEventId(request);
@@ -150,7 +142,7 @@ export function createDeploymentHandlers(
         validLastEventId(request);
         return listResponse(cache.list(params.namespace), headers);
       }
-      if (isWatch(query)) return watch(request, context, query, (ns) => ns === params.namespace);
+      if (validateBooleanQuery(query, "watch")) return watch(request, context, query, (ns) => ns === params.namespace);
       validLastEventId(request);
       return consistent(query, context, params.namespace, () => {
         return listResponse(cache.list(params.namespace), view.readHeaders());

@@ -524,6 +524,58 @@ Deno.test("PUT replicas before the first sync answers 503 with Retry-After, not 
   assert.equal(retryAfter, "2");
 });
 
+// --- Query strings ---------------------------------------------------------------------------------------------------
+
+/** Every route's query parameters with a valid value each. */
+const PARAMETERS_BY_ROUTE: [method: string, path: string, parameters: string[]][] = [
+  ["GET", "/api/v1/deployments", ["namespace=prod", "watch=true", "watch=false", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["GET", "/api/v1/namespaces/prod/deployments", ["watch=true", "watch=false", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["GET", "/api/v1/namespaces/prod/deployments/web", ["resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["GET", REPLICAS, ["wait=rollout", "timeout=1s", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["PUT", REPLICAS, ["force=true", "dryRun=true", "dryRun=false", "wait=rollout", "timeout=1s"]],
+];
+
+Deno.test("a query parameter given twice answers 400 naming it, for every parameter on every route", async (t) => {
+  const { send, put, api } = harness();
+  for (const [method, path, parameters] of PARAMETERS_BY_ROUTE) {
+    for (const parameter of parameters) {
+      const name = parameter.split("=")[0];
+      // The same value twice, and then another value after it: neither is "the" value.
+      for (const query of [`${parameter}&${parameter}`, `${parameter}&${name}=x`]) {
+        await t.step(`${method} ${path}?${query}`, async () => {
+          const target = `${path}?${query}`;
+          const response = method === "PUT" ? await put(target, { replicas: 4 }) : await send(target);
+          const body = await problem(response, 400);
+          assert.equal(body.detail, `query parameter "${name}" is given 2 times; give it once`);
+        });
+      }
+    }
+  }
+  assert.deepEqual(api.patches(), [], "nothing was scaled");
+});
+
+Deno.test("boolean query parameters take exactly true or false on every route; 1, 0, yes, TRUE or nothing answer 400", async (t) => {
+  const { send, put } = harness();
+  const cases: [string, string][] = [
+    ["GET", "/api/v1/deployments?watch="],
+    ["GET", "/api/v1/deployments?watch=1"],
+    ["GET", "/api/v1/namespaces/prod/deployments?watch=0"],
+    ["GET", "/api/v1/namespaces/prod/deployments?watch=TRUE"],
+    ["GET", "/api/v1/deployments?watch"],
+    ["PUT", `${REPLICAS}?force=1`],
+    ["PUT", `${REPLICAS}?dryRun=yes`],
+  ];
+  for (const [method, target] of cases) {
+    await t.step(`${method} ${target}`, async () => {
+      const response = method === "PUT" ? await put(target, { replicas: 4 }) : await send(target);
+      assert.match((await problem(response, 400)).detail, /^query parameter "(watch|force|dryRun)" must be "true" or "false", got "/);
+    });
+  }
+  await t.step("false is the same as absent", async () => {
+    assert.deepEqual(await json(await send("/api/v1/namespaces/prod/deployments?watch=false")), { items: [PROD_API, PROD_WEB] });
+  });
+});
+
 // --- Methods and paths --------------------------------------------------------------------------------------------
 
 Deno.test("a wrong method answers 405 with an Allow header", async (t) => {
