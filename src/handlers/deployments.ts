@@ -3,7 +3,7 @@ import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, textResponse } from "../http/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
 import { HttpError, noneMatch } from "../http/mod.ts";
-import { validateBooleanQuery, validateQuery } from "../http/mod.ts";
+import { ineffectiveParameter, validateBooleanQuery, validateQuery } from "../http/mod.ts";
 import { validateDeploymentName, validateNamespace } from "./validation.ts";
 import type { CacheView } from "./cache_view.ts";
 import type { Authorizer } from "../authz/mod.ts";
@@ -19,7 +19,7 @@ const encoder = new TextEncoder();
 const LIST_ALL_PARAMS = Object.freeze(["namespace", "watch", ...CONSISTENT_READ_PARAMS]);
 const LIST_NAMESPACE_PARAMS = Object.freeze(["watch", ...CONSISTENT_READ_PARAMS]);
 
-/** The Last-Event-ID header, checked even on a plain list (where it has no effect) so a malformed one is never silently ignored. */
+/** The Last-Event-ID header of a watch (undefined when absent or empty, as EventSource may send it). */
 function validLastEventId(request: Request): string | undefined {
   const value = request.headers.get("last-event-id")?.trim();
   if (!value) return undefined;
@@ -27,6 +27,25 @@ function validLastEventId(request: Request): string | undefined {
     throw new HttpError(400, `Last-Event-ID must be an event id this API sent (a resourceVersion), got "${value.slice(0, 40)}"`);
   }
   return value;
+}
+
+/** Whether the list request asks for a watch; what has no effect on the one it asks for is refused. */
+function watchRequested(request: Request, query: URLSearchParams): boolean {
+  if (!validateBooleanQuery(query, "watch")) {
+    refuseLastEventId(request);
+    return false;
+  }
+  for (const name of CONSISTENT_READ_PARAMS) {
+    if (query.has(name)) throw ineffectiveParameter(name, "on a watch, which resumes with the Last-Event-ID header");
+  }
+  return true;
+}
+
+/** A plain list refuses Last-Event-ID: it resumes a watch, and here it would be silently ignored. */
+function refuseLastEventId(request: Request): void {
+  if (request.headers.get("last-event-id")?.trim()) {
+    throw new HttpError(400, "the Last-Event-ID header has no effect without watch=true (it resumes a watch); drop it");
+  }
 }
 
 export interface DeploymentHandlers {
@@ -41,10 +60,7 @@ export function createDeploymentHandlers(
   const { cache } = view;
 
   /** A watch stream over the events of the namespaces `visible` accepts (see watch_stream.ts). */
-  const watch = (request: Request, context: RequestContext, query: URLSearchParams, visible: (namespace: string) => boolean) => {
-    if (query.has("resourceVersion") || query.has("resourceVersionMatch")) {
-      throw new HttpError(400, `a watch resumes with the Last-Event-ID header, not resourceVersion`);
-    }
+  const watch = (request: Request, context: RequestContext, visible: (namespace: string) => boolean) => {
     const headers = view.readHeaders();
     const lastEventId = validLastEventId(request);
     let resume;
@@ -113,6 +129,7 @@ export function createDeploymentHandlers(
   return {
     listAll(request, context) {
       const query = validateQuery(request.url, LIST_ALL_PARAMS);
+      const isWatch = watchRequested(request, query);
       const namespace = query.get("namespace");
       if (namespace !== null) validateNamespace(namespace);
       // A namespace that does not exist or is not served is 404, so a typo is not an empty list.
@@ -120,10 +137,9 @@ export function createDeploymentHandlers(
       // The guard has checked ?namespace= already; a list across namespaces shows only the readable ones.
       const client = context.client;
       const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
-      if (validateBooleanQuery(query, "watch")) {
-        return watch(request, context, query, (ns) => (namespace === null || ns === namespace) && (readable === "*" || readable.has(ns)));
+      if (isWatch) {
+        return watch(request, context, (ns) => (namespace === null || ns === namespace) && (readable === "*" || readable.has(ns)));
       }
-      validLastEventId(request);
       const answer = (headers: Readonly<Record<string, string>>) => {
         const items = cache.list(namespace ?? undefined);
         if (readable !== "*") return jsonResponse({ items: items.filter((d) => readable.has(d.namespace)) }, { headers });
@@ -135,15 +151,12 @@ export function createDeploymentHandlers(
     listNamespace(request, context) {
       const { params } = context;
       const query = validateQuery(request.url, LIST_NAMESPACE_PARAMS);
+      const isWatch = watchRequested(request, query);
       validateNamespace(params.namespace);
       const headers = view.namespace(params.namespace);
-      if (query.size === 0) {
-        // The plain list, the hot path: no closure, no parameters to look at.
-        validLastEventId(request);
-        return listResponse(cache.list(params.namespace), headers);
-      }
-      if (validateBooleanQuery(query, "watch")) return watch(request, context, query, (ns) => ns === params.namespace);
-      validLastEventId(request);
+      // The plain list, the hot path: no closure, no parameters to look at.
+      if (query.size === 0) return listResponse(cache.list(params.namespace), headers);
+      if (isWatch) return watch(request, context, (ns) => ns === params.namespace);
       return consistent(query, context, params.namespace, () => {
         return listResponse(cache.list(params.namespace), view.readHeaders());
       });

@@ -43,6 +43,14 @@ export function validateBooleanQuery(params: URLSearchParams, name: string): boo
   throw new HttpError(400, `query parameter "${name}" must be "true" or "false", got "${truncate(values[0])}"`);
 }
 
+/**
+ * A parameter that changes nothing in the combination given (e.g. a timeout without the wait it bounds): 400 naming
+ * it, so a client that believes it has an effect learns otherwise instead of being silently ignored.
+ */
+export function ineffectiveParameter(name: string, why: string): HttpError {
+  return new HttpError(400, `query parameter "${truncate(name)}" has no effect ${why}; drop it`);
+}
+
 /** A value quoted in an error detail, cut short so a hostile input cannot fill the log or the answer. */
 export function truncate(value: string, max = 80): string {
   return value.length > max ? value.slice(0, max) + "…" : value;

@@ -576,6 +576,50 @@ Deno.test("boolean query parameters take exactly true or false on every route; 1
   });
 });
 
+/** Requests with a parameter (or header) that has no effect in the combination given, and what the 400 names. */
+const NO_EFFECT: [method: string, target: string, headers: Record<string, string>, names: RegExp][] = [
+  ["GET", `${REPLICAS}?timeout=5s`, {}, /^query parameter "timeout" has no effect without wait=rollout/],
+  ["PUT", `${REPLICAS}?timeout=5s`, {}, /^query parameter "timeout" has no effect without wait=rollout/],
+  ["PUT", `${REPLICAS}?dryRun=true&wait=rollout`, {}, /^dryRun=true changes nothing, so there is no rollout to wait for/],
+  ["GET", `${REPLICAS}?resourceVersionMatch=NotOlderThan`, {}, /^resourceVersionMatch=NotOlderThan needs resourceVersion/],
+  ["GET", "/api/v1/deployments?watch=true&resourceVersion=5", {}, /^query parameter "resourceVersion" has no effect on a watch/],
+  [
+    "GET",
+    "/api/v1/namespaces/prod/deployments?watch=true&resourceVersionMatch=NotOlderThan",
+    {},
+    /^query parameter "resourceVersionMatch" has no effect on a watch/,
+  ],
+  ["GET", "/api/v1/deployments", { "last-event-id": "5" }, /^the Last-Event-ID header has no effect without watch=true/],
+  ["GET", "/api/v1/deployments?watch=false", { "last-event-id": "5" }, /^the Last-Event-ID header has no effect without watch=true/],
+  ["GET", "/api/v1/namespaces/prod/deployments?resourceVersion=1", { "last-event-id": "5" }, /^the Last-Event-ID header has no effect/],
+  ["GET", `${REPLICAS}?force=true`, {}, /^unknown query parameter "force"/],
+  ["GET", `${REPLICAS}?dryRun=false`, {}, /^unknown query parameter "dryRun"/],
+  ["GET", "/api/v1/openapi.json?format=yaml", {}, /^unknown query parameter "format"; this endpoint takes none/],
+];
+
+Deno.test("a parameter that has no effect in the combination given answers 400 naming it", async (t) => {
+  const { send, put, api } = harness();
+  for (const [method, target, headers, names] of NO_EFFECT) {
+    await t.step(`${method} ${target} ${JSON.stringify(headers)}`, async () => {
+      const response = method === "PUT" ? await put(target, { replicas: 4 }, headers) : await send(target, { headers });
+      assert.match((await problem(response, 400)).detail, names);
+    });
+  }
+  assert.deepEqual(api.patches(), [], "nothing was scaled");
+  await t.step("before the first sync too: 400, not 503", async () => {
+    const unsynced = harness({ seed: false, status: { synced: false, connected: false, lastContactAt: undefined } });
+    for (const [method, target, headers] of NO_EFFECT) {
+      const response = method === "PUT" ? await unsynced.put(target, { replicas: 4 }, headers) : await unsynced.send(target, { headers });
+      await problem(response, 400);
+    }
+  });
+  await t.step("an empty Last-Event-ID is absent, as EventSource may send it", async () => {
+    assert.deepEqual(await json(await send("/api/v1/namespaces/dev/deployments", { headers: { "last-event-id": " " } })), {
+      items: [DEV_WEB],
+    });
+  });
+});
+
 // --- Methods and paths --------------------------------------------------------------------------------------------
 
 Deno.test("a wrong method answers 405 with an Allow header", async (t) => {
