@@ -116,7 +116,7 @@ export function createApp(options: AppOptions): Handler {
         const guarded: GuardedRequest = {
           method: request.method,
           permission: found.route.permission,
-          // The path parameter, else ?namespace= (list_deployments); validated by the handler, checked by the guard first.
+          // The path parameter, else ?namespace= (list_deployments, watch_deployments); validated by the handler, checked by the guard first.
           namespace: found.params.namespace ?? queryNamespace(request.url),
           name: found.params.name,
           client: context.client,

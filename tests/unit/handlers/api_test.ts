@@ -14,6 +14,7 @@ import type { DeploymentRecord } from "../../../src/kube/cache/deployment_record
 import { createScaler, type ScaleApi, type Scaler, type ScaleState } from "../../../src/kube/scale/scaler.ts";
 import { KubeApiError } from "../../../src/kube/api/kube_api_error.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
+import { createServiceMetrics } from "../../../src/observability/service_metrics.ts";
 
 const CONTEXT: RequestContext = {
   remoteAddr: "127.0.0.1:1",
@@ -930,4 +931,54 @@ Deno.test("the access log has one line per request with method, route, status, d
     assert.ok((line.durationMs as number) >= 0);
   }
   assert.equal(access[0].requestId, first.headers.get("x-request-id"));
+});
+
+Deno.test("watches and rollout waits are routes of their own: the access log and the request metrics name them", async () => {
+  const cache = new MemoryCache({ status: { lastContactAt: T0 } });
+  for (const record of RECORDS) cache.put(record);
+  const api = new FakeScaleApi();
+  api.set("prod", "web", { replicas: 3, resourceVersion: "100" });
+  api.onPatched = reflectInto(cache);
+  const view = createCacheView({ cache, staleAfterMs: STALE_AFTER_MS, now: () => T0 });
+  const scaler = createScaler({ api, cache, writeSyncTimeoutMs: 2_000 });
+  const metrics = createServiceMetrics();
+  const lines: string[] = [];
+  const app = createApp({
+    router: createRouter(createApiRoutes({ view, scaler, maxReplicas: 1000 })),
+    log: createLogger({ sink: (line) => lines.push(line) }),
+    accessLog: true,
+    metrics: metrics.http,
+  });
+  const requests: [string, string][] = [
+    ["GET", "/api/v1/deployments?watch=true"],
+    ["GET", "/api/v1/deployments?watch=false"],
+    ["GET", "/api/v1/namespaces/prod/deployments?watch=true"],
+    ["GET", "/api/v1/namespaces/prod/deployments"],
+    ["GET", `${REPLICAS}?wait=rollout&timeout=0ms`],
+    ["GET", REPLICAS],
+    ["PUT", `${REPLICAS}?wait=rollout&timeout=0ms`],
+    ["PUT", REPLICAS],
+  ];
+  for (const [method, target] of requests) {
+    const init: RequestInit = method === "PUT"
+      ? { method, headers: { "content-type": "application/json" }, body: JSON.stringify({ replicas: 4 }) }
+      : { method };
+    await (await app(new Request(`https://localhost${target}`, init), CONTEXT)).body?.cancel();
+  }
+  const names = [
+    "watch_deployments",
+    "list_deployments",
+    "watch_namespace_deployments",
+    "list_namespace_deployments",
+    "get_replicas_wait_rollout",
+    "get_replicas",
+    "put_replicas_wait_rollout",
+    "put_replicas",
+  ];
+  const access = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === "request");
+  assert.deepEqual(access.map((line) => line.route), names);
+  const text = metrics.registry.render();
+  for (const name of names) {
+    assert.match(text, new RegExp(`replica_api_http_request_duration_seconds_count\\{listener="api",route="${name}"\\} 1\\n`), name);
+  }
 });
