@@ -1,40 +1,31 @@
-/** GET handlers for Deployment lists and single Deployments, answered from the cache only. */
+/** GET handlers for Deployment lists and single Deployments, answered from the cache only (watches: watch.ts). */
 import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, textResponse } from "../http/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
 import { HttpError, noneMatch } from "../http/mod.ts";
-import { validateQuery } from "../http/mod.ts";
+import { validateBooleanQuery, validateQuery } from "../http/mod.ts";
 import { validateDeploymentName, validateNamespace } from "./validation.ts";
 import type { CacheView } from "./cache_view.ts";
 import type { Authorizer } from "../authz/mod.ts";
 import type { RequestContext } from "../http/mod.ts";
-import { isComparableVersion } from "../kube/mod.ts";
 import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
-import { admitLongRequest } from "./long_requests.ts";
-import { openWatchStream } from "./watch_stream.ts";
 
 const encoder = new TextEncoder();
 
+/** watch is known only as false here (watch=true is the watch route's, see watch.ts). */
 const LIST_ALL_PARAMS = Object.freeze(["namespace", "watch", ...CONSISTENT_READ_PARAMS]);
 const LIST_NAMESPACE_PARAMS = Object.freeze(["watch", ...CONSISTENT_READ_PARAMS]);
 
-/** The Last-Event-ID header, checked even on a plain list (where it has no effect) so a malformed one is never silently ignored. */
-function validLastEventId(request: Request): string | undefined {
-  const value = request.headers.get("last-event-id")?.trim();
-  if (!value) return undefined;
-  if (!isComparableVersion(value)) {
-    throw new HttpError(400, `Last-Event-ID must be an event id this API sent (a resourceVersion), got "${value.slice(0, 40)}"`);
+/** The query of a plain list: known parameters, each once, watch (if given) false, and no Last-Event-ID. */
+function listQuery(request: Request, allowed: readonly string[]): URLSearchParams {
+  const query = validateQuery(request.url, allowed);
+  if (validateBooleanQuery(query, "watch")) throw new Error(`a list route got a request with watch=true: ${request.url}`);
+  // Last-Event-ID resumes a watch; on a list it would be silently ignored.
+  if (request.headers.get("last-event-id")?.trim()) {
+    throw new HttpError(400, "the Last-Event-ID header has no effect without watch=true (it resumes a watch); drop it");
   }
-  return value;
-}
-
-/** `?watch=true|1` (as the Kubernetes API spells it); false, 0 or absent: a plain list. */
-function isWatch(query: URLSearchParams): boolean {
-  const value = query.get("watch");
-  if (value === null || value === "false" || value === "0") return false;
-  if (value === "true" || value === "1") return true;
-  throw new HttpError(400, `watch must be true or false, got "${value.slice(0, 40)}"`);
+  return query;
 }
 
 export interface DeploymentHandlers {
@@ -48,75 +39,8 @@ export function createDeploymentHandlers(
 ): DeploymentHandlers {
   const { cache } = view;
 
-  /** A watch stream over the events of the namespaces `visible` accepts (see watch_stream.ts). */
-  /** A watch of `scope` (a namespace, or null for all), filtered by the policy in force as each event goes out. */
-  const watch = (request: Request, context: RequestContext, query: URLSearchParams, scope: string | null) => {
-    const client = context.client;
-    const readable = () => (client && authorizer ? authorizer.readableNamespaces(client) : "*");
-    const readableIn = (ns: string) => {
-      const r = readable();
-      return r === "*" || r.has(ns);
-    };
-    const visible = (ns: string) => (scope === null || ns === scope) && readableIn(ns);
-    const policy = client && authorizer?.onChange
-      ? {
-        onChange: (listener: () => void) => authorizer.onChange!(listener),
-        stillAllowed: () => (scope === null ? readable() === "*" || (readable() as ReadonlySet<string>).size > 0 : readableIn(scope)),
-        refusal: () =>
-          `the policy in force no longer lets CN=${client.cn} read ${
-            scope === null ? "in any namespace" : `in namespace "${scope}"`
-          }; the stream is closed`,
-      }
-      : undefined;
-    if (query.has("resourceVersion") || query.has("resourceVersionMatch")) {
-      throw new HttpError(400, `a watch resumes with the Last-Event-ID header, not resourceVersion`);
-    }
-    const headers = view.readHeaders();
-    const lastEventId = validLastEventId(request);
-    let resume;
-    if (lastEventId) {
-      const events = cache.changes.since(lastEventId);
-      if (!events) {
-        throw new HttpError(
-          410,
-          `Last-Event-ID ${lastEventId} is older than this replica can replay (it keeps the last ${cache.changes.capacity} changes, ` +
-            `and none from before its last full list); list again (reconnect without Last-Event-ID)`,
-        );
-      }
-      resume = { after: lastEventId, events };
-    }
-    const end = admitLongRequest(streaming, context.client, "watch");
-    // The request's own slot is given back when the handler returns; the stream holds one of its own until it ends.
-    const slot = streaming.concurrency ? streaming.concurrency.tryAcquire() : () => {};
-    if (!slot) {
-      end("error");
-      throw new HttpError(503, `the server is handling its maximum of ${streaming.concurrency!.max} requests; retry shortly`, {
-        headers: { "retry-after": "1" },
-      });
-    }
-    return openWatchStream({
-      cache,
-      deps: streaming,
-      visible,
-      policy,
-      resume,
-      closed: context.closed,
-      release: (reason) => {
-        slot();
-        end(reason);
-      },
-      headers,
-      heartbeatMs: streaming.heartbeatMs,
-      bufferBytes: streaming.bufferBytes,
-      budgetBytes: streaming.budgetBytes,
-      drainGraceMs: streaming.drainGraceMs,
-      instance: new URL(request.url).pathname,
-    });
-  };
-
-  /** Answers with `answer()` once the cache has reached the request's NotOlderThan resourceVersion, if it set one. */
-  const consistent = (query: URLSearchParams, context: RequestContext, namespace: string | undefined, answer: () => Response) => {
-    const min = minResourceVersion(query);
+  /** Answers with `answer()` once the cache has reached the NotOlderThan resourceVersion `min`, if the request set one. */
+  const consistent = (min: string | undefined, context: RequestContext, namespace: string | undefined, answer: () => Response) => {
     if (min === undefined) return answer();
     return awaitResourceVersion(cache, min, streaming.writeSyncTimeoutMs, { namespace, signal: context.closed?.() }).then(answer);
   };
@@ -139,7 +63,8 @@ export function createDeploymentHandlers(
 
   return {
     listAll(request, context) {
-      const query = validateQuery(request.url, LIST_ALL_PARAMS);
+      const query = listQuery(request, LIST_ALL_PARAMS);
+      const min = minResourceVersion(query);
       const namespace = query.get("namespace");
       if (namespace !== null) validateNamespace(namespace);
       // A namespace that does not exist or is not served is 404, so a typo is not an empty list.
@@ -147,37 +72,30 @@ export function createDeploymentHandlers(
       // The guard has checked ?namespace= already; a list across namespaces shows only the readable ones.
       const client = context.client;
       const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
-      if (isWatch(query)) {
-        return watch(request, context, query, namespace);
-      }
-      validLastEventId(request);
       const answer = (headers: Readonly<Record<string, string>>) => {
         const items = cache.list(namespace ?? undefined);
         if (readable !== "*") return jsonResponse({ items: items.filter((d) => readable.has(d.namespace)) }, { headers });
         return listResponse(items, headers);
       };
       if (query.size === 0) return answer(headers);
-      return consistent(query, context, namespace ?? undefined, () => answer(view.readHeaders()));
+      return consistent(min, context, namespace ?? undefined, () => answer(view.readHeaders()));
     },
     listNamespace(request, context) {
       const { params } = context;
-      const query = validateQuery(request.url, LIST_NAMESPACE_PARAMS);
+      const query = listQuery(request, LIST_NAMESPACE_PARAMS);
       validateNamespace(params.namespace);
-      const headers = view.namespace(params.namespace);
-      if (query.size === 0) {
-        // The plain list, the hot path: no closure, no parameters to look at.
-        validLastEventId(request);
-        return listResponse(cache.list(params.namespace), headers);
-      }
-      if (isWatch(query)) return watch(request, context, query, params.namespace);
-      validLastEventId(request);
-      return consistent(query, context, params.namespace, () => {
+      // The plain list, the hot path: no closure, no parameters to look at.
+      if (query.size === 0) return listResponse(cache.list(params.namespace), view.namespace(params.namespace));
+      const min = minResourceVersion(query);
+      view.namespace(params.namespace);
+      return consistent(min, context, params.namespace, () => {
         return listResponse(cache.list(params.namespace), view.readHeaders());
       });
     },
     get(request, context) {
       const { params } = context;
       const query = validateQuery(request.url, CONSISTENT_READ_PARAMS);
+      const min = minResourceVersion(query);
       validateNamespace(params.namespace);
       validateDeploymentName(params.name);
       const headers = view.namespace(params.namespace);
@@ -189,7 +107,7 @@ export function createDeploymentHandlers(
         return jsonResponse(record, { headers: { ...headers, etag } });
       };
       if (query.size === 0) return answer(headers);
-      return consistent(query, context, params.namespace, () => answer(view.readHeaders()));
+      return consistent(min, context, params.namespace, () => answer(view.readHeaders()));
     },
   };
 }

@@ -1,14 +1,17 @@
 /**
- * GET and PUT of a Deployment's replica count. GET is served from the cache
- * with the resourceVersion as ETag; PUT goes through the Scaler (scale
- * subresource, optimistic concurrency) and answers once this instance's cache
- * has seen the write (200), or 202 if it has not within WRITE_SYNC_TIMEOUT.
- * A Deployment that a HorizontalPodAutoscaler scales is refused (409) unless
- * the caller insists (?force=true): the autoscaler would undo the change.
- * ?dryRun=true has the API server validate the change without making it.
- * ?wait=rollout waits (on the cache) for the rollout to complete; GET also
- * takes ?resourceVersion=N (NotOlderThan) for reads consistent across replicas.
- * Each scale is recorded as a Kubernetes Event on the Deployment.
+ * GET and PUT of a Deployment's replica count, and the same two with
+ * ?wait=rollout, each a route of its own (`get_replicas`, `put_replicas`,
+ * `get_replicas_wait_rollout`, `put_replicas_wait_rollout`). GET is served
+ * from the cache with the resourceVersion as ETag, and takes
+ * ?resourceVersion=N (NotOlderThan) for reads consistent across replicas; PUT
+ * goes through the Scaler (scale subresource, optimistic concurrency) and
+ * answers once this instance's cache has seen the write (200), or 202 if it
+ * has not within WRITE_SYNC_TIMEOUT. A Deployment that a
+ * HorizontalPodAutoscaler scales is refused (409) unless the caller insists
+ * (?force=true): the autoscaler would undo the change. ?dryRun=true has the
+ * API server validate the change without making it. ?wait=rollout waits (on
+ * the cache, see rollout_wait.ts) for the rollout to complete. Each scale is
+ * recorded as a Kubernetes Event on the Deployment.
  */
 import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, setResponseHeader, textResponse } from "../http/mod.ts";
@@ -27,6 +30,7 @@ import { parseWait, WAIT_PARAMS, waitForRollout } from "./rollout_wait.ts";
 import { admitLongRequest, stopSignal } from "./long_requests.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 
+/** On the routes without the wait, wait and timeout are known only to be refused with a reason (see parseWait). */
 const GET_PARAMS: readonly string[] = Object.freeze([...WAIT_PARAMS, ...CONSISTENT_READ_PARAMS]);
 /** PUT replicas: the switches force and dryRun (each "true" or "false"), and the rollout wait. */
 const PUT_PARAMS: readonly string[] = Object.freeze(["force", "dryRun", ...WAIT_PARAMS]);
@@ -44,6 +48,10 @@ export interface ReplicasHandlerDeps {
 export interface ReplicasHandlers {
   get: Handler;
   put: Handler;
+  /** GET ?wait=rollout: the replicas once the rollout is complete (200), or its progress when the timeout runs out (202). */
+  getWaitRollout: Handler;
+  /** PUT ?wait=rollout: scale, then wait for the rollout of that write. */
+  putWaitRollout: Handler;
 }
 
 export function createReplicasHandlers(
@@ -57,40 +65,16 @@ export function createReplicasHandlers(
     return { namespace, name, query };
   };
 
-  /** GET with ?wait=rollout and/or NotOlderThan: first the cache reaches the version, then the rollout completes (or not). */
-  const getWaiting = async (request: Request, context: RequestContext, namespace: string, name: string, query: URLSearchParams) => {
-    const wait = parseWait(query);
-    const min = minResourceVersion(query);
-    view.namespace(namespace); // 503 or 404 now, not after waiting for a version
-    if (min !== undefined) {
-      await awaitResourceVersion(cache, min, streaming.writeSyncTimeoutMs, { namespace, signal: context.closed?.() });
-    }
-    if (!wait) return current(request, namespace, name);
-    const end = admitLongRequest(streaming, context.client, "wait");
-    try {
-      const outcome = await waitForRollout(cache, namespace, name, {
-        timeoutMs: wait.timeoutMs,
-        signal: stopSignal(streaming, context.closed),
-        shuttingDown: () => streaming.shutdown.aborted,
-      });
-      end(outcome.end);
-      const r = outcome.record;
-      const body: Record<string, unknown> = {
-        namespace,
-        name,
-        replicas: r.replicas,
-        readyReplicas: r.readyReplicas,
-        availableReplicas: r.availableReplicas,
-      };
-      if (r.autoscaler) body.autoscaler = r.autoscaler;
-      return jsonResponse(
-        { ...body, rollout: outcome.rollout },
-        { status: outcome.rollout.complete ? 200 : 202, headers: { ...view.readHeaders(), etag: `"${r.resourceVersion}"` } },
-      );
-    } finally {
-      end("error"); // no-op when the outcome was recorded
-    }
+  /** The wait a route without one refuses: wait=rollout is routed to the wait routes, anything else is 400 here. */
+  const noWait = (request: Request, query: URLSearchParams) => {
+    if (parseWait(query)) throw new Error(`a replicas route without the wait got wait=rollout: ${request.url}`);
   };
+
+  /** Resolves once the cache has reached the NotOlderThan version `min`, if the request set one. */
+  const reached = (min: string | undefined, context: RequestContext, namespace: string) =>
+    min === undefined
+      ? undefined
+      : awaitResourceVersion(cache, min, streaming.writeSyncTimeoutMs, { namespace, signal: context.closed?.() });
 
   const current = (request: Request, namespace: string, name: string) => {
     const headers = view.namespace(namespace);
@@ -177,46 +161,100 @@ export function createReplicasHandlers(
     }
   };
 
+  /**
+   * Everything a PUT checks before it writes, in order: first what does not depend on the cache, so a malformed
+   * request is 400 even before the first sync (a 503 would tell the client to retry a request that can never
+   * succeed), then the namespace (503, 404) and the autoscaler (409).
+   */
+  const checkedScale = async (request: Request, context: RequestContext) => {
+    const started = performance.now();
+    const { namespace, name, query } = target(request, context.params, PUT_PARAMS);
+    const force = validateBooleanQuery(query, "force");
+    const dryRun = validateBooleanQuery(query, "dryRun");
+    const wait = parseWait(query);
+    if (wait && dryRun) {
+      throw new HttpError(400, "dryRun=true changes nothing, so there is no rollout to wait for: drop wait=rollout or dryRun");
+    }
+    const ifMatchHeader = request.headers.get("if-match");
+    const ifMatch = ifMatchHeader === null ? undefined : parseEntityTags(ifMatchHeader);
+    if (ifMatch === null) {
+      await request.body?.cancel().catch(() => {});
+      throw new HttpError(400, `If-Match must be "*" or a list of quoted ETags, e.g. If-Match: "12345"`);
+    }
+    const replicas = validateReplicasBody(await readJsonBody(request), maxReplicas);
+    view.namespace(namespace);
+    const autoscaler = cache.get(namespace, name)?.autoscaler;
+    if (autoscaler && !force) {
+      throw new HttpError(
+        409,
+        `deployment "${namespace}/${name}" is scaled by HorizontalPodAutoscaler "${autoscaler.name}" (minReplicas ${autoscaler.minReplicas}, maxReplicas ${autoscaler.maxReplicas}), which would undo this change; change the autoscaler instead, or repeat the request with ?force=true`,
+      );
+    }
+    const scaleRequest: ScaleRequest = { namespace, name, replicas, ifMatch, dryRun };
+    return { scaleRequest, autoscaler, wait, started };
+  };
+
   return {
     get(request, context) {
       const { namespace, name, query } = target(request, context.params, GET_PARAMS);
-      if (query.size !== 0) return getWaiting(request, context, namespace, name, query);
-      return current(request, namespace, name);
+      if (query.size === 0) return current(request, namespace, name);
+      noWait(request, query);
+      const min = minResourceVersion(query);
+      view.namespace(namespace); // 503 or 404 now, not after waiting for a version
+      const waiting = reached(min, context, namespace);
+      return waiting ? waiting.then(() => current(request, namespace, name)) : current(request, namespace, name);
+    },
+
+    /** First the cache reaches the NotOlderThan version, if one is given; then the rollout completes (or not). */
+    async getWaitRollout(request, context) {
+      const { namespace, name, query } = target(request, context.params, GET_PARAMS);
+      const wait = parseWait(query);
+      if (!wait) throw new Error(`the rollout wait route got a request without wait=rollout: ${request.url}`);
+      const min = minResourceVersion(query);
+      view.namespace(namespace);
+      await reached(min, context, namespace);
+      const end = admitLongRequest(streaming, context.client, "wait");
+      try {
+        const outcome = await waitForRollout(cache, namespace, name, {
+          timeoutMs: wait.timeoutMs,
+          signal: stopSignal(streaming, context.closed),
+          shuttingDown: () => streaming.shutdown.aborted,
+        });
+        end(outcome.end);
+        const r = outcome.record;
+        const body: Record<string, unknown> = {
+          namespace,
+          name,
+          replicas: r.replicas,
+          readyReplicas: r.readyReplicas,
+          availableReplicas: r.availableReplicas,
+        };
+        if (r.autoscaler) body.autoscaler = r.autoscaler;
+        return jsonResponse(
+          { ...body, rollout: outcome.rollout },
+          { status: outcome.rollout.complete ? 200 : 202, headers: { ...view.readHeaders(), etag: `"${r.resourceVersion}"` } },
+        );
+      } finally {
+        end("error"); // no-op when the outcome was recorded
+      }
     },
 
     async put(request, context) {
-      const started = performance.now();
-      // First everything that does not depend on the cache, so a malformed request is 400 even before the
-      // first sync: a 503 would tell the client to retry a request that can never succeed.
-      const { namespace, name, query } = target(request, context.params, PUT_PARAMS);
-      const force = validateBooleanQuery(query, "force");
-      const dryRun = validateBooleanQuery(query, "dryRun");
-      const wait = parseWait(query);
-      if (wait && dryRun) {
-        throw new HttpError(400, "dryRun=true changes nothing, so there is no rollout to wait for: drop wait=rollout or dryRun");
-      }
-      const ifMatchHeader = request.headers.get("if-match");
-      const ifMatch = ifMatchHeader === null ? undefined : parseEntityTags(ifMatchHeader);
-      if (ifMatch === null) {
-        await request.body?.cancel().catch(() => {});
-        throw new HttpError(400, `If-Match must be "*" or a list of quoted ETags, e.g. If-Match: "12345"`);
-      }
-      const replicas = validateReplicasBody(await readJsonBody(request), maxReplicas);
-      view.namespace(namespace);
-      const autoscaler = cache.get(namespace, name)?.autoscaler;
-      if (autoscaler && !force) {
-        throw new HttpError(
-          409,
-          `deployment "${namespace}/${name}" is scaled by HorizontalPodAutoscaler "${autoscaler.name}" (minReplicas ${autoscaler.minReplicas}, maxReplicas ${autoscaler.maxReplicas}), which would undo this change; change the autoscaler instead, or repeat the request with ?force=true`,
-        );
-      }
-      const scaleRequest: ScaleRequest = { namespace, name, replicas, ifMatch, dryRun };
-      if (wait) return await scaleAndWait(scaleRequest, context, autoscaler, wait.timeoutMs - (performance.now() - started));
+      const { scaleRequest, autoscaler, wait } = await checkedScale(request, context);
+      if (wait) throw new Error(`put_replicas got wait=rollout: ${request.url}`);
+      const { namespace, name, dryRun } = scaleRequest;
       const result = await scaleOnce(scaleRequest, context.client, autoscaler);
       const body = putBody(namespace, name, result, autoscaler);
       // Nothing changed, so no ETag of a new version and no wait for the cache.
       if (dryRun) return jsonResponse({ ...body, dryRun: true });
       return jsonResponse(body, { status: result.observed ? 200 : 202, headers: { etag: `"${result.resourceVersion}"` } });
+    },
+
+    async putWaitRollout(request, context) {
+      const { scaleRequest, autoscaler, wait, started } = await checkedScale(request, context);
+      if (!wait) throw new Error(`the rollout wait route got a request without wait=rollout: ${request.url}`);
+      // The timeout counts from the request's start, body and all.
+      return await scaleAndWait(scaleRequest, context, autoscaler, wait.timeoutMs - (performance.now() - started));
     },
   };
 }

@@ -8,7 +8,7 @@
  * It ends early, answering what it has, when the service shuts down, and it
  * stops (nothing is written) when the client goes away.
  */
-import { HttpError } from "../http/mod.ts";
+import { HttpError, ineffectiveParameter } from "../http/mod.ts";
 import type { DeploymentCache } from "../kube/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
 import { isAtLeastVersion } from "../kube/mod.ts";
@@ -20,16 +20,17 @@ export const MAX_WAIT_TIMEOUT_MS = 600_000;
 
 /**
  * The wait a request asks for, or undefined. Throws 400 for anything but `wait=rollout` and a timeout of
- * `<int>ms|s|m` up to 10m. A timeout without wait is checked the same way and then has no effect (a client
- * may always send its timeout).
+ * `<int>ms|s|m` up to 10m, and for a timeout without wait: it would have no effect.
  */
 export function parseWait(query: URLSearchParams): { timeoutMs: number } | undefined {
   const wait = query.get("wait");
   const timeout = query.get("timeout");
-  const timeoutMs = timeout === null ? DEFAULT_WAIT_TIMEOUT_MS : parseTimeout(timeout);
-  if (wait === null) return undefined;
+  if (wait === null) {
+    if (timeout !== null) throw ineffectiveParameter("timeout", "without wait=rollout, the wait it bounds");
+    return undefined;
+  }
   if (wait !== "rollout") throw new HttpError(400, `wait must be "rollout", got "${wait.slice(0, 40)}"`);
-  return { timeoutMs };
+  return { timeoutMs: timeout === null ? DEFAULT_WAIT_TIMEOUT_MS : parseTimeout(timeout) };
 }
 
 function parseTimeout(timeout: string): number {

@@ -5,6 +5,7 @@ import type { ScaleEventRecorder } from "../kube/mod.ts";
 import type { CacheView } from "./cache_view.ts";
 import { createDeploymentHandlers } from "./deployments.ts";
 import { createReplicasHandlers } from "./replicas.ts";
+import { createWatchHandlers } from "./watch.ts";
 import { createHealthHandler, createProbeHandlers, type Lifecycle } from "./health.ts";
 import { createMetricsHandler } from "./metrics.ts";
 import { createOpenApiHandler } from "./openapi.ts";
@@ -27,25 +28,52 @@ export interface ApiRouteDeps {
   now?: () => number;
 }
 
+/**
+ * The API, one route per thing a client can ask for. A watch and a rollout wait are routes of their own under the
+ * URL of the list or of the replicas they belong to (`query`, tried first), so they have their own handler and
+ * their own name in metrics and the access log.
+ */
 export function createApiRoutes(deps: ApiRouteDeps): Route[] {
-  // One set of stream limits for both handler families (a wait and a watch count against the same caps).
+  // One set of stream limits for every handler family (a wait and a watch count against the same caps).
   const streaming = deps.streaming ?? defaultStreamingDeps();
   const deployments = createDeploymentHandlers({ ...deps, streaming });
+  const watches = createWatchHandlers({ ...deps, streaming });
   const replicas = createReplicasHandlers({ ...deps, streaming });
   const base = "/api/v1";
-  const one = `${base}/namespaces/:namespace/deployments/:name`;
+  const all = `${base}/deployments`;
+  const namespace = `${base}/namespaces/:namespace/deployments`;
+  const one = `${namespace}/:name`;
   return [
-    { method: "GET", path: `${base}/deployments`, name: "list_deployments", handler: deployments.listAll, permission: "read" },
+    { method: "GET", path: all, name: "list_deployments", handler: deployments.listAll, permission: "read" },
+    { method: "GET", path: all, query: "watch=true", name: "watch_deployments", handler: watches.all, permission: "read" },
+    { method: "GET", path: namespace, name: "list_namespace_deployments", handler: deployments.listNamespace, permission: "read" },
     {
       method: "GET",
-      path: `${base}/namespaces/:namespace/deployments`,
-      name: "list_namespace_deployments",
-      handler: deployments.listNamespace,
+      path: namespace,
+      query: "watch=true",
+      name: "watch_namespace_deployments",
+      handler: watches.namespace,
       permission: "read",
     },
     { method: "GET", path: one, name: "get_deployment", handler: deployments.get, permission: "read" },
     { method: "GET", path: `${one}/replicas`, name: "get_replicas", handler: replicas.get, permission: "read" },
+    {
+      method: "GET",
+      path: `${one}/replicas`,
+      query: "wait=rollout",
+      name: "get_replicas_wait_rollout",
+      handler: replicas.getWaitRollout,
+      permission: "read",
+    },
     { method: "PUT", path: `${one}/replicas`, name: "put_replicas", handler: replicas.put, permission: "scale" },
+    {
+      method: "PUT",
+      path: `${one}/replicas`,
+      query: "wait=rollout",
+      name: "put_replicas_wait_rollout",
+      handler: replicas.putWaitRollout,
+      permission: "scale",
+    },
     { method: "GET", path: `${base}/whoami`, name: "whoami", handler: createWhoamiHandler(deps) },
     { method: "GET", path: `${base}/health`, name: "health", handler: createHealthHandler(deps) },
     { method: "GET", path: `${base}/openapi.json`, name: "openapi", handler: createOpenApiHandler() },

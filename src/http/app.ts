@@ -109,13 +109,14 @@ export function createApp(options: AppOptions): Handler {
     };
     let result: Response | Promise<Response>;
     try {
-      const found = router.match(request.method, x.pathname);
+      // With the URL, so a mode chosen by the query (a watch, a rollout wait) is counted and logged under its own route.
+      const found = router.match(request.method, x.pathname, request.url);
       x.routeName = found.route.name;
       if (guard) {
         const guarded: GuardedRequest = {
           method: request.method,
           permission: found.route.permission,
-          // The path parameter, else ?namespace= (list_deployments); validated by the handler, checked by the guard first.
+          // The path parameter, else ?namespace= (list_deployments, watch_deployments); validated by the handler, checked by the guard first.
           namespace: found.params.namespace ?? queryNamespace(request.url),
           name: found.params.name,
           client: context.client,

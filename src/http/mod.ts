@@ -11,7 +11,7 @@ export { noneMatch, parseEntityTags } from "./conditional.ts";
 export { HttpError, reasonPhrase, STATUS_TEXT } from "./http_error.ts";
 export { startProbeServer } from "./probe_server.ts";
 export { PROBLEM_CONTENT_TYPE, problemBody, problemResponse, toHttpError } from "./problem.ts";
-export { truncate, validateBooleanQuery, validateQuery } from "./query.ts";
+export { ineffectiveParameter, truncate, validateBooleanQuery, validateQuery } from "./query.ts";
 export { emptyResponse, isStreamedResponse, jsonResponse, PreparedResponse, setResponseHeader, textResponse } from "./response.ts";
 export { createRouter, type Route, type Router } from "./router.ts";
 export type { ClientIdentity, Handler, RequestContext } from "./types.ts";

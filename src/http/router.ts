@@ -2,6 +2,11 @@
  * Routes are data: (method, URLPattern pathname, handler, name). The router
  * decides 404 and 405-with-Allow once, for every route, so handlers never do.
  * GET routes also answer HEAD.
+ *
+ * A route may also name a query parameter value (`query: "watch=true"`): a
+ * mode of a resource that is an endpoint of its own (its own handler, and its
+ * own name in metrics and logs) under the URL of the plain one. The router
+ * tries such routes before the plain route of the same method and path.
  */
 import type { Handler, RequestContext } from "./types.ts";
 import { HttpError } from "./http_error.ts";
@@ -18,6 +23,12 @@ export interface Route {
   readonly handler: Handler;
   /** What the client's certificate must be granted (authz policy); undefined = any authenticated client. */
   readonly permission?: string;
+  /**
+   * `name=value`: this route serves the requests of its method and path whose query has that value for that
+   * parameter (its first value: the handler refuses a repeated one). Needs a plain route of the same method and
+   * path, which serves every other request there.
+   */
+  readonly query?: string;
 }
 
 export interface RouteMatch {
@@ -27,8 +38,11 @@ export interface RouteMatch {
 
 export interface Router {
   readonly routes: readonly Route[];
-  /** Finds the route; throws HttpError 404 or 405 (with Allow), the one {@link refusal} returns. */
-  match(method: string, pathname: string): RouteMatch;
+  /**
+   * Finds the route; throws HttpError 404 or 405 (with Allow), the one {@link refusal} returns. `url`, the request's
+   * whole URL, lets a route with a `query` match; without it only plain routes do.
+   */
+  match(method: string, pathname: string, url?: string): RouteMatch;
   /**
    * The answer for a request no route serves: 405 with Allow naming the methods the path has, or 404 when no route
    * has the path. `match` throws it; the transport sends it for methods it cannot hand to a handler (TRACE,
@@ -40,9 +54,22 @@ export interface Router {
 }
 
 export function createRouter(routes: readonly Route[]): Router {
-  // Group by path so one pattern test serves every method of a resource.
+  // Group by path so one pattern test serves every method of a resource. Routes with a query are kept apart, by
+  // the plain route they refine: matching finds the plain route (remembered, see memo) and then looks at the query.
   const byPath = new Map<string, { pattern: PathPattern; routes: Route[] }>();
+  const refinements = new Map<string, QueryRoute[]>();
   for (const route of routes) {
+    if (route.query !== undefined) {
+      const key = `${route.method} ${route.path}`;
+      const [name, value, ...rest] = route.query.split("=");
+      if (!name || value === undefined || rest.length) {
+        throw new Error(`route ${route.name}: query must be "name=value", got "${route.query}"`);
+      }
+      const list = refinements.get(key) ?? [];
+      if (list.some((q) => q.name === name && q.value === value)) throw new Error(`duplicate route ${key}?${route.query}`);
+      refinements.set(key, [...list, { name, value, route }]);
+      continue;
+    }
     let entry = byPath.get(route.path);
     if (!entry) {
       entry = { pattern: compilePathPattern(route.path), routes: [] };
@@ -52,6 +79,12 @@ export function createRouter(routes: readonly Route[]): Router {
       throw new Error(`duplicate route ${route.method} ${route.path}`);
     }
     entry.routes.push(route);
+  }
+  const byPlainRoute = new Map<Route, readonly QueryRoute[]>();
+  for (const [key, list] of refinements) {
+    const plain = routes.find((r) => r.query === undefined && `${r.method} ${r.path}` === key);
+    if (!plain) throw new Error(`route ${list[0].route.name} (${key}?${list[0].route.query}) needs a plain route ${key}`);
+    byPlainRoute.set(plain, Object.freeze(list));
   }
   const groups = [...byPath.values()];
   // Candidates by segment count, in table order; patterns without a fixed count are tried for every path.
@@ -66,7 +99,19 @@ export function createRouter(routes: readonly Route[]): Router {
   const memo = new Map<string, Map<string, RouteMatch>>();
   let memoSize = 0;
 
-  function match(method: string, pathname: string): RouteMatch {
+  function match(method: string, pathname: string, url?: string): RouteMatch {
+    const found = matchPath(method, pathname);
+    // Only the few plain routes that have refinements, and only requests with a query, look further.
+    const refined = url === undefined ? undefined : byPlainRoute.get(found.route);
+    if (refined === undefined || !url!.includes("?")) return found;
+    const query = new URL(url!).searchParams;
+    for (const q of refined) {
+      if (query.get(q.name) === q.value) return Object.freeze({ route: q.route, params: found.params });
+    }
+    return found;
+  }
+
+  function matchPath(method: string, pathname: string): RouteMatch {
     const wanted = method === "HEAD" ? "GET" : method;
     const known = memo.get(wanted)?.get(pathname);
     if (known !== undefined) return known;
@@ -117,12 +162,19 @@ export function createRouter(routes: readonly Route[]): Router {
     refusal,
     /** Not async: a synchronous handler's Response passes straight through (see app.ts). */
     handle(request, context, found) {
-      const { route, params } = found ?? match(request.method, new URL(request.url).pathname);
+      const { route, params } = found ?? match(request.method, new URL(request.url).pathname, request.url);
       // A literal of known shape, not a spread: the context is often a frozen per-connection object, which a spread
       // copies on a slow path (measured ~1 µs per request in a CPU profile).
       return route.handler(request, { client: context.client, remoteAddr: context.remoteAddr, params, closed: context.closed });
     },
   };
+}
+
+/** A route with a query, under the plain route it refines. */
+interface QueryRoute {
+  readonly name: string;
+  readonly value: string;
+  readonly route: Route;
 }
 
 /** How many matches the router remembers, and the longest path it remembers one for (see the memo in match()). */

@@ -1,9 +1,8 @@
 /**
  * [integration] The CLI (bin/replica-api, as people run it) against the real service and a real kube-apiserver.
  *
- * The first test needs only what main has today. The others follow the API contract of issue 13 that other
- * branches add: `?dryRun=true` (item 5), `?wait=rollout` and `?watch=true` (items 1 and 2), `?force=true` and
- * the HPA conflict (item 3); their names say which. They fail, with the server's own detail, until those are merged.
+ * Lists, gets and scales, then the API's options as the CLI uses them: `?dryRun=true`, `?wait=rollout`,
+ * `?watch=true`, and `?force=true` past an autoscaler's 409.
  */
 import assert from "node:assert/strict";
 import { chartServiceAccount, createDeployment, createNamespace, kubectl, specReplicas, uniqueName } from "./harness/cluster.ts";
@@ -179,7 +178,7 @@ Deno.test("[integration] CLI lists, gets and scales through the service, with th
   }
 });
 
-Deno.test("[integration] CLI scale --dry-run changes nothing (needs ?dryRun=true, issue 13 item 5)", async () => {
+Deno.test("[integration] CLI scale --dry-run changes nothing, not even the resourceVersion, and still reports an unknown Deployment", async () => {
   const ns = uniqueName("it-cli-dry");
   await createNamespace(ns);
   await createDeployment(ns, "web", 2);
@@ -200,7 +199,7 @@ Deno.test("[integration] CLI scale --dry-run changes nothing (needs ?dryRun=true
   }
 });
 
-Deno.test("[integration] CLI scale --wait follows the rollout (needs ?wait=rollout, issue 13 item 1)", async (t) => {
+Deno.test("[integration] CLI scale --wait follows the rollout to completion, and gives up at --timeout with the counts so far", async (t) => {
   // The local control plane runs kube-controller-manager but no nodes: Pods stay Pending, so a rollout to 0
   // completes and a rollout to more than 0 never does.
   const ns = uniqueName("it-cli-wait");
@@ -236,7 +235,7 @@ Deno.test("[integration] CLI scale --wait follows the rollout (needs ?wait=rollo
   }
 });
 
-Deno.test("[integration] CLI watch streams changes as they happen (needs ?watch=true, issue 13 item 2)", async () => {
+Deno.test("[integration] CLI watch streams changes as they happen, each with its resourceVersion", async () => {
   const ns = uniqueName("it-cli-watch");
   await createNamespace(ns);
   await createDeployment(ns, "web", 1);
@@ -299,7 +298,7 @@ Deno.test("[integration] CLI watch streams changes as they happen (needs ?watch=
   }
 });
 
-Deno.test("[integration] CLI scale of an autoscaled Deployment exits 3 naming the HPA; --force overrides (needs issue 13 item 3)", async () => {
+Deno.test("[integration] CLI scale of an autoscaled Deployment exits 3 naming the HPA; --force overrides", async () => {
   const ns = uniqueName("it-cli-hpa");
   await createNamespace(ns);
   await createDeployment(ns, "web", 2);

@@ -14,6 +14,7 @@ import type { DeploymentRecord } from "../../../src/kube/cache/deployment_record
 import { createScaler, type ScaleApi, type Scaler, type ScaleState } from "../../../src/kube/scale/scaler.ts";
 import { KubeApiError } from "../../../src/kube/api/kube_api_error.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
+import { createServiceMetrics } from "../../../src/observability/service_metrics.ts";
 
 const CONTEXT: RequestContext = {
   remoteAddr: "127.0.0.1:1",
@@ -524,6 +525,102 @@ Deno.test("PUT replicas before the first sync answers 503 with Retry-After, not 
   assert.equal(retryAfter, "2");
 });
 
+// --- Query strings ---------------------------------------------------------------------------------------------------
+
+/** Every route's query parameters with a valid value each. */
+const PARAMETERS_BY_ROUTE: [method: string, path: string, parameters: string[]][] = [
+  ["GET", "/api/v1/deployments", ["namespace=prod", "watch=true", "watch=false", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["GET", "/api/v1/namespaces/prod/deployments", ["watch=true", "watch=false", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["GET", "/api/v1/namespaces/prod/deployments/web", ["resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["GET", REPLICAS, ["wait=rollout", "timeout=1s", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["PUT", REPLICAS, ["force=true", "dryRun=true", "dryRun=false", "wait=rollout", "timeout=1s"]],
+];
+
+Deno.test("a query parameter given twice answers 400 naming it, for every parameter on every route", async (t) => {
+  const { send, put, api } = harness();
+  for (const [method, path, parameters] of PARAMETERS_BY_ROUTE) {
+    for (const parameter of parameters) {
+      const name = parameter.split("=")[0];
+      // The same value twice, and then another value after it: neither is "the" value.
+      for (const query of [`${parameter}&${parameter}`, `${parameter}&${name}=x`]) {
+        await t.step(`${method} ${path}?${query}`, async () => {
+          const target = `${path}?${query}`;
+          const response = method === "PUT" ? await put(target, { replicas: 4 }) : await send(target);
+          const body = await problem(response, 400);
+          assert.equal(body.detail, `query parameter "${name}" is given 2 times; give it once`);
+        });
+      }
+    }
+  }
+  assert.deepEqual(api.patches(), [], "nothing was scaled");
+});
+
+Deno.test("boolean query parameters take exactly true or false on every route; 1, 0, yes, TRUE or nothing answer 400", async (t) => {
+  const { send, put } = harness();
+  const cases: [string, string][] = [
+    ["GET", "/api/v1/deployments?watch="],
+    ["GET", "/api/v1/deployments?watch=1"],
+    ["GET", "/api/v1/namespaces/prod/deployments?watch=0"],
+    ["GET", "/api/v1/namespaces/prod/deployments?watch=TRUE"],
+    ["GET", "/api/v1/deployments?watch"],
+    ["PUT", `${REPLICAS}?force=1`],
+    ["PUT", `${REPLICAS}?dryRun=yes`],
+  ];
+  for (const [method, target] of cases) {
+    await t.step(`${method} ${target}`, async () => {
+      const response = method === "PUT" ? await put(target, { replicas: 4 }) : await send(target);
+      assert.match((await problem(response, 400)).detail, /^query parameter "(watch|force|dryRun)" must be "true" or "false", got "/);
+    });
+  }
+  await t.step("false is the same as absent", async () => {
+    assert.deepEqual(await json(await send("/api/v1/namespaces/prod/deployments?watch=false")), { items: [PROD_API, PROD_WEB] });
+  });
+});
+
+/** Requests with a parameter (or header) that has no effect in the combination given, and what the 400 names. */
+const NO_EFFECT: [method: string, target: string, headers: Record<string, string>, names: RegExp][] = [
+  ["GET", `${REPLICAS}?timeout=5s`, {}, /^query parameter "timeout" has no effect without wait=rollout/],
+  ["PUT", `${REPLICAS}?timeout=5s`, {}, /^query parameter "timeout" has no effect without wait=rollout/],
+  ["PUT", `${REPLICAS}?dryRun=true&wait=rollout`, {}, /^dryRun=true changes nothing, so there is no rollout to wait for/],
+  ["GET", `${REPLICAS}?resourceVersionMatch=NotOlderThan`, {}, /^resourceVersionMatch=NotOlderThan needs resourceVersion/],
+  ["GET", "/api/v1/deployments?watch=true&resourceVersion=5", {}, /^query parameter "resourceVersion" has no effect on a watch/],
+  [
+    "GET",
+    "/api/v1/namespaces/prod/deployments?watch=true&resourceVersionMatch=NotOlderThan",
+    {},
+    /^query parameter "resourceVersionMatch" has no effect on a watch/,
+  ],
+  ["GET", "/api/v1/deployments", { "last-event-id": "5" }, /^the Last-Event-ID header has no effect without watch=true/],
+  ["GET", "/api/v1/deployments?watch=false", { "last-event-id": "5" }, /^the Last-Event-ID header has no effect without watch=true/],
+  ["GET", "/api/v1/namespaces/prod/deployments?resourceVersion=1", { "last-event-id": "5" }, /^the Last-Event-ID header has no effect/],
+  ["GET", `${REPLICAS}?force=true`, {}, /^unknown query parameter "force"/],
+  ["GET", `${REPLICAS}?dryRun=false`, {}, /^unknown query parameter "dryRun"/],
+  ["GET", "/api/v1/openapi.json?format=yaml", {}, /^unknown query parameter "format"; this endpoint takes none/],
+];
+
+Deno.test("a parameter that has no effect in the combination given answers 400 naming it", async (t) => {
+  const { send, put, api } = harness();
+  for (const [method, target, headers, names] of NO_EFFECT) {
+    await t.step(`${method} ${target} ${JSON.stringify(headers)}`, async () => {
+      const response = method === "PUT" ? await put(target, { replicas: 4 }, headers) : await send(target, { headers });
+      assert.match((await problem(response, 400)).detail, names);
+    });
+  }
+  assert.deepEqual(api.patches(), [], "nothing was scaled");
+  await t.step("before the first sync too: 400, not 503", async () => {
+    const unsynced = harness({ seed: false, status: { synced: false, connected: false, lastContactAt: undefined } });
+    for (const [method, target, headers] of NO_EFFECT) {
+      const response = method === "PUT" ? await unsynced.put(target, { replicas: 4 }, headers) : await unsynced.send(target, { headers });
+      await problem(response, 400);
+    }
+  });
+  await t.step("an empty Last-Event-ID is absent, as EventSource may send it", async () => {
+    assert.deepEqual(await json(await send("/api/v1/namespaces/dev/deployments", { headers: { "last-event-id": " " } })), {
+      items: [DEV_WEB],
+    });
+  });
+});
+
 // --- Methods and paths --------------------------------------------------------------------------------------------
 
 Deno.test("a wrong method answers 405 with an Allow header", async (t) => {
@@ -834,4 +931,54 @@ Deno.test("the access log has one line per request with method, route, status, d
     assert.ok((line.durationMs as number) >= 0);
   }
   assert.equal(access[0].requestId, first.headers.get("x-request-id"));
+});
+
+Deno.test("watches and rollout waits are routes of their own: the access log and the request metrics name them", async () => {
+  const cache = new MemoryCache({ status: { lastContactAt: T0 } });
+  for (const record of RECORDS) cache.put(record);
+  const api = new FakeScaleApi();
+  api.set("prod", "web", { replicas: 3, resourceVersion: "100" });
+  api.onPatched = reflectInto(cache);
+  const view = createCacheView({ cache, staleAfterMs: STALE_AFTER_MS, now: () => T0 });
+  const scaler = createScaler({ api, cache, writeSyncTimeoutMs: 2_000 });
+  const metrics = createServiceMetrics();
+  const lines: string[] = [];
+  const app = createApp({
+    router: createRouter(createApiRoutes({ view, scaler, maxReplicas: 1000 })),
+    log: createLogger({ sink: (line) => lines.push(line) }),
+    accessLog: true,
+    metrics: metrics.http,
+  });
+  const requests: [string, string][] = [
+    ["GET", "/api/v1/deployments?watch=true"],
+    ["GET", "/api/v1/deployments?watch=false"],
+    ["GET", "/api/v1/namespaces/prod/deployments?watch=true"],
+    ["GET", "/api/v1/namespaces/prod/deployments"],
+    ["GET", `${REPLICAS}?wait=rollout&timeout=0ms`],
+    ["GET", REPLICAS],
+    ["PUT", `${REPLICAS}?wait=rollout&timeout=0ms`],
+    ["PUT", REPLICAS],
+  ];
+  for (const [method, target] of requests) {
+    const init: RequestInit = method === "PUT"
+      ? { method, headers: { "content-type": "application/json" }, body: JSON.stringify({ replicas: 4 }) }
+      : { method };
+    await (await app(new Request(`https://localhost${target}`, init), CONTEXT)).body?.cancel();
+  }
+  const names = [
+    "watch_deployments",
+    "list_deployments",
+    "watch_namespace_deployments",
+    "list_namespace_deployments",
+    "get_replicas_wait_rollout",
+    "get_replicas",
+    "put_replicas_wait_rollout",
+    "put_replicas",
+  ];
+  const access = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === "request");
+  assert.deepEqual(access.map((line) => line.route), names);
+  const text = metrics.registry.render();
+  for (const name of names) {
+    assert.match(text, new RegExp(`replica_api_http_request_duration_seconds_count\\{listener="api",route="${name}"\\} 1\\n`), name);
+  }
 });

@@ -152,7 +152,7 @@ Deno.test("a watch starts with an ADDED event per Deployment, the last carrying 
 
 Deno.test("a namespace's watch sees only that namespace", async () => {
   const h = harness();
-  const sse = await h.open("/api/v1/namespaces/dev/deployments?watch=1");
+  const sse = await h.open("/api/v1/namespaces/dev/deployments?watch=true");
   const snapshot = await sse.next();
   assert.deepEqual([snapshot?.event, snapshot?.id, JSON.parse(snapshot!.data!).namespace], ["ADDED", "103", "dev"]);
   h.cache.put(rec("prod", "web", "104", 5));

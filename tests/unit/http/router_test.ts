@@ -201,3 +201,71 @@ Deno.test("router stays correct past its memo's bound (many distinct paths, then
   assert.equal(router.match("GET", long).params.id.length, 600);
   assert.notEqual(router.match("GET", long), router.match("GET", long));
 });
+
+/** /things with a watch mode and /things/:id with a wait mode, each a route of its own. */
+function modesRouter() {
+  return createRouter([
+    route("GET", "/things", "list"),
+    { ...route("GET", "/things", "watch"), query: "watch=true" },
+    route("GET", "/things/:id", "get"),
+    { ...route("GET", "/things/:id", "get_wait"), query: "wait=done" },
+    route("PUT", "/things/:id", "put"),
+    { ...route("PUT", "/things/:id", "put_wait"), query: "wait=done" },
+  ]);
+}
+
+Deno.test("router picks a route with a query when the request's query has that value, the plain route otherwise", async (t) => {
+  const router = modesRouter();
+  const cases: [string, string, string][] = [
+    ["GET", "/things?watch=true", "watch"],
+    ["HEAD", "/things?watch=true", "watch"],
+    ["GET", "/things?x=1&watch=true", "watch"],
+    ["GET", "/things", "list"],
+    ["GET", "/things?watch=false", "list"],
+    ["GET", "/things?watch=TRUE", "list"],
+    ["GET", "/things?watch", "list"],
+    ["GET", "/things/7?wait=done", "get_wait"],
+    ["PUT", "/things/7?wait=done", "put_wait"],
+    ["PUT", "/things/7?wait=later", "put"],
+    ["GET", "/things/7?watch=true", "get"],
+  ];
+  for (const [method, target, name] of cases) {
+    await t.step(`${method} ${target}`, () => {
+      const url = `https://localhost${target}`;
+      const found = router.match(method, new URL(url).pathname, url);
+      assert.equal(found.route.name, name);
+    });
+  }
+  // The path parameters are the plain match's, and the query route's handler is the one that runs.
+  const found = router.match("GET", "/things/a%20b", "https://localhost/things/a%20b?wait=done");
+  assert.deepEqual(found.params, { id: "a b" });
+  const response = await router.handle(new Request("https://localhost/things/7?wait=done"), CONTEXT);
+  assert.equal((await response.json()).name, "get_wait");
+});
+
+Deno.test("router without the URL matches only plain routes, and a query route changes no 404 or 405", () => {
+  const router = modesRouter();
+  assert.equal(router.match("GET", "/things").route.name, "list");
+  const error = assertHttpError(() => router.match("POST", "/things", "https://localhost/things?watch=true"), 405);
+  assert.equal(error.headers.allow, "GET, HEAD");
+  assertHttpError(() => router.match("GET", "/nothing", "https://localhost/nothing?watch=true"), 404);
+  assert.equal(router.refusal("TRACE", "/things/7").headers.allow, "GET, HEAD, PUT");
+});
+
+Deno.test("app counts and logs a query route under its own name", async () => {
+  const lines: string[] = [];
+  const app = createApp({ router: modesRouter(), log: createLogger({ sink: (line) => lines.push(line) }), accessLog: true });
+  for (const target of ["/things?watch=true", "/things"]) {
+    await (await app(new Request(`https://localhost${target}`), CONTEXT)).body?.cancel();
+  }
+  assert.deepEqual(lines.map((line) => JSON.parse(line).route), ["watch", "list"]);
+});
+
+Deno.test("router refuses a query route without a plain route, a malformed query and a duplicate", () => {
+  assert.throws(() => createRouter([{ ...route("GET", "/x", "w"), query: "watch=true" }]), /needs a plain route GET \/x/);
+  for (const query of ["watch", "=true", "a=b=c"]) {
+    assert.throws(() => createRouter([route("GET", "/x"), { ...route("GET", "/x", "w"), query }]), /query must be "name=value"/, query);
+  }
+  const twice = { ...route("GET", "/x", "w"), query: "watch=true" };
+  assert.throws(() => createRouter([route("GET", "/x"), twice, twice]), /duplicate route GET \/x\?watch=true/);
+});
