@@ -80,6 +80,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     })
     : undefined;
   const lifecycle = { shuttingDown: false };
+  /** Shown by /readyz without failing it; set once the revocation lists are loaded. */
+  let readinessWarnings: () => readonly string[] = () => [];
   // Aborted first thing on shutdown: watch streams send their final event and close, rollout waits answer.
   const stopping = new AbortController();
   const concurrency = createConcurrencyLimiter({ max: config.maxConcurrentRequests });
@@ -115,7 +117,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     guard,
   });
   const probeApp = createApp({
-    router: createRouter(createProbeRoutes({ view, lifecycle, registry: metrics.registry })),
+    router: createRouter(createProbeRoutes({ view, lifecycle, registry: metrics.registry, warnings: () => readinessWarnings() })),
     log,
     accessLog: false,
     listener: "probe",
@@ -155,7 +157,10 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
       onOutcome: metrics.crlReload,
     })
     : undefined;
-  if (crlReloader) metrics.revocationLists(() => crlGauges(config.tlsClientCrlFiles, crlReloader.current));
+  if (crlReloader) {
+    metrics.revocationLists(() => crlGauges(config.tlsClientCrlFiles, crlReloader.current));
+    readinessWarnings = () => crlReloader.current.problems.map((problem) => `revocation list: ${problem}`);
+  }
   const reloader = deps.tlsFiles
     ? startCertReloader({
       files: deps.tlsFiles,

@@ -44,7 +44,17 @@ export interface ProbeHandlers {
   readyz: Handler;
 }
 
-export function createProbeHandlers({ view, lifecycle }: { view: CacheView; lifecycle: Lifecycle }): ProbeHandlers {
+export interface ProbeDeps {
+  view: CacheView;
+  lifecycle: Lifecycle;
+  /**
+   * Problems that do not stop serving but an operator must see (a revocation list refused or past its nextUpdate):
+   * readiness stays 200 and lists them, since taking every replica out at once for a late CRL would be an outage.
+   */
+  warnings?: () => readonly string[];
+}
+
+export function createProbeHandlers({ view, lifecycle, warnings }: ProbeDeps): ProbeHandlers {
   return {
     // Liveness never depends on the API server: restarting us would not fix it, and would drop the cache.
     livez: () => jsonResponse({ status: "alive" }),
@@ -52,7 +62,8 @@ export function createProbeHandlers({ view, lifecycle }: { view: CacheView; life
       if (lifecycle.shuttingDown) return jsonResponse({ status: "not ready", reason: "shutting down" }, { status: 503 });
       const f = view.freshness();
       if (f.state !== "live") return jsonResponse({ status: "not ready", reason: f.reason }, { status: 503 });
-      return jsonResponse({ status: "ready" });
+      const shown = warnings?.() ?? [];
+      return jsonResponse(shown.length ? { status: "ready", warnings: shown } : { status: "ready" });
     },
   };
 }

@@ -6,7 +6,7 @@ import type { CacheView } from "./cache_view.ts";
 import { createDeploymentHandlers } from "./deployments.ts";
 import { createReplicasHandlers } from "./replicas.ts";
 import { createWatchHandlers } from "./watch.ts";
-import { createHealthHandler, createProbeHandlers, type Lifecycle } from "./health.ts";
+import { createHealthHandler, createProbeHandlers, type ProbeDeps } from "./health.ts";
 import { createMetricsHandler } from "./metrics.ts";
 import { createOpenApiHandler } from "./openapi.ts";
 import { createWhoamiHandler } from "./whoami.ts";
@@ -80,7 +80,7 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
   ];
 }
 
-export function createProbeRoutes(deps: { view: CacheView; lifecycle: Lifecycle; registry: Registry }): Route[] {
+export function createProbeRoutes(deps: ProbeDeps & { registry: Registry }): Route[] {
   const probes = createProbeHandlers(deps);
   return [
     { method: "GET", path: "/livez", name: "livez", handler: probes.livez },

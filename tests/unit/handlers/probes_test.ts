@@ -13,12 +13,14 @@ import { startProbeServer } from "../../../src/http/probe_server.ts";
 const T0 = 1_700_000_000_000;
 const STALE_AFTER_MS = 120_000;
 
-function probes(options: { status?: Partial<Omit<CacheStatus, "deployments">>; ageMs?: number; shuttingDown?: boolean } = {}) {
+function probes(
+  options: { status?: Partial<Omit<CacheStatus, "deployments">>; ageMs?: number; shuttingDown?: boolean; warnings?: string[] } = {},
+) {
   const cache = new MemoryCache({ namespaces: ["prod"], status: { lastContactAt: T0, ...options.status } });
   const lifecycle = { shuttingDown: options.shuttingDown ?? false };
   const view = createCacheView({ cache, staleAfterMs: STALE_AFTER_MS, now: () => T0 + (options.ageMs ?? 1_000) });
   const app = createApp({
-    router: createRouter(createProbeRoutes({ view, lifecycle, registry: new Registry() })),
+    router: createRouter(createProbeRoutes({ view, lifecycle, registry: new Registry(), warnings: () => options.warnings ?? [] })),
     log: createLogger({ sink: () => {} }),
     accessLog: false,
   });
@@ -51,6 +53,13 @@ Deno.test("/readyz answers 200 when the cache is live", async () => {
   const { status, body } = await probes().get("/readyz");
   assert.equal(status, 200);
   assert.deepEqual(body, { status: "ready" });
+});
+
+Deno.test("/readyz stays 200 and lists what an operator must see, such as a revocation list past its nextUpdate", async () => {
+  const warning = "revocation list: /crl/ca.crl DER: past its nextUpdate since 2026-12-01T00:00:00.000Z";
+  const { status, body } = await probes({ warnings: [warning] }).get("/readyz");
+  assert.equal(status, 200);
+  assert.deepEqual(body, { status: "ready", warnings: [warning] });
 });
 
 Deno.test("/readyz answers 503 with the reason while the first sync runs", async () => {
