@@ -40,7 +40,7 @@ start: deps ## Run the service from environment variables and flags only (deno t
 	@$(DENO) task start
 
 # The stages run one after another through scripts/test.sh, which times each and ends with a table of them (also
-# when one fails), while the KIND path's artifacts are built in the background at low priority (make kind-prepare).
+# when one fails), while the KIND path's artifacts are built in the background at low priority once static is done (make kind-prepare).
 test: ## Run every test suite (what CI runs): static checks, unit, chart, integration, contract, KIND; then a table of stage times
 	@MAKE="$(MAKE)" scripts/test.sh
 

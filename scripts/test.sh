@@ -5,9 +5,9 @@
 # after it are listed as "not run"), and so does an interrupt.
 #
 # The KIND path's artifacts (`make kind-prepare`: kind, the node image, the images; on a cold machine Go builds
-# and debootstraps, most of the KIND suite's time) are built in the background from the start, at the lowest CPU
-# and I/O priority (nice 19, ionice idle), so they get the CPU the suites in the foreground leave idle (downloads,
-# waits, one-core phases) and take little from them. test-kind waits for it, then runs as before and finds all of
+# and debootstraps, most of the KIND suite's time) are built in the background once the first stage (static) is
+# done, at the lowest CPU and I/O priority (nice 19, ionice idle), so they get the CPU the suites in the
+# foreground leave idle (downloads, waits, one-core phases) and take little from them. test-kind waits for it, then runs as before and finds all of
 # it cached; if it failed, test-kind builds what is missing itself. TEST_KIND_PREPARE=0 turns the background
 # build off. Its output: <cache>/logs/kind-prepare.log, copied into this output when it ends.
 set -uo pipefail
@@ -115,10 +115,6 @@ trap on_exit EXIT
 trap 'status=130; exit 130' INT
 trap 'status=143; exit 143' TERM
 
-if [[ "${TEST_KIND_PREPARE:-1}" != 0 ]]; then
-  start_prepare
-fi
-
 for stage in "${STAGES[@]}"; do
   if [[ "${status}" != 0 ]]; then
     record "${stage}" - "not run"
@@ -142,6 +138,11 @@ for stage in "${STAGES[@]}"; do
   else
     record "${stage}" "$(($(date +%s) - current_start))" "FAILED (exit ${rc})" "${note}"
     status=${rc}
+  fi
+  # After static, which installs Deno and the npm packages the background build also uses (two installs of
+  # Deno into .tools at once fail: "Text file busy").
+  if [[ "${stage}" == static && "${status}" == 0 && "${TEST_KIND_PREPARE:-1}" != 0 ]]; then
+    start_prepare
   fi
 done
 exit "${status}"
