@@ -26,8 +26,19 @@ step() {
   log "${name} ready in $((SECONDS - t0)) s"
 }
 step engine scripts/kind/engine.sh up
-step "kind CLI" scripts/kind/kind.sh >/dev/null
+# A failed lane ends the script; the others must not outlive it.
+# shellcheck disable=SC2046  # one pid per word
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
+# Three lanes side by side: the node image is the long one (Go builds, debootstraps); the kind CLI and the images
+# (a debootstrap, a docker build) do not need it, and one after another they kept it waiting 4 min on a cold run.
+step "kind CLI" scripts/kind/kind.sh >/dev/null &
+kind_cli=$!
+{
+  step "image ${IMAGE}:${VERSION}" scripts/image/build.sh >&2
+  step "the suite's curl and load generator images" scripts/image/test-images.sh >/dev/null
+} &
+images=$!
 step "node image" scripts/kind/node-image.sh >/dev/null
-step "image ${IMAGE}:${VERSION}" scripts/image/build.sh >&2
-step "the suite's curl and load generator images" scripts/image/test-images.sh >/dev/null
+wait "${kind_cli}" || die "the kind CLI could not be built"
+wait "${images}" || die "the images could not be built"
 log "done in $((SECONDS - started)) s"
