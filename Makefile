@@ -47,7 +47,10 @@ run: deps certs ## Run the service (against the KUBECONFIG cluster if reachable,
 start: deps ## Run the service from environment variables and flags only (deno task start)
 	@$(DENO) task start
 
-test: static test-unit chart-test test-integration contract-test test-kind ## Run every test suite (what CI runs): static checks, unit, chart, integration, contract, KIND
+# The stages run one after another through scripts/test.sh, which times each and ends with a table of them (also
+# when one fails), while the KIND path's artifacts are built in the background at low priority once static is done (make kind-prepare).
+test: ## Run every test suite (what CI runs): static checks, unit, chart, integration, contract, KIND; then a table of stage times
+	@MAKE="$(MAKE)" scripts/test.sh
 
 # Formatting, lint and type-check, first and in seconds: CI runs exactly `make test`, so whatever is not in it
 # can break unseen (a lint error once passed two green CI runs this way).

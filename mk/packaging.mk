@@ -9,6 +9,7 @@
 #   make engine / engine-down  Docker for the KIND workflow (Debian's dockerd started as root when none runs)
 #   make kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down    (Docker, or root on Debian)
 #   make test-kind              all of that plus the engine and teardown, as `make test` runs it
+#   make kind-prepare           the engine, kind, node image and images only (make test builds them in the background)
 
 # The version of CHANGELOG.md's first "## [x.y.z]" heading: image tag, release and chart version.
 # Recursive (=): evaluated only by the targets that use it (the Docker build context has no scripts/).
@@ -21,7 +22,7 @@ IMAGE           ?= replica-api
 #   DOCKER_BUILD_ARGS="--build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:..."
 DOCKER_BUILD_ARGS ?=
 
-.PHONY: binary image release release-check chart-test engine engine-down kind-node-image kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
+.PHONY: binary image release release-check chart-test engine engine-down kind-prepare kind-node-image kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
 
 # The permissions are read from deno.json's `start` task, so the binary can never drift from
 # `deno task start`. --no-code-cache: a compiled binary otherwise writes a V8 code cache to the
@@ -71,6 +72,9 @@ engine: ## Use the running Docker, or install Debian's and start dockerd (root);
 
 engine-down: ## Unless containers still run on it: stop dockerd if this clone started it, drop the isolation rules, restore sysctls
 	@scripts/kind/engine.sh down
+
+kind-prepare: deno loadgen ## Build what the KIND path needs before a cluster (kind, node image, images); make test runs it in the background
+	@IMAGE=$(IMAGE) VERSION=$(RELEASE_VERSION) DOCKER_BUILD_ARGS="$(DOCKER_BUILD_ARGS)" scripts/kind/prepare.sh
 
 kind-node-image: ## The kind node image for the pinned Kubernetes (published, else built offline and cached)
 	@scripts/kind/engine.sh up && scripts/kind/node-image.sh

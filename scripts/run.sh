@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`: serve the API against a reachable cluster, or, when none is configured or reachable, against the
-# local control plane (tests/cluster/up.sh) seeded with sample Deployments. Extra settings come from the
+# local control plane (tests/cluster/up.sh) seeded with sample Deployments. Installs jemalloc first where it can
+# (scripts/jemalloc.sh ensure). Extra settings come from the
 # environment (see README: Configuration); TLS defaults to the dev PKI from `make certs`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,10 @@ cd "$(dirname "$0")/.."
 export TLS_CERT_FILE="${TLS_CERT_FILE:-certs/server.crt}"
 export TLS_KEY_FILE="${TLS_KEY_FILE:-certs/server.key}"
 export TLS_CLIENT_CA_FILE="${TLS_CLIENT_CA_FILE:-certs/ca.crt}"
+
+# jemalloc decides how much memory the service keeps after load: installed here when root on Debian, else one line
+# on how to get it (deno task start preloads it when present).
+scripts/jemalloc.sh ensure
 
 reachable() {
   command -v kubectl >/dev/null || return 1

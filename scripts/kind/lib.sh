@@ -88,6 +88,19 @@ require_tools() {
   done
 }
 
+# kind_skip_reason: why the KIND path cannot run here (printed, exit 0), or nothing (exit 1) when it can: a Docker
+# answers, or this is root on a host with apt-get, where scripts/kind/engine.sh installs and starts Debian's.
+kind_skip_reason() {
+  timeout 10 "${DOCKER}" info >/dev/null 2>&1 && return 1
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "no container engine answers ('docker info' fails) and installing one needs root"
+  elif ! command -v apt-get >/dev/null 2>&1; then
+    echo "no container engine answers ('docker info' fails) and this host has no apt-get to install Debian's"
+  else
+    return 1
+  fi
+}
+
 kctl() { "${KUBECTL}" --context "${KUBE_CONTEXT}" "$@"; }
 hlm() { "${HELM}" --kube-context "${KUBE_CONTEXT}" "$@"; }
 

@@ -5,12 +5,14 @@
 # Uses the published kindest/node:<KUBERNETES_VERSION> when it is present or can be pulled
 # (tried once, with a short timeout). Otherwise (or with --offline) builds one without any
 # container registry, cached by its inputs (image tag replica-api/kind-node:<version>-<hash> in
-# the engine's data-root, binaries under <artifacts>/bin):
+# the engine's data-root):
 #   base      debootstrap of Debian bookworm (mirror from apt's sources) with kind's node package
 #             list, Debian's runc and CNI plugins, and kind's own files (images/base/files of the
 #             pinned kind module)
-#   binaries  kubeadm, kubelet, kubectl and the control plane (tests/cluster/build.sh), containerd,
-#             crictl, CoreDNS and etcd from their Go modules; pause from scripts/kind/pause
+#   binaries  containerd, crictl, CoreDNS and kube-router from their Go modules, pause from
+#             scripts/kind/pause (all under <artifacts>/bin); kubeadm, kubelet, kubectl, the control
+#             plane and etcd from tests/cluster/build.sh, in the local control plane's cache
+#             (<clone>/.cache/bin), so the integration suite's builds are reused
 #   images    preloaded into the node's containerd, so no Pod ever pulls: kube-apiserver,
 #             kube-controller-manager, kube-scheduler (FROM scratch), kube-proxy and kube-router
 #             (on a small Debian base with iptables and ipset), etcd, CoreDNS, pause
@@ -62,34 +64,52 @@ debian_mirror() {
 go_module_dir() { (cd "${WORK_DIR}" && go mod download -json "$1" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p'); }
 
 # go_install <name> <version> <module@version> <package>...: static binaries into
-# BIN_DIR/<name>-<version>/, unless there already.
+# BIN_DIR/<name>-<version>/, unless there already. One `go install` for all the packages (same module and
+# version), so the packages they share are loaded and compiled once.
 go_install() {
-  local name="$1" version="$2" modver="$3" pkg start
+  local name="$1" version="$2" modver="$3" start pkgs=()
   shift 3
   local out="${BIN_DIR}/${name}-${version}" ldflags="${GO_LDFLAGS:-}"
   [[ ! -f "${out}/.done" ]] && start=${SECONDS} || return 0
   log "building ${name} ${version} from ${modver%@*} (log: ${LOG_DIR}/build-${name}-${version}.log)"
   mkdir -p "${out}" "${LOG_DIR}"
-  for pkg in "$@"; do
-    GOBIN="${out}" go install -trimpath -tags "${GO_TAGS:-}" -ldflags "-s -w ${ldflags}" "${pkg}@${modver#*@}" \
-      >>"${LOG_DIR}/build-${name}-${version}.log" 2>&1 || die "building ${pkg} failed: $(tail -n 5 "${LOG_DIR}/build-${name}-${version}.log")"
-  done
+  for pkg in "$@"; do pkgs+=("${pkg}@${modver#*@}"); done
+  GOBIN="${out}" go install -trimpath -tags "${GO_TAGS:-}" -ldflags "-s -w ${ldflags}" "${pkgs[@]}" \
+    >>"${LOG_DIR}/build-${name}-${version}.log" 2>&1 || die "building ${name} failed: $(tail -n 5 "${LOG_DIR}/build-${name}-${version}.log")"
   touch "${out}/.done"
   log "built ${name} ${version} in $((SECONDS - start))s"
 }
 
+# build_binaries: two lanes of builds side by side. One go build alone leaves a core idle while it downloads
+# modules or links; a second one fills that. (CoreDNS alone is about as long as the other three.)
 build_binaries() {
-  REPLICA_API_CACHE="${ARTIFACTS_DIR}" "${REPO_ROOT}/tests/cluster/build.sh" etcd "${K8S_COMPONENTS[@]}"
+  local lane_a lane_b
+  build_lane_a &
+  lane_a=$!
+  build_lane_b &
+  lane_b=$!
+  wait "${lane_a}" || die "building containerd, crictl or kube-router failed"
+  wait "${lane_b}" || die "building CoreDNS or pause failed"
+  # Last, and in the local control plane's own cache: etcd, kube-apiserver and kube-controller-manager are the
+  # binaries the integration suite already built (tests/cluster/build.sh), and the other five are built together
+  # in one go build. (While that build holds the cache's lock, this waits for it, so it never builds them twice.)
+  "${REPO_ROOT}/tests/cluster/build.sh" etcd "${K8S_COMPONENTS[@]}"
+}
+
+build_lane_a() {
   GO_TAGS="no_aufs no_zfs no_btrfs no_devmapper" GO_LDFLAGS="-X github.com/containerd/containerd/v2/version.Version=${CONTAINERD_VERSION}" \
     go_install containerd "${CONTAINERD_VERSION}" "github.com/containerd/containerd/v2@${CONTAINERD_VERSION}" \
     github.com/containerd/containerd/v2/cmd/containerd github.com/containerd/containerd/v2/cmd/ctr \
     github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2
   GO_LDFLAGS="-X sigs.k8s.io/cri-tools/pkg/version.Version=${CRICTL_VERSION}" \
     go_install crictl "${CRICTL_VERSION}" "sigs.k8s.io/cri-tools@${CRICTL_VERSION}" sigs.k8s.io/cri-tools/cmd/crictl
-  go_install coredns "${COREDNS_VERSION}" "github.com/coredns/coredns@${COREDNS_VERSION}" github.com/coredns/coredns
   GO_LDFLAGS="-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=${KUBE_ROUTER_VERSION}" \
     go_install kube-router "${KUBE_ROUTER_VERSION}" "github.com/cloudnativelabs/kube-router/v2@${KUBE_ROUTER_VERSION}" \
     github.com/cloudnativelabs/kube-router/v2/cmd/kube-router
+}
+
+build_lane_b() {
+  go_install coredns "${COREDNS_VERSION}" "github.com/coredns/coredns@${COREDNS_VERSION}" github.com/coredns/coredns
   build_pause
 }
 
@@ -101,7 +121,9 @@ build_pause() {
   (cd "${KIND_SCRIPTS_DIR}/pause" && go build -trimpath -ldflags "-s -w" -o "${out}/pause" .)
 }
 
-k8s_bin() { echo "${ARTIFACTS_DIR}/bin/$1-${KUBERNETES_VERSION}/$1"; }
+# The local control plane's binaries (tests/cluster/lib.sh: BIN_ROOT), shared with the integration suite.
+CLUSTER_BIN_DIR="${CLONE_CACHE}/bin"
+k8s_bin() { echo "${CLUSTER_BIN_DIR}/$1-${KUBERNETES_VERSION}/$1"; }
 
 # ------------------------------------------------------------------------------ base images
 # rootfs_image <image> <packages> <name>: a debootstrap of bookworm imported as <image>, unless present.
@@ -133,7 +155,7 @@ component_images() {
   ctx="${WORK_DIR}/ctx"
   rm -rf "${ctx}" && mkdir -p "${ctx}" "${dir}"
   for name in kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do cp "$(k8s_bin "${name}")" "${ctx}/"; done
-  cp "${BIN_DIR}/etcd-${ETCD_VERSION}/etcd" "${BIN_DIR}/coredns-${COREDNS_VERSION}/coredns" \
+  cp "${CLUSTER_BIN_DIR}/etcd-${ETCD_VERSION}/etcd" "${BIN_DIR}/coredns-${COREDNS_VERSION}/coredns" \
     "${BIN_DIR}/kube-router-${KUBE_ROUTER_VERSION}/kube-router" "${BIN_DIR}/pause-${key}/pause" "${ctx}/"
   for name in kube-apiserver kube-controller-manager kube-scheduler; do
     printf 'FROM scratch\nCOPY %s /usr/local/bin/%s\nENTRYPOINT ["/usr/local/bin/%s"]\n' "${name}" "${name}" "${name}" |

@@ -11,14 +11,9 @@ source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"
 LOG_PREFIX=test-kind
 cd "${REPO_ROOT}"
 
-if ! timeout 10 "${DOCKER}" info >/dev/null 2>&1; then
-  if [[ "$(id -u)" != 0 ]]; then
-    echo "SKIP: KIND suite skipped: no container engine answers ('docker info' fails) and installing one needs root"
-    exit 0
-  elif ! command -v apt-get >/dev/null 2>&1; then
-    echo "SKIP: KIND suite skipped: no container engine answers ('docker info' fails) and this host has no apt-get to install Debian's"
-    exit 0
-  fi
+if why="$(kind_skip_reason)"; then
+  echo "SKIP: KIND suite skipped: ${why}"
+  exit 0
 fi
 
 started=${SECONDS}
