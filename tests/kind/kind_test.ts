@@ -307,6 +307,10 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
             if (command.includes("wait=rollout")) assert.equal(json.rollout?.complete, true, `${command}: ${body}`);
           } else if (command.endsWith("/health")) {
             assert.equal(json.status, "healthy", body);
+          } else if (command.includes("/api/v1/whoami")) {
+            // The dev client certificate (O=sre), which the release's policy lets read and scale everywhere.
+            assert.match(json.identity?.cn ?? "", /./, `${command}: ${body}`);
+            assert.deepEqual(json.namespaces?.["*"], ["read", "scale"], `${command}: ${body}`);
           } else if (command.includes("resourceVersion=1234") && json.status === 504) {
             // The README's placeholder version may be ahead of a young cluster: the replica waits WRITE_SYNC_TIMEOUT for
             // it, then says it has not got there (older than the cache, it answers at once: the branch below).
