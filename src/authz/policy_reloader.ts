@@ -4,23 +4,20 @@
  * `file:line:column` error logged and counted, and the last good policy stays in force: never fail open.
  */
 import type { Logger } from "../observability/mod.ts";
-import { type FileWatch, watchFiles } from "../files/mod.ts";
+import { type FileWatch, type FileWatchTiming, type ReloadOutcome, watchFiles } from "../files/mod.ts";
 import { authorizerFromBytes } from "./load_policy.ts";
 import type { ReloadableAuthorizer } from "./reloadable_authorizer.ts";
 
-export type PolicyReloadOutcome = "unchanged" | "reloaded" | "invalid";
+export type PolicyReloadOutcome = ReloadOutcome;
 
-export interface PolicyReloaderOptions {
+/** Re-reads every 5 s by default, so a change is in force within 10 s even if the directory watch misses it. */
+export interface PolicyReloaderOptions extends FileWatchTiming {
   path: string;
   /** The authorizer the service holds; replaced on every valid change. */
   authorizer: ReloadableAuthorizer;
   log: Logger;
   /** Called after every check that found a changed file. */
   onOutcome?(outcome: Exclude<PolicyReloadOutcome, "unchanged">): void;
-  /** Re-read this often regardless of file events (default 5 s, so a change is in force within 10 s). */
-  pollIntervalMs?: number;
-  debounceMs?: number;
-  watch?: boolean;
 }
 
 export interface PolicyReloader {

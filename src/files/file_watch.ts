@@ -8,7 +8,20 @@
  */
 import type { Logger } from "../observability/mod.ts";
 
-export interface FileWatchOptions<T> {
+/** What a reload check found: nothing new, new content put in force, or new content refused (the old stays). */
+export type ReloadOutcome = "unchanged" | "reloaded" | "invalid";
+
+/** How a reloader notices changes; each reloader states its own default poll. */
+export interface FileWatchTiming {
+  /** Quiet time after the last file event before checking (default 500 ms). */
+  debounceMs?: number;
+  /** Check this often regardless of events (0 = never). */
+  pollIntervalMs?: number;
+  /** Watch the directories (default true); false leaves only the poll. */
+  watch?: boolean;
+}
+
+export interface FileWatchOptions<T> extends FileWatchTiming {
   /** The files whose directories are watched. */
   paths: readonly string[];
   /** Re-reads the files and acts on what changed; its result is what {@link FileWatch.check} resolves to. */
@@ -16,12 +29,6 @@ export interface FileWatchOptions<T> {
   /** For log lines, e.g. "TLS files" or "policy file". */
   what: string;
   log: Logger;
-  /** Quiet time after the last file event before checking (default 500 ms). */
-  debounceMs?: number;
-  /** Check this often regardless of events (default 60 s; 0 = never). */
-  pollIntervalMs?: number;
-  /** Watch the directories (default true); false leaves only the poll. */
-  watch?: boolean;
 }
 
 export interface FileWatch<T> {

@@ -3,4 +3,4 @@
  * everything the service reloads without a restart (certificates, the policy, revocation lists).
  * @module
  */
-export { dirnameOf, type FileWatch, type FileWatchOptions, watchFiles } from "./file_watch.ts";
+export { dirnameOf, type FileWatch, type FileWatchOptions, type FileWatchTiming, type ReloadOutcome, watchFiles } from "./file_watch.ts";

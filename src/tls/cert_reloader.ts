@@ -13,12 +13,13 @@
  * or its directory goes away.
  */
 import type { Logger } from "../observability/mod.ts";
-import { watchFiles } from "../files/mod.ts";
+import { type FileWatchTiming, type ReloadOutcome, watchFiles } from "../files/mod.ts";
 import { readTlsFiles, type TlsFiles, type TlsMaterial, TlsMaterialError, validateTlsMaterial } from "./reload_material.ts";
 
-export type ReloadOutcome = "unchanged" | "reloaded" | "invalid";
+export type { ReloadOutcome };
 
-export interface CertReloaderOptions {
+/** Re-reads every 60 s by default, besides the directory watch. */
+export interface CertReloaderOptions extends FileWatchTiming {
   files: TlsFiles;
   /** The material the listener is serving now. */
   initial: TlsMaterial;
@@ -27,12 +28,6 @@ export interface CertReloaderOptions {
   log: Logger;
   /** Called after every check that found new material, e.g. to count reloads and failures. */
   onOutcome?(outcome: Exclude<ReloadOutcome, "unchanged">): void;
-  /** Quiet time after the last file event before re-reading (default 500 ms). */
-  debounceMs?: number;
-  /** Re-read this often regardless of events (default 60 s; 0 = never). */
-  pollIntervalMs?: number;
-  /** Watch the directories (default true); false leaves only the poll. */
-  watch?: boolean;
   now?: () => Date;
 }
 

@@ -10,12 +10,13 @@
  * a CRL job is late, which is an outage of its own; the stale list's revocations are still true.
  */
 import type { Logger } from "../observability/mod.ts";
-import { watchFiles } from "../files/mod.ts";
+import { type FileWatchTiming, type ReloadOutcome, watchFiles } from "../files/mod.ts";
 import { loadRevocationList, type RevocationList } from "./revocation/mod.ts";
 
-export type CrlReloadOutcome = "unchanged" | "reloaded" | "invalid";
+export type CrlReloadOutcome = ReloadOutcome;
 
-export interface CrlReloaderOptions {
+/** Re-reads every 5 s by default: a revocation is in force within 10 s even if the directory watch misses it. */
+export interface CrlReloaderOptions extends FileWatchTiming {
   paths: readonly string[];
   /** The client CA bundle in force now (it may be rotated): CRLs must be issued and signed by it. */
   caPem(): string;
@@ -26,10 +27,6 @@ export interface CrlReloaderOptions {
   log: Logger;
   /** "reloaded" when a changed list was put in force; "invalid" when a changed file was refused (in part). */
   onOutcome?(outcome: Exclude<CrlReloadOutcome, "unchanged">): void;
-  /** Re-read this often regardless of file events (default 5 s: a revocation is in force within 10 s). */
-  pollIntervalMs?: number;
-  debounceMs?: number;
-  watch?: boolean;
   now?: () => Date;
 }
 
