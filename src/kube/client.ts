@@ -14,8 +14,8 @@ import { createKubeRequester } from "./api/mod.ts";
 import { autoscalersPath, deploymentScalePath, deploymentsPath, eventsPath, NAMESPACES_PATH } from "./api/mod.ts";
 import type { KubeSource } from "./informer/mod.ts";
 import type { ListPage, ListResult } from "./api/mod.ts";
-import type { ScaleApi, ScaleState } from "./scale/mod.ts";
-import type { EventApi } from "./scale/mod.ts";
+import type { ScaleApi, ScaleState } from "./writes/mod.ts";
+import type { EventApi } from "./writes/mod.ts";
 
 /** Recording an Event is best effort and must not hold resources long: a shorter deadline than other calls. */
 const EVENT_TIMEOUT_MS = 5_000;

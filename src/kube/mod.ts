@@ -1,6 +1,6 @@
 /**
  * Everything the service knows of Kubernetes, and nothing of HTTP: `api/` (requests and watches), `cache/` (the
- * model), `informer/` (list+watch into the model), `scale/` (writes), and `client.ts`, which binds the API to the
+ * model), `informer/` (list+watch into the model), `writes/` (scale and the rollout operations, with their Events), and `client.ts`, which binds the API to the
  * seams the informer and the scaler consume. Its errors (`KubeError`) are mapped to HTTP statuses by `http/`.
  * @module
  */
@@ -34,4 +34,4 @@ export {
   type Scaler,
   type ScaleRequest,
   type ScaleState,
-} from "./scale/mod.ts";
+} from "./writes/mod.ts";

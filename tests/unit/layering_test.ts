@@ -23,7 +23,7 @@ const LAYERS: readonly string[] = [
   "kube/cache/",
   "kube/api/",
   "kube/informer/",
-  "kube/scale/",
+  "kube/writes/",
   "kube/client.ts",
   "kube/mod.ts",
   "http/",
@@ -112,11 +112,11 @@ import { Watch } from "@kubernetes/client-node";
 
 Deno.test("the layer list and the front-door rule classify what they are meant to", () => {
   assert.ok(layerOf(`${SRC}/kube/cache/cache.ts`) < layerOf(`${SRC}/kube/api/client.ts`));
-  assert.ok(layerOf(`${SRC}/kube/scale/scaler.ts`) < layerOf(`${SRC}/http/app.ts`));
+  assert.ok(layerOf(`${SRC}/kube/writes/scaler.ts`) < layerOf(`${SRC}/http/app.ts`));
   assert.equal(layerOf(`${SRC}/nowhere/x.ts`), -1);
   assert.equal(frontDoor(`${SRC}/handlers/replicas.ts`, `${SRC}/kube/cache/cache.ts`), `${SRC}/kube`);
-  assert.equal(frontDoor(`${SRC}/kube/scale/scaler.ts`, `${SRC}/kube/cache/cache.ts`), `${SRC}/kube/cache`);
-  assert.equal(frontDoor(`${SRC}/kube/scale/scaler.ts`, `${SRC}/kube/kube_error.ts`), undefined);
+  assert.equal(frontDoor(`${SRC}/kube/writes/scaler.ts`, `${SRC}/kube/cache/cache.ts`), `${SRC}/kube/cache`);
+  assert.equal(frontDoor(`${SRC}/kube/writes/scaler.ts`, `${SRC}/kube/kube_error.ts`), undefined);
   assert.equal(frontDoor(`${SRC}/handlers/replicas.ts`, `${SRC}/handlers/validation.ts`), undefined);
 });
 

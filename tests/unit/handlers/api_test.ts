@@ -11,7 +11,7 @@ import { createCacheView } from "../../../src/handlers/cache_view.ts";
 import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
 import type { CacheStatus, DeploymentCache } from "../../../src/kube/cache/cache.ts";
 import type { DeploymentRecord } from "../../../src/kube/cache/deployment_record.ts";
-import { createScaler, type ScaleApi, type Scaler, type ScaleState } from "../../../src/kube/scale/scaler.ts";
+import { createScaler, type ScaleApi, type Scaler, type ScaleState } from "../../../src/kube/writes/scaler.ts";
 import { KubeApiError } from "../../../src/kube/api/kube_api_error.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { createServiceMetrics } from "../../../src/observability/service_metrics.ts";

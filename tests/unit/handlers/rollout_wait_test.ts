@@ -13,7 +13,7 @@ import { defaultStreamingDeps } from "../../../src/handlers/streaming.ts";
 import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
 import type { DeploymentRecord } from "../../../src/kube/cache/deployment_record.ts";
 import type { RolloutStatus } from "../../../src/kube/cache/rollout.ts";
-import type { Scaler } from "../../../src/kube/scale/scaler.ts";
+import type { Scaler } from "../../../src/kube/writes/scaler.ts";
 import { createStreamLimiter } from "../../../src/limits/stream_limiter.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 

@@ -10,8 +10,8 @@ import { createApiRoutes } from "../../../src/handlers/routes.ts";
 import { createCacheView } from "../../../src/handlers/cache_view.ts";
 import { actorOf } from "../../../src/handlers/replicas.ts";
 import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
-import { createScaler, type ScaleApi, type ScaleState } from "../../../src/kube/scale/scaler.ts";
-import type { ScaledEvent, ScaleEventRecorder } from "../../../src/kube/scale/scale_events.ts";
+import { createScaler, type ScaleApi, type ScaleState } from "../../../src/kube/writes/scaler.ts";
+import type { ScaledEvent, ScaleEventRecorder } from "../../../src/kube/writes/scale_events.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 
 const CONTEXT: RequestContext = {

@@ -13,7 +13,7 @@ import { createCacheView } from "../../../src/handlers/cache_view.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "../../../src/handlers/streaming.ts";
 import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
 import type { DeploymentRecord } from "../../../src/kube/cache/deployment_record.ts";
-import type { Scaler } from "../../../src/kube/scale/scaler.ts";
+import type { Scaler } from "../../../src/kube/writes/scaler.ts";
 import { createStreamLimiter } from "../../../src/limits/stream_limiter.ts";
 import { createConcurrencyLimiter } from "../../../src/limits/concurrency_limiter.ts";
 import { createLogger } from "../../../src/observability/logger.ts";

@@ -3,7 +3,7 @@ import { createApiRoutes } from "../../../src/handlers/routes.ts";
 import { OPENAPI_DOCUMENT } from "../../../src/handlers/openapi.ts";
 import { createCacheView } from "../../../src/handlers/cache_view.ts";
 import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
-import type { Scaler } from "../../../src/kube/scale/scaler.ts";
+import type { Scaler } from "../../../src/kube/writes/scaler.ts";
 
 const routes = createApiRoutes({
   view: createCacheView({ cache: new MemoryCache(), staleAfterMs: 120_000 }),

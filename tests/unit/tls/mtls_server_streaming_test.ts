@@ -12,7 +12,7 @@ import { createApiRoutes } from "../../../src/handlers/routes.ts";
 import { createCacheView } from "../../../src/handlers/cache_view.ts";
 import { defaultStreamingDeps } from "../../../src/handlers/streaming.ts";
 import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
-import type { Scaler } from "../../../src/kube/scale/scaler.ts";
+import type { Scaler } from "../../../src/kube/writes/scaler.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
 import { startHarness } from "./_harness.ts";
 import { DEFAULT_LISTENER_LIMITS } from "../../../src/limits/listener_limits.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createScaleEventRecorder, type EventApi, type EventsV1Event, microTime } from "../../../../src/kube/scale/scale_events.ts";
+import { createScaleEventRecorder, type EventApi, type EventsV1Event, microTime } from "../../../../src/kube/writes/scale_events.ts";
 import { createLogger } from "../../../../src/observability/logger.ts";
 
 const T = new Date("2026-11-30T00:12:05.123Z");

@@ -3,7 +3,7 @@
  * server failure stays a KubeApiError of its kind. How either looks on the wire is tested in tests/unit/http.
  */
 import assert from "node:assert/strict";
-import { createScaler, type ScaleApi, type ScaleState } from "../../../../src/kube/scale/scaler.ts";
+import { createScaler, type ScaleApi, type ScaleState } from "../../../../src/kube/writes/scaler.ts";
 import { createBackoff } from "../../../../src/kube/informer/backoff.ts";
 import { MemoryCache } from "../../../../src/kube/cache/memory_cache.ts";
 import { KubeApiError } from "../../../../src/kube/api/kube_api_error.ts";
