@@ -35,3 +35,13 @@ export {
   type ScaleRequest,
   type ScaleState,
 } from "./writes/mod.ts";
+export type {
+  DeploymentTarget,
+  DeploymentWriter,
+  ImageResult,
+  OperationResult,
+  PauseResult,
+  RestartResult,
+  UndoResult,
+  WriteConditions,
+} from "./writes/mod.ts";
