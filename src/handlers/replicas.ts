@@ -27,7 +27,7 @@ import type { AutoscalerRef } from "../kube/mod.ts";
 import type { CacheView } from "./cache_view.ts";
 import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
 import { parseWait, WAIT_PARAMS, waitForRollout } from "./rollout_wait.ts";
-import { ifMatchOf, writeSwitches, writeThenWait } from "./write_request.ts";
+import { actorOf, ifMatchOf, writeSwitches, writeThenWait } from "./write_request.ts";
 import { admitLongRequest, stopSignal } from "./long_requests.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 
@@ -242,11 +242,4 @@ export function createReplicasHandlers(
       return await scaleAndWait(scaleRequest, context, autoscaler, wait.timeoutMs - (performance.now() - started));
     },
   };
-}
-
-/** The caller as an Event note names it: "CN=alice (O=sre, O=oncall)". */
-export function actorOf(client: ClientIdentity | undefined): string {
-  if (!client) return "an unauthenticated client";
-  const cn = `CN=${client.cn || "(none)"}`;
-  return client.organizations.length ? `${cn} (${client.organizations.map((o) => `O=${o}`).join(", ")})` : cn;
 }

@@ -32,6 +32,19 @@ export function validateDeploymentName(value: string): string {
   return value;
 }
 
+/** Container names are DNS-1123 labels. */
+export function validateContainerName(value: string): string {
+  if (!isDns1123Label(value)) {
+    throw new HttpError(
+      400,
+      `container name "${
+        truncate(value)
+      }" is not a valid Kubernetes container name: at most 63 lower-case alphanumeric characters or '-', starting and ending with an alphanumeric character`,
+    );
+  }
+  return value;
+}
+
 /** The PUT replicas body: exactly `{"replicas": <integer 0..max>}`. */
 export function validateReplicasBody(body: unknown, maxReplicas: number): number {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {

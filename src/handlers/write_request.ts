@@ -3,7 +3,7 @@
  * precondition, the dryRun and wait switches, and the wait for the rollout of the write itself. One copy, so a
  * scale and a set image refuse the same mistakes with the same words.
  */
-import { HttpError, parseEntityTags, type RequestContext, validateBooleanQuery } from "../http/mod.ts";
+import { type ClientIdentity, HttpError, parseEntityTags, type RequestContext, validateBooleanQuery } from "../http/mod.ts";
 import type { DeploymentCache } from "../kube/mod.ts";
 import { parseWait, type RolloutBody, waitForRollout } from "./rollout_wait.ts";
 import { admitLongRequest, stopSignal } from "./long_requests.ts";
@@ -74,4 +74,11 @@ export async function writeThenWait<R extends WrittenVersion>(
   } finally {
     end("error"); // no-op when the outcome was recorded
   }
+}
+
+/** The caller as an Event note names it: "CN=alice (O=sre, O=oncall)". */
+export function actorOf(client: ClientIdentity | undefined): string {
+  if (!client) return "an unauthenticated client";
+  const cn = `CN=${client.cn || "(none)"}`;
+  return client.organizations.length ? `${cn} (${client.organizations.map((o) => `O=${o}`).join(", ")})` : cn;
 }
