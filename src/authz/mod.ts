@@ -21,6 +21,7 @@ export {
   type ImageDecision,
   type ImagePatternMap,
 } from "./authorizer.ts";
+export { describeImageRefusal } from "./image_refusal.ts";
 export { isOperation, type Operation, OPERATIONS } from "./operations.ts";
 export { authorizerFromBytes, loadAuthorizer } from "./load_policy.ts";
 export { type PolicyReloader, type PolicyReloaderOptions, type PolicyReloadOutcome, startPolicyReloader } from "./policy_reloader.ts";

@@ -3,7 +3,14 @@
  * matching rules, "*", deny by default and denied fingerprints.
  */
 import assert from "node:assert/strict";
-import { allowAll, createAuthorizer, createReloadableAuthorizer, parsePolicy, PERMISSIONS } from "../../../src/authz/mod.ts";
+import {
+  allowAll,
+  createAuthorizer,
+  createReloadableAuthorizer,
+  describeImageRefusal,
+  parsePolicy,
+  PERMISSIONS,
+} from "../../../src/authz/mod.ts";
 import type { ClientIdentity } from "../../../src/http/types.ts";
 
 const FP_ALICE = "AA:".repeat(31) + "AA";
@@ -227,4 +234,30 @@ Deno.test("the reloadable authorizer answers image questions with the policy in 
   assert.deepEqual(reloadable.imageAllowed(sre, "prod", "quay.io/x:1"), { allowed: true });
   reloadable.replace(allowAll());
   assert.deepEqual(reloadable.imageAllowed(sre, "elsewhere", "quay.io/x:1"), { allowed: true });
+});
+
+Deno.test("an image refusal names the client, the image and the patterns that would be allowed", () => {
+  const dave = identity("dave", ["sre", "web"]);
+  const decision = ops.imageAllowed(dave, "web", "quay.io/acme/web:2");
+  assert.equal(decision.allowed, false);
+  assert.equal(
+    describeImageRefusal(dave, "web", "quay.io/acme/web:2", decision.allowed ? [] : decision.patterns),
+    `CN=dave, O=sre+web may not set image "quay.io/acme/web:2" in namespace "web": the policy allows only images matching ` +
+      `"registry.internal/*", "ghcr.io/acme/web:*" there`,
+  );
+  assert.equal(
+    describeImageRefusal(identity("bob"), "demo", "app:1", []),
+    `CN=bob may not set image "app:1" in namespace "demo": no policy rule grants it the image permission there`,
+  );
+});
+
+Deno.test("an image refusal of a short name says that no registry is added to it", () => {
+  const patterns = ["docker.io/library/*"];
+  assert.match(
+    describeImageRefusal(identity("a"), "d", "nginx:1.27", patterns),
+    /no registry added: "nginx:1\.27" is not "docker\.io\/library\/nginx:1\.27"$/,
+  );
+  assert.match(describeImageRefusal(identity("a"), "d", "acme/web:1", patterns), /"acme\/web:1" is not "docker\.io\/acme\/web:1"$/);
+  assert.doesNotMatch(describeImageRefusal(identity("a"), "d", "localhost:5000/web:1", patterns), /no registry added/);
+  assert.doesNotMatch(describeImageRefusal(identity("a"), "d", "localhost/web:1", patterns), /no registry added/);
 });
