@@ -261,3 +261,19 @@ Deno.test("an image refusal of a short name says that no registry is added to it
   assert.doesNotMatch(describeImageRefusal(identity("a"), "d", "localhost:5000/web:1", patterns), /no registry added/);
   assert.doesNotMatch(describeImageRefusal(identity("a"), "d", "localhost/web:1", patterns), /no registry added/);
 });
+
+Deno.test("the format documentation's example means what its prose says", async () => {
+  const readme = await Deno.readTextFile(new URL("../../../src/authz/README.md", import.meta.url));
+  const example = createAuthorizer(parsePolicy(/```json\n([\s\S]*?)```/.exec(readme)![1], "policy.json"));
+  const alice = identity("alice", ["sre", "oncall"]);
+  for (const permission of ["read", "scale", "restart", "pause", "undo"] as const) {
+    assert.equal(example.can(alice, permission, "prod"), true);
+  }
+  assert.equal(example.can(alice, "image", "web"), false);
+  const bot = identity("deploy-bot");
+  assert.deepEqual(example.imageAllowed(bot, "web", "registry.internal/web/frontend:1.3"), { allowed: true });
+  assert.deepEqual(example.imageAllowed(bot, "web", "registry.internal/base/nginx:1.27"), { allowed: true });
+  assert.equal(example.imageAllowed(bot, "web", "nginx:1.27").allowed, false);
+  assert.equal(example.imageAllowed(bot, "demo", "registry.internal/web/frontend:1.3").allowed, false);
+  assert.equal(example.can(identity("mallory", ["contractors"]), "read", "web"), false);
+});

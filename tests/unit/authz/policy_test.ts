@@ -17,9 +17,18 @@ Deno.test("parsePolicy reads the example in the format documentation", () => {
   assert.deepEqual(sre.subjects, [{ group: "sre" }]);
   assert.equal(sre.permissions.read, "*");
   assert.deepEqual([...(sre.permissions.scale as Set<string>)], ["demo", "staging"]);
-  assert.equal(sre.description, "SREs read everything and scale the non-production namespaces");
+  assert.equal(sre.description, "SREs read everything, scale the non-production namespaces, and restart, pause and undo anywhere");
+  assert.deepEqual([sre.permissions.restart, sre.permissions.pause, sre.permissions.undo, sre.permissions.image], [
+    "*",
+    "*",
+    "*",
+    undefined,
+  ]);
+  assert.equal(sre.images, undefined);
   assert.deepEqual(bot.subjects, [{ cn: "deploy-bot" }, { cn: "deploy-bot-canary" }]);
   assert.deepEqual([...(bot.permissions.read as Set<string>)], ["web"]);
+  assert.deepEqual([...(bot.permissions.image as Set<string>)], ["web"]);
+  assert.deepEqual(bot.images, ["registry.internal/web/*", "registry.internal/base/nginx:*"]);
   assert.equal(oncall.permissions.read, undefined);
   assert.equal(oncall.permissions.scale, "*");
   assert.ok(
