@@ -23,9 +23,10 @@ import { actorOf, ifMatchOf, writeSwitches, writeThenWait } from "./write_reques
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 import { validateContainerName, validateDeploymentName, validateImageReference, validateNamespace } from "./validation.ts";
 import { truncate } from "../http/mod.ts";
+import { describeImageRefusal, type ImageDecision } from "../authz/mod.ts";
 
 /** What the policy says about one image: the patterns of the client's rules are named when it is refused. */
-export type ImageVerdict = { readonly allowed: true } | { readonly allowed: false; readonly patterns: readonly string[] };
+export type ImageVerdict = ImageDecision;
 
 export interface OperationHandlerDeps {
   view: CacheView;
@@ -138,8 +139,9 @@ export function createOperationHandlers(deps: OperationHandlerDeps): OperationHa
     async input(request, context, target) {
       const container = validateContainerName(context.params.container);
       const image = validateImageReference(imageOf(await readJsonBody(request)));
-      const verdict: ImageVerdict = context.client && deps.imageAllowed ? deps.imageAllowed(context.client, target.namespace, image) : { allowed: true };
-      if (!verdict.allowed) throw imageRefused(image, target.namespace, verdict.patterns);
+      const client = context.client;
+      const verdict: ImageVerdict = client && deps.imageAllowed ? deps.imageAllowed(client, target.namespace, image) : { allowed: true };
+      if (!verdict.allowed) throw new HttpError(403, describeImageRefusal(client!, target.namespace, image, verdict.patterns));
       return { container, image };
     },
     write: (target, input, conditions) => writer.setImage(target, input.container, input.image, conditions),
@@ -252,13 +254,4 @@ function toRevisionOf(body: unknown): number | undefined {
     );
   }
   return to;
-}
-
-function imageRefused(image: string, namespace: string, patterns: readonly string[]): HttpError {
-  const allowed = patterns.length === 0
-    ? `no policy rule lets this client certificate set images in namespace "${namespace}"`
-    : `the policy lets this client certificate set only images matching ${
-      patterns.map((p) => `"${p}"`).join(", ")
-    } in namespace "${namespace}"`;
-  return new HttpError(403, `image "${truncate(image)}" is not allowed: ${allowed}; ask for a rule with a matching "images" pattern`);
 }

@@ -226,7 +226,7 @@ Deno.test("set image checks the container name, the reference and the client's i
   assert.equal((await put("web", `{"image": "a:1", "tag": "x"}`)).status, 400);
   const outside = await put("web", `{"image": "docker.io/evil/app:1"}`);
   assert.equal(outside.status, 403);
-  assert.match(outside.json.detail, /only images matching "registry\.internal\/\*" in namespace "prod"/);
+  assert.match(outside.json.detail, /may not set image "docker.io\/evil\/app:1" in namespace "prod": the policy allows only images matching "registry\.internal\/\*"/);
   assert.equal(writer.calls.length, 0);
 
   const ok = await put("web", `{"image": "registry.internal/app:1.3"}`);
