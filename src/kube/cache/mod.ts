@@ -11,6 +11,7 @@ export type { ChangeEvent, ChangeFeed } from "./change_feed.ts";
 export { DeploymentIndex } from "./deployment_index.ts";
 export {
   type ContainerImage,
+  type ContainerLike,
   containersOf,
   type DeploymentLike,
   type DeploymentRecord,
@@ -27,6 +28,7 @@ export { isAtLeastVersion, isComparableVersion, isNewerVersion } from "./resourc
 export {
   CHANGE_CAUSE_ANNOTATION,
   controllingDeployment,
+  type OwnerReferenceLike,
   type ReplicaSetLike,
   type ReplicaSetRecord,
   RevisionIndex,
