@@ -23,7 +23,15 @@ export {
 } from "./cache/mod.ts";
 export { createKubeClient, loadKubeConfig } from "./client.ts";
 export { InformerCache, type KubeSource } from "./informer/mod.ts";
-export { KubeError, type KubeErrorKind, PreconditionFailedError } from "./kube_error.ts";
+export {
+  type DeploymentPart,
+  KubeError,
+  type KubeErrorKind,
+  PreconditionFailedError,
+  type StateRefusal,
+  StateRefusedError,
+  UnknownPartError,
+} from "./kube_error.ts";
 export { isDns1123Label, isDns1123Subdomain } from "./names.ts";
 export {
   createScaleEventRecorder,
