@@ -16,7 +16,7 @@
 import type { ClientIdentity, Handler, RequestContext } from "../http/mod.ts";
 import { HttpError, jsonResponse, readJsonBody, readOptionalJsonBody, validateQuery } from "../http/mod.ts";
 import type { DeploymentTarget, DeploymentWriter, OperationResult, WriteConditions } from "../kube/mod.ts";
-import type { DeploymentChange, DeploymentEventRecorder } from "../kube/mod.ts";
+import type { DeploymentChange, ScaleEventRecorder } from "../kube/mod.ts";
 import type { CacheView } from "./cache_view.ts";
 import { WAIT_PARAMS } from "./rollout_wait.ts";
 import { actorOf, ifMatchOf, writeSwitches, writeThenWait } from "./write_request.ts";
@@ -32,7 +32,7 @@ export interface OperationHandlerDeps {
   view: CacheView;
   writer: DeploymentWriter;
   /** Records each change as a Kubernetes Event on the Deployment; none when undefined. */
-  events?: DeploymentEventRecorder;
+  events?: ScaleEventRecorder;
   /** The image patterns of the client's policy rules; default: every image is allowed (no policy). */
   imageAllowed?: (client: ClientIdentity, namespace: string, image: string) => ImageVerdict;
   /** Rollout waits; defaults for tests. */
@@ -65,8 +65,10 @@ interface Operation<I, R extends OperationResult> {
   /** The answer's fields beyond namespace, name and changed. */
   body(result: R): Record<string, unknown>;
   /** The Event of a change that happened (not for a dry run, not when nothing changed). */
-  change(target: DeploymentTarget, result: R): DeploymentChange;
+  change(target: DeploymentTarget, result: R): DistributiveOmit<DeploymentChange, "actor">;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export function createOperationHandlers(deps: OperationHandlerDeps): OperationHandlers {
   const { view, writer, events } = deps;
@@ -95,7 +97,9 @@ export function createOperationHandlers(deps: OperationHandlerDeps): OperationHa
       const conditions: WriteConditions = { ifMatch, dryRun };
       const writeOnce = async () => {
         const result = await op.write(target, input, conditions);
-        if (result.changed && !dryRun) events?.changed({ ...op.change(target, result), actor: actorOf(context.client) });
+        if (result.changed && !dryRun) {
+          events?.changed({ ...op.change(target, result), actor: actorOf(context.client) } as DeploymentChange);
+        }
         return result;
       };
       const fields = (result: R) => ({ namespace: target.namespace, name: target.name, changed: result.changed, ...op.body(result) });
@@ -181,7 +185,7 @@ export function createOperationHandlers(deps: OperationHandlerDeps): OperationHa
       const headers = view.namespace(namespace);
       const record = cache.get(namespace, name);
       if (!record) throw new HttpError(404, `deployment "${namespace}/${name}" not found`);
-      const revisions = cache.revisions(namespace, name);
+      const revisions = cache.revisions?.(namespace, name);
       if (revisions === undefined) {
         throw new HttpError(
           501,

@@ -13,7 +13,8 @@ import { createWhoamiHandler } from "./whoami.ts";
 import { createOperationHandlers, type ImageVerdict } from "./operations.ts";
 import type { ClientIdentity, Handler } from "../http/mod.ts";
 import { HttpError } from "../http/mod.ts";
-import type { DeploymentEventRecorder, DeploymentWriter } from "../kube/mod.ts";
+import type { Operation } from "../authz/mod.ts";
+import type { DeploymentWriter } from "../kube/mod.ts";
 import type { Registry } from "../observability/mod.ts";
 import type { Authorizer } from "../authz/mod.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
@@ -26,12 +27,12 @@ export interface ApiRouteDeps {
   /** Restart, pause/resume, set image, undo; required when any of them is enabled. */
   writer?: DeploymentWriter;
   /** The writes this server offers (OPERATIONS); the others answer 501. Default: scale only. */
-  operations?: ReadonlySet<string>;
+  operations?: ReadonlySet<Operation>;
   /** The image patterns of the client's policy rules; default: every image is allowed. */
   imageAllowed?: (client: ClientIdentity, namespace: string, image: string) => ImageVerdict;
   maxReplicas: number;
   /** Records who scaled, restarted, … as Kubernetes Events; none when undefined. */
-  events?: ScaleEventRecorder & DeploymentEventRecorder;
+  events?: ScaleEventRecorder;
   /** Watch streams, rollout waits, NotOlderThan reads; default: generous limits that never shut down (tests). */
   streaming?: StreamingDeps;
   /** Epoch milliseconds, for certificate expiry in whoami; injectable for tests. */
@@ -49,7 +50,7 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
   const deployments = createDeploymentHandlers({ ...deps, streaming });
   const watches = createWatchHandlers({ ...deps, streaming });
   const replicas = createReplicasHandlers({ ...deps, streaming });
-  const enabled = deps.operations ?? new Set(["scale"]);
+  const enabled: ReadonlySet<Operation> = deps.operations ?? new Set<Operation>(["scale"]);
   if (!deps.writer && [...enabled].some((operation) => operation !== "scale")) {
     throw new Error(`operations ${[...enabled].join(", ")} need a DeploymentWriter`);
   }
@@ -138,8 +139,8 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
  * routes answering 501 to everyone, so a client learns that the server (not its identity, not Kubernetes RBAC)
  * is why, and which setting would change it.
  */
-function writeRoutes(enabled: ReadonlySet<string>) {
-  return (operation: string, routes: Omit<Route, "permission">[]): Route[] => {
+function writeRoutes(enabled: ReadonlySet<Operation>) {
+  return (operation: Operation, routes: Omit<Route, "permission">[]): Route[] => {
     if (enabled.has(operation)) return routes.map((route) => ({ ...route, permission: operation }));
     const list = [...enabled].join(",") || "none";
     const refuse: Handler = async (request) => {

@@ -34,8 +34,11 @@ export {
 } from "./kube_error.ts";
 export { isDns1123Label, isDns1123Subdomain } from "./names.ts";
 export {
+  createDeploymentWriter,
   createScaleEventRecorder,
   createScaler,
+  type DeploymentApi,
+  type DeploymentChange,
   type EventApi,
   type ScaleApi,
   type ScaleEventRecorder,

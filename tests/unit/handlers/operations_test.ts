@@ -22,6 +22,7 @@ import type {
   WriteConditions,
 } from "../../../src/kube/writes/operations.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
+import type { Operation } from "../../../src/authz/operations.ts";
 
 const CONTEXT: RequestContext = {
   remoteAddr: "127.0.0.1:1",
@@ -29,7 +30,7 @@ const CONTEXT: RequestContext = {
   client: { cn: "alice", organizations: ["sre"], fingerprint256: "AA" },
 };
 const WEB = "/api/v1/namespaces/prod/deployments/web";
-const ALL = new Set(["scale", "restart", "pause", "undo", "image"]);
+const ALL: ReadonlySet<Operation> = new Set<Operation>(["scale", "restart", "pause", "undo", "image"]);
 
 interface Call {
   readonly op: string;
@@ -50,7 +51,11 @@ class RecordingWriter implements DeploymentWriter {
   }
   restart(target: DeploymentTarget, conditions: WriteConditions): Promise<RestartResult> {
     this.calls.push({ op: "restart", target, args: [], conditions });
-    return Promise.resolve({ ...this.#result(conditions), restartedAt: "2026-12-07T13:00:00Z", previousRestartedAt: "2026-12-01T00:00:00Z" });
+    return Promise.resolve({
+      ...this.#result(conditions),
+      restartedAt: "2026-12-07T13:00:00Z",
+      previousRestartedAt: "2026-12-01T00:00:00Z",
+    });
   }
   setPaused(target: DeploymentTarget, paused: boolean, conditions: WriteConditions): Promise<PauseResult> {
     this.calls.push({ op: "setPaused", target, args: [paused], conditions });
@@ -62,11 +67,16 @@ class RecordingWriter implements DeploymentWriter {
   }
   undo(target: DeploymentTarget, toRevision: number | undefined, conditions: WriteConditions): Promise<UndoResult> {
     this.calls.push({ op: "undo", target, args: [toRevision], conditions });
-    return Promise.resolve({ ...this.#result(conditions), fromRevision: 3, toRevision: toRevision ?? 2, images: [{ container: "web", image: "app:1.2" }] });
+    return Promise.resolve({
+      ...this.#result(conditions),
+      fromRevision: 3,
+      toRevision: toRevision ?? 2,
+      images: [{ container: "web", image: "app:1.2" }],
+    });
   }
 }
 
-function harness(options: { operations?: ReadonlySet<string>; imageAllowed?: (image: string) => ImageVerdict } = {}) {
+function harness(options: { operations?: ReadonlySet<Operation>; imageAllowed?: (image: string) => ImageVerdict } = {}) {
   const now = Date.now();
   const cache = new MemoryCache({ status: { synced: true, lastContactAt: now } });
   cache.put({ namespace: "prod", name: "web", replicas: 3, readyReplicas: 3, availableReplicas: 3, resourceVersion: "100" });
@@ -100,7 +110,7 @@ function harness(options: { operations?: ReadonlySet<string>; imageAllowed?: (im
 }
 
 Deno.test("an operation this server does not offer answers 501 naming the setting, to everyone, before any check", async () => {
-  const { send, writer, routes } = harness({ operations: new Set(["scale"]) });
+  const { send, writer, routes } = harness({ operations: new Set<Operation>(["scale"]) });
   for (
     const [method, path] of [
       ["POST", `${WEB}/restart`],
@@ -114,7 +124,10 @@ Deno.test("an operation this server does not offer answers 501 naming the settin
   ) {
     const r = await send(method, path);
     assert.equal(r.status, 501, `${method} ${path}`);
-    assert.match(r.json.detail, /operation is not enabled on this replica-api \(OPERATIONS=scale\); enable it with the chart value operations: \[scale, /);
+    assert.match(
+      r.json.detail,
+      /operation is not enabled on this replica-api \(OPERATIONS=scale\); enable it with the chart value operations: \[scale, /,
+    );
   }
   assert.equal(writer.calls.length, 0);
   // Not offered means no permission to check: the guard would otherwise answer 403 first, blaming the identity.
@@ -123,7 +136,7 @@ Deno.test("an operation this server does not offer answers 501 naming the settin
 });
 
 Deno.test("a read-only server (OPERATIONS=none) refuses a scale with 501 too", async () => {
-  const { send } = harness({ operations: new Set() });
+  const { send } = harness({ operations: new Set<Operation>() });
   const r = await send("PUT", `${WEB}/replicas`, { body: `{"replicas": 2}` });
   assert.equal(r.status, 501);
   assert.match(r.json.detail, /the scale operation is not enabled on this replica-api \(OPERATIONS=none\)/);
@@ -153,7 +166,12 @@ Deno.test("a restart with no body calls the writer once, answers what it did wit
     restartedAt: "2026-12-07T13:00:00Z",
     previousRestartedAt: "2026-12-01T00:00:00Z",
   });
-  assert.deepEqual(writer.calls, [{ op: "restart", target: { namespace: "prod", name: "web" }, args: [], conditions: { ifMatch: undefined, dryRun: false } }]);
+  assert.deepEqual(writer.calls, [{
+    op: "restart",
+    target: { namespace: "prod", name: "web" },
+    args: [],
+    conditions: { ifMatch: undefined, dryRun: false },
+  }]);
   assert.equal(changes.length, 1);
   assert.equal(changes[0].kind, "restart");
   assert.equal(changes[0].actor, "CN=alice (O=sre)");
@@ -181,7 +199,7 @@ Deno.test("If-Match and dryRun reach the writer; a dry run answers dryRun: true,
   assert.deepEqual(writer.calls[0].conditions, { ifMatch: ["100"], dryRun: true });
   assert.deepEqual(writer.calls[0].args, [false]);
   assert.equal(changes.length, 0);
-  const bad = await send("POST", `${WEB}/restart`, { headers: { "if-match": "100" } });
+  const bad = await send("POST", `${WEB}/restart`, { headers: { "if-match": '"unterminated' } });
   assert.equal(bad.status, 400);
   assert.match(bad.json.detail, /If-Match must be/);
 });
@@ -213,7 +231,8 @@ Deno.test("pause refuses wait=rollout (a paused Deployment does not roll out), a
 
 Deno.test("set image checks the container name, the reference and the client's image patterns before it writes", async () => {
   const { send, writer, changes } = harness({
-    imageAllowed: (image) => image.startsWith("registry.internal/") ? { allowed: true } : { allowed: false, patterns: ["registry.internal/*"] },
+    imageAllowed: (image) =>
+      image.startsWith("registry.internal/") ? { allowed: true } : { allowed: false, patterns: ["registry.internal/*"] },
   });
   const put = (container: string, body: string) => send("PUT", `${WEB}/containers/${container}/image`, { body });
   const badName = await put("Web", `{"image": "registry.internal/app:1.3"}`);
@@ -226,12 +245,22 @@ Deno.test("set image checks the container name, the reference and the client's i
   assert.equal((await put("web", `{"image": "a:1", "tag": "x"}`)).status, 400);
   const outside = await put("web", `{"image": "docker.io/evil/app:1"}`);
   assert.equal(outside.status, 403);
-  assert.match(outside.json.detail, /may not set image "docker.io\/evil\/app:1" in namespace "prod": the policy allows only images matching "registry\.internal\/\*"/);
+  assert.match(
+    outside.json.detail,
+    /may not set image "docker.io\/evil\/app:1" in namespace "prod": the policy allows only images matching "registry\.internal\/\*"/,
+  );
   assert.equal(writer.calls.length, 0);
 
   const ok = await put("web", `{"image": "registry.internal/app:1.3"}`);
   assert.equal(ok.status, 200);
-  assert.deepEqual(ok.json, { namespace: "prod", name: "web", changed: true, container: "web", image: "registry.internal/app:1.3", previousImage: "app:1.2" });
+  assert.deepEqual(ok.json, {
+    namespace: "prod",
+    name: "web",
+    changed: true,
+    container: "web",
+    image: "registry.internal/app:1.3",
+    previousImage: "app:1.2",
+  });
   assert.deepEqual(writer.calls[0].args, ["web", "registry.internal/app:1.3"]);
   assert.equal(changes[0].kind, "image");
   assert.equal(changes[0].from, "app:1.2");

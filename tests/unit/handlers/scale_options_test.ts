@@ -67,7 +67,7 @@ function harness(options: { synced?: boolean; autoscaler?: boolean; writeSyncTim
     cache.put({ ...record, replicas: state.replicas, resourceVersion: state.resourceVersion });
   };
   const scaled: ScaledEvent[] = [];
-  const events: ScaleEventRecorder = { scaled: (e) => void scaled.push(e), settle: () => Promise.resolve() };
+  const events: ScaleEventRecorder = { scaled: (e) => void scaled.push(e), changed: () => {}, settle: () => Promise.resolve() };
   const scaler = createScaler({ api, cache, writeSyncTimeoutMs: options.writeSyncTimeoutMs ?? 2_000 });
   const view = createCacheView({ cache, staleAfterMs: 120_000, now: () => now });
   const app = createApp({
