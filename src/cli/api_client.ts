@@ -4,69 +4,10 @@
  * certificate). Error statuses become ApiError with the problem+json body;
  * transport failures become ConnectionError with a one-line explanation.
  */
-import { ApiError, CliFailure } from "./errors.ts";
+import { apiError } from "./api_error.ts";
+import type { Deployment, ReplicasBody, Whoami } from "./api_types.ts";
+import { CliFailure } from "./errors.ts";
 import { connectionError } from "./connection.ts";
-
-/** A Deployment as the API documents it (api/openapi.json, Deployment). */
-export interface Deployment {
-  readonly namespace: string;
-  readonly name: string;
-  readonly replicas: number;
-  readonly readyReplicas: number;
-  readonly availableReplicas: number;
-  readonly resourceVersion: string;
-  readonly autoscaler?: { readonly name: string; readonly minReplicas?: number; readonly maxReplicas: number };
-}
-
-/** Rollout progress as `?wait=rollout` reports it (`kubectl rollout status` rules). */
-export interface Rollout {
-  readonly complete: boolean;
-  readonly generation?: number;
-  readonly observedGeneration?: number;
-  readonly replicas?: number;
-  readonly updatedReplicas?: number;
-  readonly readyReplicas?: number;
-  readonly availableReplicas?: number;
-  readonly reason?: string;
-  readonly message?: string;
-}
-
-/** GET/PUT .../replicas bodies; `rollout` only with `?wait=rollout`, `previousReplicas` only on PUT. */
-export interface ReplicasBody {
-  readonly namespace: string;
-  readonly name: string;
-  readonly replicas: number;
-  readonly readyReplicas?: number;
-  readonly availableReplicas?: number;
-  readonly previousReplicas?: number;
-  readonly rollout?: Rollout;
-}
-
-/** The client certificate as the service read it (GET /api/v1/whoami, `identity`). */
-export interface WhoamiIdentity {
-  readonly cn: string;
-  readonly organizations: readonly string[];
-  /** Upper-case hex, as the policy's deniedFingerprints and the audit log show it. */
-  readonly serialNumber: string;
-  readonly fingerprint256: string;
-  readonly issuer: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  readonly expiresInSeconds: number;
-}
-
-/** GET /api/v1/whoami: who the service takes the caller for, and what the authorization policy lets it do where. */
-export interface Whoami {
-  readonly identity: WhoamiIdentity;
-  /** The policy file the permissions come from; absent or null when the service runs without one. */
-  readonly policy?: string | null;
-  /** Why the identity is refused everything (e.g. a denied fingerprint); present only then. */
-  readonly denied?: string;
-  /** Per permission (read, scale, and later others): "*" for every namespace, or the sorted namespaces. */
-  readonly permissions: Readonly<Record<string, "*" | readonly string[]>>;
-  /** "*" (every namespace) and each named namespace, with the sorted permissions held there ("*" grants included). */
-  readonly namespaces: Readonly<Record<string, readonly string[]>>;
-}
 
 export interface ApiAnswer<T> {
   readonly status: number;
@@ -194,60 +135,6 @@ export class ApiClient {
       throw connectionError(error, this.#base, timeoutMs);
     }
   }
-}
-
-/** Error bodies are read up to this size: a proxy's endless error page must not fill memory. */
-const MAX_ERROR_BODY = 64 * 1024;
-
-/** An error response as ApiError; a body that is not problem+json still yields a readable message. */
-export async function apiError(response: Response): Promise<ApiError> {
-  const text = await readLimited(response, MAX_ERROR_BODY);
-  const retryAfter = response.headers.get("retry-after");
-  const retryAfterSeconds = retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
-  let parsed: Record<string, unknown> = {};
-  try {
-    const value = JSON.parse(text);
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) parsed = value;
-  } catch { /* not JSON: described below */ }
-  // Only string fields are trusted: the message is built from them.
-  const title = typeof parsed.title === "string" ? parsed.title : undefined;
-  const detail = typeof parsed.detail === "string" ? parsed.detail : undefined;
-  if (title === undefined && detail === undefined) {
-    const type = response.headers.get("content-type") ?? "no content type";
-    return new ApiError(response.status, {
-      title: response.statusText || undefined,
-      status: response.status,
-      detail: `the server answered ${response.status} with ${type}, not a problem+json document (is --url pointing at replica-api?)`,
-    }, retryAfterSeconds);
-  }
-  return new ApiError(response.status, { title, detail, status: response.status }, retryAfterSeconds);
-}
-
-/** The body as text, at most `limit` bytes of it; the rest is cancelled. A failing body reads as "". */
-async function readLimited(response: Response, limit: number): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    return "";
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes.subarray(0, limit));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

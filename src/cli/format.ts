@@ -4,7 +4,7 @@
  * exact output. Server-supplied strings go through oneLine() so they cannot
  * move the cursor or break a row.
  */
-import type { Deployment, ReplicasBody, Rollout, Whoami } from "./api_client.ts";
+import type { Deployment, ReplicasBody, Rollout, Whoami } from "./api_types.ts";
 import { oneLine } from "./errors.ts";
 
 export const DEPLOYMENT_COLUMNS = ["NAMESPACE", "NAME", "REPLICAS", "READY", "AVAILABLE"] as const;

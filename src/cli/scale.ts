@@ -4,7 +4,8 @@
  * progress can be shown as it happens, until it completes or --timeout runs
  * out (exit 1 with the Deployment's own reason).
  */
-import type { ApiClient, ReplicasBody } from "./api_client.ts";
+import type { ApiClient } from "./api_client.ts";
+import type { ReplicasBody } from "./api_types.ts";
 import type { Command } from "./args.ts";
 import { ApiError, CliFailure, ConnectionError, errorMessage } from "./errors.ts";
 import { formatJson, rolloutProgress, rolloutReason, scaleSummary } from "./format.ts";
