@@ -21,6 +21,13 @@ export interface ScaleOptions {
   readonly force?: boolean;
 }
 
+export interface ReplicasReadOptions {
+  /** Wait up to this long for the rollout (`?wait=rollout&timeout=`). */
+  readonly waitRolloutMs?: number;
+  /** A resourceVersion the answer must not be older than (`?resourceVersion=&resourceVersionMatch=NotOlderThan`). */
+  readonly notOlderThan?: string;
+}
+
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
 export interface ApiClientOptions {
@@ -56,10 +63,18 @@ export class ApiClient {
     return await this.#json<Deployment>("GET", deploymentPath(namespace, name));
   }
 
-  /** GET .../replicas; with `waitRolloutMs` it waits up to that long for the rollout to complete (200) or not (202). */
-  async replicas(namespace: string, name: string, waitRolloutMs?: number): Promise<ApiAnswer<ReplicasBody>> {
-    let path = `${deploymentPath(namespace, name)}/replicas`;
-    if (waitRolloutMs !== undefined) path += `?wait=rollout&timeout=${Math.max(1, Math.ceil(waitRolloutMs))}ms`;
+  /**
+   * GET .../replicas; with `waitRolloutMs` it waits up to that long for the rollout to complete (200) or not (202);
+   * with `notOlderThan` (a resourceVersion) the answering replica first catches up with it (504 if it cannot).
+   */
+  async replicas(namespace: string, name: string, options: ReplicasReadOptions = {}): Promise<ApiAnswer<ReplicasBody>> {
+    const { waitRolloutMs, notOlderThan } = options;
+    const query: string[] = [];
+    if (waitRolloutMs !== undefined) query.push(`wait=rollout&timeout=${Math.max(1, Math.ceil(waitRolloutMs))}ms`);
+    if (notOlderThan !== undefined) {
+      query.push(`resourceVersion=${encodeURIComponent(notOlderThan)}&resourceVersionMatch=NotOlderThan`);
+    }
+    const path = `${deploymentPath(namespace, name)}/replicas${query.length ? `?${query.join("&")}` : ""}`;
     return await this.#json<ReplicasBody>("GET", path, {}, waitRolloutMs === undefined ? undefined : waitRolloutMs + WAIT_GRACE_MS);
   }
 

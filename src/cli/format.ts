@@ -88,8 +88,11 @@ export function scaleSummary(body: ReplicasBody, options: { dryRun: boolean; sta
   return options.status === 202 ? `${line} (accepted; not yet visible in the service's cache)` : line;
 }
 
-/** One progress line while waiting: counts against the target, and why it is stuck when the API says. */
-export function rolloutProgress(body: ReplicasBody, rollout: Rollout, wanted: number): string {
+/**
+ * One progress line while waiting: counts against the target, and why it is stuck when the API says. `wanted` is the
+ * count a scale asked for (other writes leave the count alone).
+ */
+export function rolloutProgress(body: ReplicasBody, rollout: Rollout, wanted?: number): string {
   // Against spec.replicas, the count asked for (the rollout's own `replicas` counts Pods that exist so far).
   const want = body.replicas;
   const parts = [
@@ -98,12 +101,18 @@ export function rolloutProgress(body: ReplicasBody, rollout: Rollout, wanted: nu
     `${rollout.availableReplicas ?? body.availableReplicas ?? 0}/${want} available`,
   ];
   let line = `${oneLine(body.namespace)}/${oneLine(body.name)}: ${parts.join(", ")}`;
-  if (body.replicas !== wanted) line += ` (spec still says ${body.replicas}, waiting for ${wanted})`;
+  if (wanted !== undefined && body.replicas !== wanted) line += ` (spec still says ${body.replicas}, waiting for ${wanted})`;
   else if (rollout.generation !== undefined && (rollout.observedGeneration ?? 0) < rollout.generation) {
     line += " (waiting for the controller to observe the change)";
   }
   const why = rolloutReason(rollout);
   return why ? `${line}; ${why}` : line;
+}
+
+/** The last line of a followed rollout: "demo/web: rollout complete, 5 of 5 available". */
+export function rolloutComplete(final: ReplicasBody, wanted = final.replicas): string {
+  const available = final.rollout?.availableReplicas ?? final.availableReplicas;
+  return `${oneLine(final.namespace)}/${oneLine(final.name)}: rollout complete, ${available} of ${wanted} available`;
 }
 
 /** "ProgressDeadlineExceeded: ReplicaSet ... has timed out progressing", or "" when the API gave no reason. */
