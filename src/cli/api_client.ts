@@ -5,7 +5,7 @@
  * transport failures become ConnectionError with a one-line explanation.
  */
 import { apiError } from "./api_error.ts";
-import type { Deployment, ReplicasBody, Whoami } from "./api_types.ts";
+import type { Deployment, ImageBody, PauseBody, ReplicasBody, RestartBody, RevisionsBody, UndoBody, Whoami } from "./api_types.ts";
 import { CliFailure } from "./errors.ts";
 import { connectionError } from "./connection.ts";
 
@@ -15,9 +15,14 @@ export interface ApiAnswer<T> {
   readonly etag?: string;
 }
 
-export interface ScaleOptions {
+/** What every write takes: If-Match and `?dryRun=true`. */
+export interface WriteOptions {
+  /** Sent as If-Match, as given (a quoted ETag or *). */
   readonly ifMatch?: string;
   readonly dryRun?: boolean;
+}
+
+export interface ScaleOptions extends WriteOptions {
   readonly force?: boolean;
 }
 
@@ -79,13 +84,46 @@ export class ApiClient {
   }
 
   async scale(namespace: string, name: string, replicas: number, options: ScaleOptions = {}): Promise<ApiAnswer<ReplicasBody>> {
-    const query = new URLSearchParams();
-    if (options.dryRun) query.set("dryRun", "true");
-    if (options.force) query.set("force", "true");
-    const path = `${deploymentPath(namespace, name)}/replicas${query.size ? `?${query}` : ""}`;
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    if (options.ifMatch !== undefined) headers["if-match"] = options.ifMatch;
-    return await this.#json<ReplicasBody>("PUT", path, { headers, body: JSON.stringify({ replicas }) });
+    return await this.#write<ReplicasBody>("PUT", `${deploymentPath(namespace, name)}/replicas`, options, { replicas });
+  }
+
+  /** POST .../restart: kubectl rollout restart (a new restartedAt annotation on the pod template). */
+  async restart(namespace: string, name: string, options: WriteOptions = {}): Promise<ApiAnswer<RestartBody>> {
+    return await this.#write<RestartBody>("POST", `${deploymentPath(namespace, name)}/restart`, options);
+  }
+
+  /** POST .../pause (`paused` true) or .../resume (false): spec.paused. */
+  async setPaused(namespace: string, name: string, paused: boolean, options: WriteOptions = {}): Promise<ApiAnswer<PauseBody>> {
+    return await this.#write<PauseBody>("POST", `${deploymentPath(namespace, name)}/${paused ? "pause" : "resume"}`, options);
+  }
+
+  /** PUT .../containers/{container}/image: kubectl set image for one container. */
+  async setImage(
+    namespace: string,
+    name: string,
+    container: string,
+    image: string,
+    options: WriteOptions = {},
+  ): Promise<ApiAnswer<ImageBody>> {
+    const path = `${deploymentPath(namespace, name)}/containers/${segment(container)}/image`;
+    return await this.#write<ImageBody>("PUT", path, options, { image });
+  }
+
+  /** POST .../undo: kubectl rollout undo, to `toRevision` or (undefined) the previous revision. */
+  async undo(namespace: string, name: string, toRevision: number | undefined, options: WriteOptions = {}): Promise<ApiAnswer<UndoBody>> {
+    const body = toRevision === undefined ? undefined : { toRevision };
+    return await this.#write<UndoBody>("POST", `${deploymentPath(namespace, name)}/undo`, options, body);
+  }
+
+  /** GET .../revisions: the Deployment's revisions, ascending, from the service's cache. */
+  async revisions(namespace: string, name: string): Promise<RevisionsBody> {
+    const path = `${deploymentPath(namespace, name)}/revisions`;
+    const { body } = await this.#json<RevisionsBody>("GET", path);
+    // The printed table reads every entry; -o json shows whatever else the server sent.
+    if (!isObject(body) || !Array.isArray(body.revisions) || !body.revisions.every(isObject)) {
+      throw new CliFailure(`the API answered GET ${path} without a "revisions" list`);
+    }
+    return body;
   }
 
   /** Who the service takes this client certificate for, and what it may do where. */
@@ -122,6 +160,18 @@ export class ApiClient {
       );
     }
     return response;
+  }
+
+  /** A write: `?dryRun=true` (and scale's `force=true`) in the query, If-Match as given, the body as JSON if any. */
+  async #write<T>(method: string, path: string, options: ScaleOptions, body?: unknown): Promise<ApiAnswer<T>> {
+    const query = new URLSearchParams();
+    if (options.dryRun) query.set("dryRun", "true");
+    if (options.force) query.set("force", "true");
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (options.ifMatch !== undefined) headers["if-match"] = options.ifMatch;
+    const init = { headers, body: body === undefined ? undefined : JSON.stringify(body) };
+    return await this.#json<T>(method, `${path}${query.size ? `?${query}` : ""}`, init);
   }
 
   async #json<T>(method: string, path: string, init: RequestInit = {}, timeoutMs = this.#timeoutMs): Promise<ApiAnswer<T>> {

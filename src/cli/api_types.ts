@@ -63,3 +63,66 @@ export interface Whoami {
   /** "*" (every namespace) and each named namespace, with the sorted permissions held there ("*" grants included). */
   readonly namespaces: Readonly<Record<string, readonly string[]>>;
 }
+
+/** One container's image, as the undo and revisions documents list them. */
+export interface ContainerImage {
+  readonly container: string;
+  readonly image: string;
+}
+
+/** What every rollout operation answers (restart, pause, resume, set image, undo). */
+export interface OperationBody {
+  readonly namespace: string;
+  readonly name: string;
+  /** False when the Deployment already was as asked and nothing was written. */
+  readonly changed: boolean;
+  /** Present (true) on a dry run. */
+  readonly dryRun?: boolean;
+  /** Only with `?wait=rollout`; the CLI adds it to -o json after following the rollout itself. */
+  readonly rollout?: Rollout;
+}
+
+/** POST .../restart: the pod template's kubectl.kubernetes.io/restartedAt annotation, now and before. */
+export interface RestartBody extends OperationBody {
+  readonly restartedAt: string;
+  readonly previousRestartedAt?: string;
+}
+
+/** POST .../pause and .../resume: spec.paused now. */
+export interface PauseBody extends OperationBody {
+  readonly paused: boolean;
+}
+
+/** PUT .../containers/{container}/image. */
+export interface ImageBody extends OperationBody {
+  readonly container: string;
+  readonly image: string;
+  readonly previousImage: string;
+}
+
+/** POST .../undo: the revision in force before, the one whose template was restored, and its images. */
+export interface UndoBody extends OperationBody {
+  readonly fromRevision: number;
+  readonly toRevision: number;
+  readonly images: readonly ContainerImage[];
+}
+
+/** One entry of GET .../revisions: a ReplicaSet of the Deployment, as the cache keeps it. */
+export interface Revision {
+  readonly revision: number;
+  readonly replicaSet: string;
+  readonly images: readonly ContainerImage[];
+  readonly changeCause?: string;
+  /** RFC 3339. */
+  readonly created: string;
+  readonly current: boolean;
+  readonly replicas: number;
+}
+
+/** GET .../revisions, ascending by revision. */
+export interface RevisionsBody {
+  readonly namespace: string;
+  readonly name: string;
+  readonly currentRevision?: number;
+  readonly revisions: readonly Revision[];
+}
