@@ -107,6 +107,9 @@ export interface UndoBody extends OperationBody {
   readonly images: readonly ContainerImage[];
 }
 
+/** The answer of any one of the rollout operations. */
+export type AnyOperationBody = RestartBody | PauseBody | ImageBody | UndoBody;
+
 /** One entry of GET .../revisions: a ReplicaSet of the Deployment, as the cache keeps it. */
 export interface Revision {
   readonly revision: number;

@@ -5,10 +5,10 @@
  * move the cursor or break a row.
  */
 import type {
+  AnyOperationBody,
   ContainerImage,
   Deployment,
   ImageBody,
-  OperationBody,
   ReplicasBody,
   RestartBody,
   RevisionsBody,
@@ -117,7 +117,7 @@ const SET_IN_MOTION: Readonly<Record<OperationCommand["kind"], string>> = {
  */
 export function operationSummary(
   kind: OperationCommand["kind"],
-  body: OperationBody,
+  body: AnyOperationBody,
   options: { dryRun: boolean; status: number },
 ): string {
   const target = `${oneLine(body.namespace)}/${oneLine(body.name)}`;
@@ -126,7 +126,7 @@ export function operationSummary(
   return `${target}: ${change(kind, body, options.dryRun)} (${state})`;
 }
 
-function change(kind: OperationCommand["kind"], body: OperationBody, dryRun: boolean): string {
+function change(kind: OperationCommand["kind"], body: AnyOperationBody, dryRun: boolean): string {
   switch (kind) {
     case "restart":
       return dryRun ? "would restart" : `restarted at ${oneLine(String((body as RestartBody).restartedAt))}`;
@@ -145,7 +145,7 @@ function change(kind: OperationCommand["kind"], body: OperationBody, dryRun: boo
   }
 }
 
-function unchanged(kind: OperationCommand["kind"], body: OperationBody): string {
+function unchanged(kind: OperationCommand["kind"], body: AnyOperationBody): string {
   switch (kind) {
     case "restart":
       return "not restarted";

@@ -5,7 +5,7 @@
  * nothing older, so a rollout complete before the write cannot end it.
  */
 import type { ApiAnswer, ApiClient } from "./api_client.ts";
-import type { OperationBody } from "./api_types.ts";
+import type { AnyOperationBody } from "./api_types.ts";
 import type { OperationCommand } from "./args.ts";
 import { formatJson, operationSummary, rolloutComplete } from "./format.ts";
 import type { CliIo, Clock } from "./output.ts";
@@ -28,7 +28,7 @@ export async function operationCommand(cmd: OperationCommand, client: ApiClient,
   io.out(cmd.output === "json" ? formatJson({ ...answer.body, rollout: final.rollout }) : rolloutComplete(final));
 }
 
-function write(cmd: OperationCommand, client: ApiClient): Promise<ApiAnswer<OperationBody>> {
+function write(cmd: OperationCommand, client: ApiClient): Promise<ApiAnswer<AnyOperationBody>> {
   const options = { ifMatch: cmd.ifMatch, dryRun: cmd.dryRun };
   switch (cmd.kind) {
     case "restart":
