@@ -14,9 +14,11 @@
 #                tests/packaging/dockerfile_check_test.sh (broken copies of the Dockerfile fail them)
 #  6. cluster    on the local control plane (tests/cluster/up.sh, started when not running, stopped
 #                again afterwards if this script started it; CHART_TEST_KEEP_CLUSTER=1 keeps it):
-#                scripts/kind/deploy.sh installs the chart (namespaced RBAC) with a generated PKI,
-#                then helm upgrade to all-namespaces RBAC with a rotated certificate, an
-#                existingSecret install, `kubectl auth can-i` for the ServiceAccount in both modes,
+#                scripts/kind/deploy.sh installs the chart (namespaced RBAC, every operation, its
+#                policy) with a generated PKI, then helm upgrade to all-namespaces RBAC, read-only
+#                (operations: []), with a rotated certificate, an existingSecret install,
+#                `kubectl auth can-i` for the ServiceAccount in both modes (tests/integration/
+#                rbac_test.ts covers every combination of operations),
 #                server-side dry runs of the helm test pod and the upgrade-under-load pod, and
 #                helm uninstall. No --wait: no kubelet runs there, so pods never start.
 #                cert-manager: its CRDs from the Go module github.com/cert-manager/cert-manager
@@ -222,9 +224,18 @@ deploy_namespaced() {
   # The Secret holds the generated PKI, and the server certificate names the Service.
   [[ "$(kubectl -n "${ns}" get secret "${full}-tls" -o 'jsonpath={.data.tls\.crt}' | base64 -d)" == "$(cat "${work}/pki/server.crt")" ]] || return 1
   openssl x509 -in "${work}/pki/server.crt" -noout -ext subjectAltName | grep -q "DNS:${full}.${ns}.svc" || return 1
-  kubectl -n "${ns}" get secret "${release}-client-tls" >/dev/null
+  kubectl -n "${ns}" get secret "${release}-client-tls" >/dev/null || return 1
+  # The KIND release enables every operation, and its policy limits the images O=sre may set to the tools repository.
+  [[ "$(kubectl -n "${ns}" get configmap "${full}" -o 'jsonpath={.data.OPERATIONS}')" == scale,restart,pause,undo,image ]] ||
+    { log "OPERATIONS of the deploy.sh release: not all five"; return 1; }
+  local tools_image policy
+  tools_image="$(sed -n 's/^TOOLS_IMAGE=//p' "${CACHE}/kind/images.env" 2>/dev/null)"
+  tools_image="${tools_image:-localhost/replica-api-base/tools:x}"
+  policy="$(kubectl -n "${ns}" get configmap "${full}-policy" -o 'jsonpath={.data.policy\.json}' | tr -d ' \n')" || return 1
+  [[ "${policy}" == *'"images":["'"${tools_image%:*}"':*"]'* && "${policy}" == *'"images":["registry.internal/*"]'* ]] ||
+    { log "policy of the deploy.sh release: ${policy}"; return 1; }
 }
-check "install: scripts/kind/deploy.sh (helm upgrade --install, namespaced RBAC, generated PKI)" deploy_namespaced
+check "install: scripts/kind/deploy.sh (helm upgrade --install, namespaced RBAC, every operation, generated PKI)" deploy_namespaced
 
 rbac_namespaced() {
   local ok=0
@@ -237,6 +248,11 @@ rbac_namespaced() {
     can get deployments.apps -n "${n}" || ok=1
     can get deployments.apps --subresource=scale -n "${n}" || ok=1
     can patch deployments.apps --subresource=scale -n "${n}" || ok=1
+    # restart, pause, undo and image patch the Deployment; undo reads its ReplicaSets.
+    can patch deployments.apps -n "${n}" || ok=1
+    can get replicasets.apps -n "${n}" || ok=1
+    can list replicasets.apps -n "${n}" || ok=1
+    can watch replicasets.apps -n "${n}" || ok=1
     can list horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
     can watch horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
     can create events.events.k8s.io -n "${n}" || ok=1
@@ -245,15 +261,18 @@ rbac_namespaced() {
     cannot delete events.events.k8s.io -n "${n}" || ok=1
     cannot delete deployments.apps -n "${n}" || ok=1
     cannot update deployments.apps -n "${n}" || ok=1
-    cannot patch deployments.apps -n "${n}" || ok=1
     cannot create deployments.apps -n "${n}" || ok=1
     cannot update deployments.apps --subresource=scale -n "${n}" || ok=1
+    cannot patch replicasets.apps -n "${n}" || ok=1
+    cannot delete replicasets.apps -n "${n}" || ok=1
     cannot get secrets -n "${n}" || ok=1
     cannot list pods -n "${n}" || ok=1
   done
   for n in "${other}" "${ns}"; do
     cannot list deployments.apps -n "${n}" || ok=1
     cannot patch deployments.apps --subresource=scale -n "${n}" || ok=1
+    cannot patch deployments.apps -n "${n}" || ok=1
+    cannot list replicasets.apps -n "${n}" || ok=1
     cannot list horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
     cannot create events.events.k8s.io -n "${n}" || ok=1
   done
@@ -262,7 +281,7 @@ rbac_namespaced() {
   cannot get secrets -n "${ns}" || ok=1
   return "${ok}"
 }
-check "kubectl auth can-i (namespaced): deployments read + scale patch, HPA list/watch, Event create in watched namespaces only" rbac_namespaced
+check "kubectl auth can-i (namespaced, every operation): deployments read + patch, scale, ReplicaSet reads, HPAs, Events; watched namespaces only" rbac_namespaced
 
 # Validated server-side without running it (no kubelet): the helm test pod. (The KIND suite's
 # own Pods run for real in tests/kind.)
@@ -277,7 +296,7 @@ upgrade_to_cluster_mode() {
   config_before="$(annotation config)" tls_before="$(annotation tls)"
   rm -f "${work}/pki/server.crt" # gen.sh issues a new server certificate: a rotation
   KUBE_CONTEXT="${context}" RELEASE="${release}" RELEASE_NAMESPACE="${ns}" CERTS_DIR="${work}/pki" DEPLOY_WAIT=0 \
-    HELM="${HELM}" HELM_ARGS="--set config.logLevel=debug" scripts/kind/deploy.sh >"${work}/deploy.log" 2>&1 ||
+    HELM="${HELM}" HELM_ARGS="--set config.logLevel=debug --set-json operations=[]" scripts/kind/deploy.sh >"${work}/deploy.log" 2>&1 ||
     { cat "${work}/deploy.log" >&2; return 1; }
   [[ "$("${HELM}" history "${release}" -n "${ns}" --max 1 -o json)" == *'"revision":2'* ]] || { log "not revision 2"; return 1; }
   release_objects_exist "${release}" "${ns}" || return 1
@@ -285,10 +304,11 @@ upgrade_to_cluster_mode() {
   [[ "$(annotation tls)" != "${tls_before}" ]] || { log "checksum/tls unchanged after a certificate rotation"; return 1; }
   [[ "$(kubectl -n "${ns}" get configmap "${full}" -o 'jsonpath={.data.LOG_LEVEL}')" == debug ]] || return 1
   [[ -z "$(kubectl -n "${ns}" get configmap "${full}" -o 'jsonpath={.data.WATCH_NAMESPACES}')" ]] || return 1
+  [[ "$(kubectl -n "${ns}" get configmap "${full}" -o 'jsonpath={.data.OPERATIONS}')" == none ]] || { log "OPERATIONS is not none"; return 1; }
   kubectl get clusterrole,clusterrolebinding "${full}" >/dev/null || return 1
   ! kubectl -n "${watch_a}" get role "${full}" >/dev/null 2>&1 || { log "Role left behind after switching to all namespaces"; return 1; }
 }
-check "helm upgrade: namespaced -> all namespaces, rotated certificate, new setting (pods would roll)" upgrade_to_cluster_mode
+check "helm upgrade: namespaced -> all namespaces, read-only, rotated certificate, new setting (pods would roll)" upgrade_to_cluster_mode
 
 rbac_cluster() {
   local ok=0
@@ -298,10 +318,13 @@ rbac_cluster() {
   can watch namespaces || ok=1
   can watch horizontalpodautoscalers.autoscaling --all-namespaces || ok=1
   for n in "${other}" "${watch_a}"; do
-    can create events.events.k8s.io -n "${n}" || ok=1
+    # Read-only (operations: []): no write of any kind, not even the Event a write would record.
+    cannot create events.events.k8s.io -n "${n}" || ok=1
     cannot update horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
     can get deployments.apps -n "${n}" || ok=1
-    can patch deployments.apps --subresource=scale -n "${n}" || ok=1
+    cannot get deployments.apps --subresource=scale -n "${n}" || ok=1
+    cannot patch deployments.apps --subresource=scale -n "${n}" || ok=1
+    cannot list replicasets.apps -n "${n}" || ok=1
     cannot delete deployments.apps -n "${n}" || ok=1
     cannot update deployments.apps -n "${n}" || ok=1
     cannot patch deployments.apps -n "${n}" || ok=1
@@ -314,7 +337,7 @@ rbac_cluster() {
   cannot list nodes || ok=1
   return "${ok}"
 }
-check "kubectl auth can-i (all namespaces): list/watch deployments+namespaces+HPAs, patch scale, create Events, nothing else" rbac_cluster
+check "kubectl auth can-i (all namespaces, read-only): list/watch deployments+namespaces+HPAs, get deployments, nothing else" rbac_cluster
 
 install_existing_secret() {
   local expected actual

@@ -1,7 +1,8 @@
 /**
  * Static checks of the Helm chart: renders helm/replica-api with `helm template` in both
- * RBAC modes and asserts what comes out (kinds, RBAC verbs, probes, security settings,
- * checksums), and that values.schema.json rejects bad values. No cluster needed.
+ * RBAC modes and asserts what comes out (kinds, RBAC verbs for every combination of
+ * `operations`, probes, security settings, checksums), and that values.schema.json rejects
+ * bad values. No cluster needed.
  *
  * Run through scripts/chart-test.sh (it passes HELM and the config that maps "yaml"):
  *   HELM=/path/to/helm deno test --config tests/packaging/deno.json \
@@ -149,6 +150,102 @@ Deno.test("chart: namespaced mode renders a Role and RoleBinding per watched nam
   assertEquals(cm.data.WATCH_NAMESPACES, "team-a,team-b", "WATCH_NAMESPACES matches the Roles");
 });
 
+/** The operations of the chart value `operations` (and of the service's OPERATIONS setting). */
+const OPERATIONS = ["scale", "restart", "pause", "undo", "image"] as const;
+type Operation = typeof OPERATIONS[number];
+
+/**
+ * What each operation needs from the API server, written down from what the service does (not from the
+ * template): scale patches the scale subresource after reading it; restart, pause/resume, set image and undo
+ * patch the Deployment; undo also reads the ReplicaSets (its informer lists and watches them, the undo gets
+ * the target revision); every write records an Event.
+ */
+const OPERATION_GRANTS: Record<Operation, readonly string[]> = {
+  scale: ["apps/deployments/scale:get", "apps/deployments/scale:patch"],
+  restart: ["apps/deployments:patch"],
+  pause: ["apps/deployments:patch"],
+  undo: ["apps/deployments:patch", "apps/replicasets:get", "apps/replicasets:list", "apps/replicasets:watch"],
+  image: ["apps/deployments:patch"],
+};
+/** Reads: the Deployment and HPA informers, and get of one Deployment. Granted even read-only. */
+const READ_GRANTS = [
+  "apps/deployments:get",
+  "apps/deployments:list",
+  "apps/deployments:watch",
+  "autoscaling/horizontalpodautoscalers:list",
+  "autoscaling/horizontalpodautoscalers:watch",
+];
+const EVENT_GRANTS = ["events.k8s.io/events:create"];
+
+/** Every subset of the operations (32), each in the canonical order. */
+function operationSubsets(): Operation[][] {
+  return Array.from({ length: 1 << OPERATIONS.length }, (_, mask) => OPERATIONS.filter((_, i) => mask & (1 << i)));
+}
+
+function expectedGrants(ops: readonly Operation[], clusterWide: boolean): string[] {
+  const needed = new Set([...READ_GRANTS, ...ops.flatMap((o) => OPERATION_GRANTS[o]), ...(ops.length ? EVENT_GRANTS : [])]);
+  return [...needed, ...(clusterWide ? NAMESPACE_GRANTS : [])].sort();
+}
+
+/** Runs `fn` over `items` with at most `limit` at once (helm is a process each; the machine has few cores). */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+Deno.test("chart: every combination of operations gets exactly the RBAC it needs in both modes, and OPERATIONS names them", async () => {
+  const subsets = operationSubsets();
+  assertEquals(subsets.length, 32, "all subsets of the five operations");
+  const cases = subsets.flatMap((ops) => [{ ops, clusterWide: true }, { ops, clusterWide: false }]);
+  await eachLimited(cases, 4, async ({ ops, clusterWide }) => {
+    const what = `operations=[${ops.join(",")}] ${clusterWide ? "all namespaces" : "namespaced"}`;
+    const objects = await render([
+      "--show-only",
+      "templates/rbac.yaml",
+      "--show-only",
+      "templates/configmap.yaml",
+      "--set-json",
+      `operations=${JSON.stringify(ops)}`,
+      ...(clusterWide ? [] : ["--set", "watchNamespaces={team-a,team-b}"]),
+    ]);
+    const roles = byKind(objects, clusterWide ? "ClusterRole" : "Role");
+    assertEquals(roles.length, clusterWide ? 1 : 2, `${what}: roles`);
+    for (const role of roles) {
+      assertNoWildcards(role.rules);
+      assertEquals(grants(role.rules), expectedGrants(ops, clusterWide), `${what}: grants`);
+    }
+    assertEquals(one(objects, "ConfigMap").data.OPERATIONS, ops.length ? ops.join(",") : "none", `${what}: OPERATIONS`);
+  });
+});
+
+Deno.test("chart: operations defaults to [scale] (also with no key at all), the grants of before; an order or a read-only release renders as given", async () => {
+  const defaults = await render(["--show-only", "templates/rbac.yaml", "--show-only", "templates/configmap.yaml"]);
+  assertEquals(one(defaults, "ConfigMap").data.OPERATIONS, "scale", "OPERATIONS default");
+  assertEquals(grants(one(defaults, "ClusterRole").rules), [...NAMESPACE_GRANTS, ...DEPLOYMENT_GRANTS].sort(), "default grants");
+  // No key at all, as `helm upgrade --reuse-values` of a release from before the value gives: what it did, scale.
+  const absent = await render([
+    "--show-only",
+    "templates/rbac.yaml",
+    "--show-only",
+    "templates/configmap.yaml",
+    "--set",
+    "operations=null",
+  ]);
+  assertEquals(one(absent, "ConfigMap").data.OPERATIONS, "scale", "no operations key: scale, not read-only");
+  assertEquals(grants(one(absent, "ClusterRole").rules), [...NAMESPACE_GRANTS, ...DEPLOYMENT_GRANTS].sort(), "no key: default grants");
+  const ordered = await render(["--show-only", "templates/configmap.yaml", "--set", "operations={image,scale}"]);
+  assertEquals(one(ordered, "ConfigMap").data.OPERATIONS, "image,scale", "--set list syntax, in the order given");
+  const readOnly = await render(["--show-only", "templates/rbac.yaml", "--set-json", "operations=[]"]);
+  const verbs = grants(one(readOnly, "ClusterRole").rules).map((g) => g.split(":")[1]);
+  assert(verbs.every((v) => ["get", "list", "watch"].includes(v)), `a read-only release may only read: ${verbs}`);
+  // The same default as the service's own (a release without the value behaves like one started without the setting).
+  const settings: Record<string, { default: string | undefined }> = SETTINGS;
+  assertEquals(settings.OPERATIONS?.default, "scale", "src/config/settings.ts knows OPERATIONS, with the default scale");
+});
+
 Deno.test("chart: templates/rbac.yaml renders alone with default values for any ServiceAccount and namespace", async () => {
   for (const mode of [[], ["--set", "watchNamespaces={x}"]]) {
     const objects = await render(["--show-only", "templates/rbac.yaml", "--set", "serviceAccount.name=it-sa", ...mode], {
@@ -277,6 +374,9 @@ Deno.test("chart: a changed certificate or setting changes the pod template's ch
   assertEquals(rotated["checksum/config"], base["checksum/config"], "checksum/config unchanged by a certificate");
   const reconfigured = await annotations([...TLS, "--set", "config.logLevel=debug"]);
   assert(reconfigured["checksum/config"] !== base["checksum/config"], "new setting, new checksum/config");
+  // OPERATIONS is read at start: enabling an operation rolls the pods (with the RBAC it needs, in the same release).
+  const moreOperations = await annotations([...TLS, "--set", "operations={scale,restart}"]);
+  assert(moreOperations["checksum/config"] !== base["checksum/config"], "new operations, new checksum/config");
 });
 
 /** Volume mounts that Kubernetes never updates in place: a subPath mount keeps the file it found at start. */
@@ -333,6 +433,24 @@ Deno.test("chart: the policy ConfigMap is mounted as a directory and a policy ed
   assertEquals(one(after, "Deployment").spec.template, d.spec.template, "pod template (and its checksums) unchanged by a policy edit");
   const annotations = Object.keys(d.spec.template.metadata.annotations ?? {});
   assert(!annotations.some((a) => a.includes("policy")), `no policy checksum on the pod template: ${annotations.join(", ")}`);
+});
+
+Deno.test("chart: a policy may grant restart, pause, undo and image, with image patterns beside image", async () => {
+  const policy = {
+    rules: [
+      { subjects: [{ group: "sre" }], permissions: { read: ["*"], scale: ["*"], restart: ["*"], pause: ["*"], undo: ["*"], image: ["*"] } },
+      { subjects: [{ cn: "deploy-bot" }], permissions: { image: ["web"] }, images: ["registry.internal/*"] },
+    ],
+  };
+  const objects = await render([
+    ...TLS,
+    "--set-json",
+    `authz.policy=${JSON.stringify(policy)}`,
+    "--set-json",
+    `operations=${JSON.stringify(OPERATIONS)}`,
+  ]);
+  const rendered = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "rel-replica-api-policy")!;
+  assertEquals(JSON.parse(rendered.data["policy.json"]), sortedKeys(policy), "the policy as given");
 });
 
 Deno.test("chart: authz.existingConfigMap is mounted instead of a rendered policy, and no policy means no AUTHZ_POLICY_FILE", async () => {
@@ -570,6 +688,20 @@ Deno.test("chart: values.schema.json rejects invalid values with a message namin
     ],
     ["bad unreachable bound", ["--set", "config.kubeUnreachableAfter=10 s"], "/config/kubeUnreachableAfter"],
     ["port out of range", ["--set", "ports.probe=70000"], "/ports/probe"],
+    ["operation that does not exist", ["--set", "operations={scale,delete}"], "/operations/1"],
+    ["operation listed twice", ["--set", "operations={scale,scale}"], "items at 0 and 1 are equal"],
+    ["operations as one string", ["--set", "operations=scale"], "/operations"],
+    ["--set operations={} (one empty name, not an empty list)", ["--set", "operations={}"], "/operations/0"],
+    [
+      "policy images in a rule that does not grant image",
+      ["--set-json", 'authz.policy={"rules":[{"subjects":[{"cn":"a"}],"permissions":{"read":["*"]},"images":["registry.internal/*"]}]}'],
+      "missing property 'image'",
+    ],
+    [
+      "policy images that is empty",
+      ["--set-json", 'authz.policy={"rules":[{"subjects":[{"cn":"a"}],"permissions":{"image":["*"]},"images":[]}]}'],
+      "/authz/policy/rules/0/images",
+    ],
     ["certificate that is not PEM", ["--set", "tls.cert=hello"], "/tls/cert"],
     ["policy without rules", ["--set-json", 'authz.policy={"description":"x"}'], "missing property 'rules'"],
     [

@@ -83,25 +83,76 @@ Image reference: repository:tag, or repository@digest when a digest is pinned.
 {{- end }}
 
 {{/*
-Verbs of the RBAC rules: the single source of the service's permissions.
-Deployments are read through list+watch (the informer) and get; replicas are set through
-a merge PATCH of the scale subresource, which is read first with get. HorizontalPodAutoscalers
-are watched so a PUT that one would undo is refused (409). Each scale is recorded as an
-events.k8s.io Event on the Deployment: create only, never read, update or delete.
+The enabled write operations (values operations) as JSON: the setting and the RBAC rules below
+are both derived from this one list. No key at all (`helm upgrade --reuse-values` of a release
+from before the value existed, or `--set operations=null`) means the default [scale], what such a
+release did; only an explicit [] is read-only.
+*/}}
+{{- define "replica-api.operationsJson" -}}
+{{- if hasKey .Values "operations" }}
+{{- .Values.operations | default list | uniq | toJson }}
+{{- else }}
+{{- list "scale" | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
+OPERATIONS: the enabled operations comma-separated, or "none" for a read-only release (an empty
+OPERATIONS would mean the service's default, scale).
+*/}}
+{{- define "replica-api.operations" -}}
+{{- include "replica-api.operationsJson" . | fromJsonArray | join "," | default "none" }}
+{{- end }}
+
+{{/*
+The RBAC rules of the Role (one per watched namespace) or the ClusterRole: the single source
+of the service's permissions, and only what the enabled operations need (least privilege stays
+the default: `operations: [scale]`). Never a wildcard, never update (a whole-object PUT could
+overwrite what other controllers set), never delete.
 */}}
 {{- define "replica-api.deploymentRules" -}}
+{{- $ops := include "replica-api.operationsJson" . | fromJsonArray }}
+{{- /* Every read comes from the informer cache (list+watch); get reads one Deployment back
+  when a write needs the API server's current version. Needed even read-only. */ -}}
 - apiGroups: ["apps"]
   resources: ["deployments"]
   verbs: ["get", "list", "watch"]
+{{- if has "scale" $ops }}
+{{- /* scale sets replicas with a merge PATCH of the scale subresource, read first with get.
+  The subresource alone: it cannot change the pod template. */}}
 - apiGroups: ["apps"]
   resources: ["deployments/scale"]
   verbs: ["get", "patch"]
+{{- end }}
+{{- if or (has "restart" $ops) (has "pause" $ops) (has "undo" $ops) (has "image" $ops) }}
+{{- /* restart (the template's restartedAt annotation), pause/resume (spec.paused), set image
+  (a strategic merge patch of one container) and undo (a JSON patch of the template) patch the
+  Deployment itself, each with a resourceVersion precondition. Patch only, not update. */}}
+- apiGroups: ["apps"]
+  resources: ["deployments"]
+  verbs: ["patch"]
+{{- end }}
+{{- if has "undo" $ops }}
+{{- /* undo and the revisions read: the ReplicaSets are a Deployment's revisions. list+watch
+  feed the trimmed ReplicaSet informer (revisions read from the cache); get reads the target
+  revision's template from the API server at the moment of the undo. Nothing else reads them,
+  so without undo the service neither watches nor may read ReplicaSets. */}}
+- apiGroups: ["apps"]
+  resources: ["replicasets"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+{{- /* The reads show the HorizontalPodAutoscaler that manages a Deployment, and a scale that
+  one would undo is refused (409): list+watch feed that index. Needed even read-only. */}}
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
   verbs: ["list", "watch"]
+{{- if $ops }}
+{{- /* Every write is recorded as an events.k8s.io Event on the Deployment ("who did it"):
+  create only, never read, update or delete. A read-only release writes no Event. */}}
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create"]
+{{- end }}
 {{- end }}
 
 {{/*
