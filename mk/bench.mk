@@ -16,7 +16,7 @@ BENCH_GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/g
 # --allow-all: the scripts read /proc (Deno asks for all permissions there) and run servers, kubectl and taskset anyway.
 BENCH_DENO_RUN  := $(DENO) run --allow-all
 
-.PHONY: bench bench-throughput bench-memory bench-scale faults loadgen goref bench-cluster-down bench-check
+.PHONY: bench bench-throughput bench-memory bench-scale bench-revisions faults loadgen goref bench-cluster-down bench-check
 
 # Standard library only: no module downloads. Rebuilt when its sources change.
 $(LOADGEN_BIN): bench/loadgen/go.mod $(wildcard bench/loadgen/*.go)
@@ -47,6 +47,12 @@ bench-memory: deps $(LOADGEN_BIN) $(GOREF_BIN) ## Only the memory table of make 
 
 bench-scale: deps $(LOADGEN_BIN) ## Only the 10,000-Deployment scale part of make bench
 	@$(BENCH_DENO_RUN) bench/bench.ts scale
+
+# Issue 19: idle RSS, heap and time to ready with 10,000 Deployments, without and with the trimmed ReplicaSet
+# informer (30,000 ReplicaSets, 3 revisions each), 2 rounds alternating; its own control plane, stopped after.
+bench-revisions: deps ## RSS/heap/ready with 10k Deployments, without vs with 30k ReplicaSets (bench/revisions_memory.ts)
+	@env="$$(bench/cluster.sh up)" && $(BENCH_DENO_RUN) bench/revisions_memory.ts "$$env" $${BENCH_ROUNDS:-2}; rc=$$?; \
+	  [ -n "$$BENCH_KEEP_CLUSTER" ] || bench/cluster.sh down >/dev/null; exit $$rc
 
 faults: deps $(LOADGEN_BIN) ## Soak at half of peak (FAULTS_SOAK=5m), API server/etcd faults and abusive clients, under load
 	@$(BENCH_DENO_RUN) bench/faults.ts
