@@ -2,10 +2,19 @@
  * [integration] The CLI (bin/replica-api, as people run it) against the real service and a real kube-apiserver.
  *
  * Lists, gets and scales, then the API's options as the CLI uses them: `?dryRun=true`, `?wait=rollout`,
- * `?watch=true`, and `?force=true` past an autoscaler's 409.
+ * `?watch=true`, and `?force=true` past an autoscaler's 409. Then the rollout commands (restart, pause, resume,
+ * set-image, undo, history) with their refusals, and their 501 on a service that does not enable them.
  */
 import assert from "node:assert/strict";
-import { chartServiceAccount, createDeployment, createNamespace, kubectl, specReplicas, uniqueName } from "./harness/cluster.ts";
+import {
+  chartServiceAccount,
+  clusterEnv,
+  createDeployment,
+  createNamespace,
+  kubectl,
+  specReplicas,
+  uniqueName,
+} from "./harness/cluster.ts";
 import { type RunningService, startService, waitFor } from "./harness/service.ts";
 import { type CommandResult, run } from "../support/command.ts";
 import type { CertKeyPair } from "../support/pki.ts";
@@ -395,5 +404,206 @@ Deno.test("[integration] CLI whoami shows the identity and the policy's permissi
     assert.equal(await svc.stop(), 0);
     await pki.cleanup();
     await Deno.remove(policy).catch(() => {});
+  }
+});
+
+/** A field of the Deployment as kubectl reads it (jsonpath), e.g. `{.spec.paused}`; "" when unset. */
+async function deploymentField(ns: string, name: string, jsonpath: string): Promise<string> {
+  return (await kubectl(["get", "deployment", name, "-n", ns, "-o", `jsonpath=${jsonpath}`])).stdout.trim();
+}
+
+/** `history -o json` once the service's ReplicaSet cache holds `count` revisions (the controller creates them). */
+async function revisionsOnceThere(svc: RunningService, target: string, count: number) {
+  let revisions: { revision: number; current: boolean; images: { container: string; image: string }[] }[] = [];
+  await waitFor(
+    async () => {
+      const r = await replicaApi(svc, ["history", target, "-o", "json"]);
+      revisions = r.code === 0 ? JSON.parse(r.stdout).revisions : [];
+      return revisions.length >= count;
+    },
+    15_000,
+    `${count} revisions of ${target}`,
+  );
+  return revisions;
+}
+
+Deno.test("[integration] CLI rollout commands: set-image, history, undo, pause, resume and restart, with their refusals and exit codes", async (t) => {
+  // 0 replicas: with no nodes, a rollout completes only when there are no Pods to wait for.
+  const ns = uniqueName("it-cli-ops");
+  await createNamespace(ns);
+  await createDeployment(ns, "web", 0);
+  const target = `${ns}/web`;
+  const { createTestPki } = await import("../support/pki.ts");
+  const pki = await createTestPki();
+  const viewer = await pki.issueClient({ name: "viewer", cn: "viewer", organizations: ["viewers"] });
+  const policy = await Deno.makeTempFile({ prefix: "cli-ops-policy-", suffix: ".json" });
+  const everywhere = ["*"];
+  await Deno.writeTextFile(
+    policy,
+    JSON.stringify({
+      rules: [
+        {
+          subjects: [{ group: "sre" }],
+          permissions: { read: everywhere, scale: everywhere, restart: everywhere, pause: everywhere, undo: everywhere, image: everywhere },
+          images: ["nginx:*"],
+        },
+        { subjects: [{ group: "viewers" }], permissions: { read: everywhere } },
+      ],
+    }),
+  );
+  // The cluster admin's kubeconfig: the RBAC the chart grants per enabled operation is rbac_test.ts's subject; here
+  // the service only has to be able to make each write, so that what is tested is the CLI's side of it.
+  const svc = await startService({
+    kubeconfig: clusterEnv().kubeconfig,
+    pki,
+    env: { AUTHZ_POLICY_FILE: policy, OPERATIONS: "scale,restart,pause,undo,image" },
+  });
+  try {
+    await t.step("history lists revision 1 as current, with its image", async () => {
+      const [first] = await revisionsOnceThere(svc, target, 1);
+      assert.equal(first.revision, 1);
+      assert.equal(first.current, true);
+      assert.deepEqual(first.images, [{ container: "app", image: "nginx:1.27" }]);
+      const table = await replicaApi(svc, ["history", target]);
+      assert.equal(table.code, 0, show(table));
+      const lines = table.stdout.trimEnd().split("\n");
+      assert.match(lines[0], /^REVISION\s+CURRENT\s+IMAGES\s+CHANGE-CAUSE\s+CREATED\s+REPLICAS$/);
+      assert.match(lines[1], /^1\s+\*\s+app=nginx:1\.27\s+\S.*\s+\d{4}-\d\d-\d\dT\S+\s+0$/);
+    });
+
+    await t.step("set-image --dry-run changes nothing", async () => {
+      const before = await resourceVersion(ns, "web");
+      const r = await replicaApi(svc, ["set-image", target, "app=nginx:1.28", "--dry-run"]);
+      assert.equal(r.code, 0, show(r));
+      assert.equal(r.stdout.trim(), `${target}: image app nginx:1.27 → nginx:1.28 (dry run: nothing changed)`);
+      assert.equal(await deploymentField(ns, "web", "{.spec.template.spec.containers[0].image}"), "nginx:1.27");
+      assert.equal(await resourceVersion(ns, "web"), before, "not even a no-op write");
+    });
+
+    await t.step("set-image --wait rolls to the new image and follows the rollout to completion", async () => {
+      const r = await replicaApi(svc, ["set-image", target, "app=nginx:1.28", "--wait", "--timeout", "60s"]);
+      assert.equal(r.code, 0, show(r));
+      const lines = r.stdout.trim().split("\n");
+      assert.match(
+        lines[0],
+        new RegExp(`^${target}: image app nginx:1\\.27 → nginx:1\\.28 \\((rollout started|accepted, not yet observed)\\)$`),
+      );
+      assert.equal(lines.at(-1), `${target}: rollout complete, 0 of 0 available`);
+      assert.equal(await deploymentField(ns, "web", "{.spec.template.spec.containers[0].image}"), "nginx:1.28");
+      const revisions = await revisionsOnceThere(svc, target, 2);
+      assert.deepEqual(revisions.filter((v) => v.current).map((v) => [v.revision, v.images[0].image]), [[2, "nginx:1.28"]]);
+    });
+
+    await t.step("set-image of the image it already runs changes nothing", async () => {
+      const before = await resourceVersion(ns, "web");
+      const r = await replicaApi(svc, ["set-image", target, "app=nginx:1.28"]);
+      assert.equal(r.code, 0, show(r));
+      assert.equal(r.stdout.trim(), `${target}: already running nginx:1.28, nothing changed`);
+      assert.equal(await resourceVersion(ns, "web"), before);
+    });
+
+    await t.step("set-image refusals: an unknown container, an image outside the patterns, no tag, two pairs", async () => {
+      const container = await replicaApi(svc, ["set-image", target, "ghost=nginx:1.28"]);
+      assert.equal(container.code, 1, show(container));
+      assert.match(container.stderr, /^error: .*ghost.*\bapp\b.* \(404 Not Found\)\n$/);
+      const outside = await replicaApi(svc, ["set-image", target, "app=busybox:1.36"]);
+      assert.equal(outside.code, 1, show(outside));
+      assert.match(outside.stderr, /^error: .*busybox:1\.36.*nginx:\*.* \(403 Forbidden\)\n$/);
+      const untagged = await replicaApi(svc, ["set-image", target, "app=nginx"]);
+      assert.equal(untagged.code, 1, show(untagged));
+      assert.match(untagged.stderr, /\(400 Bad Request\)\n$/);
+      const forbidden = await replicaApi(svc, ["set-image", target, "app=nginx:1.29"], viewer);
+      assert.equal(forbidden.code, 1, show(forbidden));
+      assert.match(forbidden.stderr, /\(403 Forbidden\)\n$/);
+      const two = await replicaApi(svc, ["set-image", target, "app=nginx:1.29", "side=nginx:1.29"]);
+      assert.equal(two.code, 2, show(two));
+      assert.match(two.stderr, /^error: set-image takes exactly one CONTAINER=IMAGE/);
+      assert.equal(await deploymentField(ns, "web", "{.spec.template.spec.containers[0].image}"), "nginx:1.28");
+    });
+
+    await t.step("undo --wait brings revision 1's image back; an unknown revision is a 404 naming the known ones", async () => {
+      const unknown = await replicaApi(svc, ["undo", target, "--to-revision", "99"]);
+      assert.equal(unknown.code, 1, show(unknown));
+      assert.match(unknown.stderr, /^error: .*99.* \(404 Not Found\)\n$/);
+      const r = await replicaApi(svc, ["undo", target, "--wait", "--timeout", "60s"]);
+      assert.equal(r.code, 0, show(r));
+      const lines = r.stdout.trim().split("\n");
+      assert.match(lines[0], new RegExp(`^${target}: undo to revision 1 \\(app=nginx:1\\.27\\) from revision 2 \\(`));
+      assert.equal(lines.at(-1), `${target}: rollout complete, 0 of 0 available`);
+      assert.equal(await deploymentField(ns, "web", "{.spec.template.spec.containers[0].image}"), "nginx:1.27");
+    });
+
+    await t.step("pause holds rollouts; restart and undo of a paused Deployment exit 3 with the resume hint; resume --wait", async () => {
+      const paused = await replicaApi(svc, ["pause", target]);
+      assert.equal(paused.code, 0, show(paused));
+      assert.match(paused.stdout, new RegExp(`^${target}: paused \\(`));
+      assert.equal(await deploymentField(ns, "web", "{.spec.paused}"), "true");
+      const again = await replicaApi(svc, ["pause", target]);
+      assert.equal(again.stdout.trim(), `${target}: already paused, nothing changed`);
+      for (const command of ["restart", "undo"]) {
+        const refused = await replicaApi(svc, [command, target]);
+        assert.equal(refused.code, 3, show(refused));
+        assert.match(refused.stderr, new RegExp(`paused.* \\(409 Conflict\\)\\nhint: replica-api resume ${target} resumes it`));
+      }
+      const noWait = await replicaApi(svc, ["pause", target, "--wait"]);
+      assert.equal(noWait.code, 2, show(noWait));
+      const resumed = await replicaApi(svc, ["resume", target, "--wait", "--timeout", "60s"]);
+      assert.equal(resumed.code, 0, show(resumed));
+      assert.match(resumed.stdout, new RegExp(`^${target}: resumed \\(`));
+      assert.match(resumed.stdout, new RegExp(`${target}: rollout complete, 0 of 0 available\\n$`));
+      assert.notEqual(await deploymentField(ns, "web", "{.spec.paused}"), "true");
+      const running = await replicaApi(svc, ["resume", target]);
+      assert.equal(running.stdout.trim(), `${target}: not paused, nothing changed`);
+    });
+
+    await t.step(
+      "restart --wait sets restartedAt and follows the rollout; -o json is the API's answer; a stale --if-match exits 3",
+      async () => {
+        const stale = await resourceVersion(ns, "web");
+        const r = await replicaApi(svc, ["restart", target, "--wait", "--timeout", "60s", "-o", "json"]);
+        assert.equal(r.code, 0, show(r));
+        const body = JSON.parse(r.stdout);
+        assert.equal(body.changed, true);
+        assert.equal(body.rollout.complete, true);
+        const annotation = await deploymentField(ns, "web", "{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}");
+        assert.equal(annotation, body.restartedAt);
+        assert.match(r.stderr, new RegExp(`^${target}: restarted at \\S+ \\(`), "progress on stderr with -o json");
+        const refused = await replicaApi(svc, ["restart", target, "--if-match", stale]);
+        assert.equal(refused.code, 3, show(refused));
+        assert.match(refused.stderr, /^error: .+ \(412 Precondition Failed\)\n$/);
+        assert.equal(
+          await deploymentField(ns, "web", "{.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}"),
+          annotation,
+        );
+      },
+    );
+  } finally {
+    assert.equal(await svc.stop(), 0);
+    await pki.cleanup();
+    await Deno.remove(policy).catch(() => {});
+  }
+});
+
+Deno.test("[integration] CLI rollout commands on a service that does not enable them exit 1 with the 501 naming the setting", async () => {
+  const ns = uniqueName("it-cli-ops-off");
+  await createNamespace(ns);
+  await createDeployment(ns, "web", 0);
+  const sa = await chartServiceAccount();
+  // The default OPERATIONS (scale), with the chart's default RBAC.
+  const svc = await startService({ kubeconfig: sa.kubeconfig });
+  try {
+    for (
+      const args of [["restart", `${ns}/web`], ["set-image", `${ns}/web`, "app=nginx:1.28"], ["undo", `${ns}/web`], [
+        "history",
+        `${ns}/web`,
+      ]]
+    ) {
+      const r = await replicaApi(svc, args);
+      assert.equal(r.code, 1, show(r));
+      assert.match(r.stderr, /^error: .*OPERATIONS.* \(501 Not Implemented\)\n$/, args[0]);
+    }
+    assert.equal(await deploymentField(ns, "web", "{.spec.template.spec.containers[0].image}"), "nginx:1.27");
+  } finally {
+    assert.equal(await svc.stop(), 0);
   }
 });

@@ -64,6 +64,16 @@ export async function startFakeApi(handler: FakeHandler, hostname = "127.0.0.1")
   };
 }
 
+/** Runs `body` against a fake API answering with `handler`, and stops the server afterwards whatever happens. */
+export async function withFakeApi(handler: FakeHandler, body: (api: FakeApi) => Promise<void>): Promise<void> {
+  const fake = await startFakeApi(handler);
+  try {
+    await body(fake);
+  } finally {
+    await fake.close();
+  }
+}
+
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 

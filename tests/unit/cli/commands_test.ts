@@ -1,21 +1,12 @@
 /** list, get and scale end to end: the CLI in-process against a fake API behind the real mTLS listener. */
 import assert from "node:assert/strict";
-import { cli, type FakeApi, json, problem, startFakeApi, VirtualClock } from "./_fake_api.ts";
+import { cli, json, problem, VirtualClock, withFakeApi } from "./_fake_api.ts";
 
 const web = { namespace: "demo", name: "web", replicas: 3, readyReplicas: 2, availableReplicas: 2, resourceVersion: "811" };
 const api = { namespace: "payments", name: "api", replicas: 10, readyReplicas: 10, availableReplicas: 10, resourceVersion: "812" };
 
-async function withApi(handler: Parameters<typeof startFakeApi>[0], body: (api: FakeApi) => Promise<void>): Promise<void> {
-  const fake = await startFakeApi(handler);
-  try {
-    await body(fake);
-  } finally {
-    await fake.close();
-  }
-}
-
 Deno.test("list prints an aligned table of every Deployment with the client certificate", async () => {
-  await withApi(() => json({ items: [web, api] }), async (fake) => {
+  await withFakeApi(() => json({ items: [web, api] }), async (fake) => {
     const run = await cli(["list"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
@@ -32,7 +23,7 @@ Deno.test("list prints an aligned table of every Deployment with the client cert
 });
 
 Deno.test("list -n asks for one namespace and -o json prints the API's items", async () => {
-  await withApi(() => json({ items: [web] }), async (fake) => {
+  await withFakeApi(() => json({ items: [web] }), async (fake) => {
     const run = await cli(["list", "-n", "demo", "-o", "json"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(JSON.parse(run.stdout), { items: [web] });
@@ -41,7 +32,7 @@ Deno.test("list -n asks for one namespace and -o json prints the API's items", a
 });
 
 Deno.test("list of an empty namespace prints nothing on stdout and says so on stderr", async () => {
-  await withApi(() => json({ items: [] }), async (fake) => {
+  await withFakeApi(() => json({ items: [] }), async (fake) => {
     const run = await cli(["list", "-n", "empty"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "");
@@ -50,7 +41,7 @@ Deno.test("list of an empty namespace prints nothing on stdout and says so on st
 });
 
 Deno.test("get shows one Deployment with its resourceVersion; -o json prints it as the API sent it", async () => {
-  await withApi(() => json(web, 200, { etag: '"811"' }), async (fake) => {
+  await withFakeApi(() => json(web, 200, { etag: '"811"' }), async (fake) => {
     const table = await cli(["get", "demo/web"], fake.env);
     assert.equal(table.code, 0, table.stderr);
     assert.equal(
@@ -64,7 +55,7 @@ Deno.test("get shows one Deployment with its resourceVersion; -o json prints it 
 });
 
 Deno.test("get of a missing Deployment prints the problem detail and exits 1", async () => {
-  await withApi(() => problem(404, "Not Found", 'deployment "demo/ghost" not found'), async (fake) => {
+  await withFakeApi(() => problem(404, "Not Found", 'deployment "demo/ghost" not found'), async (fake) => {
     const run = await cli(["get", "demo/ghost"], fake.env);
     assert.equal(run.code, 1);
     assert.equal(run.stdout, "");
@@ -73,7 +64,7 @@ Deno.test("get of a missing Deployment prints the problem detail and exits 1", a
 });
 
 Deno.test("names are sent percent-encoded, so no name can change the path", async () => {
-  await withApi(() => problem(400, "Bad Request", "invalid name"), async (fake) => {
+  await withFakeApi(() => problem(400, "Bad Request", "invalid name"), async (fake) => {
     const run = await cli(["get", "demo/we b?x=1"], fake.env);
     assert.equal(run.code, 1);
     assert.equal(fake.requests[0].target, "/api/v1/namespaces/demo/deployments/we%20b%3Fx%3D1");
@@ -82,21 +73,24 @@ Deno.test("names are sent percent-encoded, so no name can change the path", asyn
 });
 
 Deno.test("scale PUTs the count as JSON and prints the change", async () => {
-  await withApi(() => json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 3 }, 200, { etag: '"900"' }), async (fake) => {
-    const run = await cli(["scale", "demo/web", "5"], fake.env);
-    assert.equal(run.code, 0, run.stderr);
-    assert.equal(run.stdout, "demo/web scaled from 3 to 5 replicas");
-    const [put] = fake.requests;
-    assert.equal(put.method, "PUT");
-    assert.equal(put.target, "/api/v1/namespaces/demo/deployments/web/replicas");
-    assert.equal(put.headers.get("content-type"), "application/json");
-    assert.equal(put.headers.get("if-match"), null);
-    assert.deepEqual(JSON.parse(put.body), { replicas: 5 });
-  });
+  await withFakeApi(
+    () => json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 3 }, 200, { etag: '"900"' }),
+    async (fake) => {
+      const run = await cli(["scale", "demo/web", "5"], fake.env);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.stdout, "demo/web scaled from 3 to 5 replicas");
+      const [put] = fake.requests;
+      assert.equal(put.method, "PUT");
+      assert.equal(put.target, "/api/v1/namespaces/demo/deployments/web/replicas");
+      assert.equal(put.headers.get("content-type"), "application/json");
+      assert.equal(put.headers.get("if-match"), null);
+      assert.deepEqual(JSON.parse(put.body), { replicas: 5 });
+    },
+  );
 });
 
 Deno.test("scale passes --if-match, --dry-run and --force to the API", async () => {
-  await withApi(() => json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 3 }), async (fake) => {
+  await withFakeApi(() => json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 3 }), async (fake) => {
     const run = await cli(["scale", "demo/web", "5", "--if-match", "811", "--dry-run", "--force"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "demo/web would be scaled from 3 to 5 replicas (dry run: nothing was changed)");
@@ -106,7 +100,7 @@ Deno.test("scale passes --if-match, --dry-run and --force to the API", async () 
 });
 
 Deno.test("scale with a stale --if-match exits 3 with the API's detail", async () => {
-  await withApi(
+  await withFakeApi(
     () => problem(412, "Precondition Failed", 'If-Match "811" does not match the current resourceVersion "900"'),
     async (fake) => {
       const run = await cli(["scale", "demo/web", "5", "--if-match", '"811"'], fake.env);
@@ -118,7 +112,7 @@ Deno.test("scale with a stale --if-match exits 3 with the API's detail", async (
 
 Deno.test("scale refused because of an autoscaler exits 3 and says --force overrides it", async () => {
   const detail = 'deployment "demo/web" is scaled by the HorizontalPodAutoscaler "web-hpa" (2-10), which would undo the change';
-  await withApi(() => problem(409, "Conflict", detail), async (fake) => {
+  await withFakeApi(() => problem(409, "Conflict", detail), async (fake) => {
     const run = await cli(["scale", "demo/web", "20"], fake.env);
     assert.equal(run.code, 3);
     assert.equal(run.stderr, `error: ${detail} (409 Conflict)\nhint: --force scales anyway; the autoscaler may change it back`);
@@ -130,7 +124,7 @@ Deno.test("scale rejected as invalid exits 1 with the detail, and 429 says when 
     problem(400, "Bad Request", "replicas must be at most 1000 (MAX_REPLICAS)"),
     problem(429, "Too Many Requests", 'rate limit "writes" exceeded for alice', { "retry-after": "2" }),
   ];
-  await withApi(() => answers.shift()!, async (fake) => {
+  await withFakeApi(() => answers.shift()!, async (fake) => {
     const invalid = await cli(["scale", "demo/web", "5000"], fake.env);
     assert.equal(invalid.code, 1);
     assert.equal(invalid.stderr, "error: replicas must be at most 1000 (MAX_REPLICAS) (400 Bad Request)");
@@ -141,18 +135,21 @@ Deno.test("scale rejected as invalid exits 1 with the detail, and 429 says when 
 });
 
 Deno.test("an error that is not problem+json (a proxy's HTML page) is still one clear line", async () => {
-  await withApi(() => new Response("<html>bad gateway</html>", { status: 502, headers: { "content-type": "text/html" } }), async (fake) => {
-    const run = await cli(["list"], fake.env);
-    assert.equal(run.code, 1);
-    assert.equal(
-      run.stderr,
-      "error: the server answered 502 with text/html, not a problem+json document (is --url pointing at replica-api?) (502 Bad Gateway)",
-    );
-  });
+  await withFakeApi(
+    () => new Response("<html>bad gateway</html>", { status: 502, headers: { "content-type": "text/html" } }),
+    async (fake) => {
+      const run = await cli(["list"], fake.env);
+      assert.equal(run.code, 1);
+      assert.equal(
+        run.stderr,
+        "error: the server answered 502 with text/html, not a problem+json document (is --url pointing at replica-api?) (502 Bad Gateway)",
+      );
+    },
+  );
 });
 
 Deno.test("a problem with non-string fields is described instead of crashing the error line", async () => {
-  await withApi(() => json({ title: 42, detail: { nested: true } }, 500), async (fake) => {
+  await withFakeApi(() => json({ title: 42, detail: { nested: true } }, 500), async (fake) => {
     const run = await cli(["list"], fake.env);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^error: the server answered 500 with application\/json, not a problem\+json document/);
@@ -168,7 +165,7 @@ Deno.test("an endless error body is read only in part", async () => {
       controller.enqueue(chunk);
     },
   });
-  await withApi(() => new Response(endless, { status: 502, headers: { "content-type": "application/octet-stream" } }), async (fake) => {
+  await withFakeApi(() => new Response(endless, { status: 502, headers: { "content-type": "application/octet-stream" } }), async (fake) => {
     const run = await cli(["list"], fake.env);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^error: the server answered 502 with application\/octet-stream/);
@@ -177,7 +174,7 @@ Deno.test("an endless error body is read only in part", async () => {
 });
 
 Deno.test("a 200 whose body is not JSON is an error, not a crash", async () => {
-  await withApi(() => new Response("hello", { headers: { "content-type": "text/plain" } }), async (fake) => {
+  await withFakeApi(() => new Response("hello", { headers: { "content-type": "text/plain" } }), async (fake) => {
     const run = await cli(["list"], fake.env);
     assert.equal(run.code, 1);
     assert.equal(run.stderr, "error: the API answered GET /api/v1/deployments with 200 but a body that is not JSON");
@@ -211,7 +208,7 @@ Deno.test("scale --wait follows the rollout, printing a line each time the count
     json(rolloutBody({ updated: 5, ready: 4, available: 3 }), 202),
     json(rolloutBody({ updated: 5, ready: 5, available: 5, complete: true }), 200),
   ];
-  await withApi(
+  await withFakeApi(
     (r) => r.method === "PUT" ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 }) : gets.shift()!,
     async (fake) => {
       const run = await cli(["scale", "demo/web", "5", "--wait", "--timeout", "2m"], fake.env);
@@ -235,7 +232,7 @@ Deno.test("scale --wait follows the rollout, printing a line each time the count
 
 Deno.test("scale --wait gives up at --timeout with the Deployment's reason and exits 1", async () => {
   const clock = new VirtualClock();
-  await withApi(
+  await withFakeApi(
     (r) =>
       r.method === "PUT"
         ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 })
@@ -259,7 +256,7 @@ Deno.test("scale --wait gives up at --timeout with the Deployment's reason and e
 Deno.test("scale --wait does not call a rollout at another count complete", async () => {
   const clock = new VirtualClock();
   // The answering instance has not seen the write yet: complete, but at the old count.
-  await withApi(
+  await withFakeApi(
     (r) =>
       r.method === "PUT"
         ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 }, 202)
@@ -281,7 +278,7 @@ Deno.test("scale --wait rides out a passing failure (a replica restarting, a rat
     () => problem(503, "Service Unavailable", "the Deployment cache is not ready yet; retry shortly", { "retry-after": "2" }),
     () => json(rolloutBody({ updated: 5, ready: 5, available: 5, complete: true })),
   ];
-  await withApi(
+  await withFakeApi(
     (r) => r.method === "PUT" ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 }) : gets.shift()!(),
     async (fake) => {
       const run = await cli(["scale", "demo/web", "5", "--wait"], fake.env, { clock });
@@ -298,7 +295,7 @@ Deno.test("scale --wait rides out a passing failure (a replica restarting, a rat
 });
 
 Deno.test("scale --wait stops at once when the Deployment is deleted while waiting", async () => {
-  await withApi(
+  await withFakeApi(
     (r) =>
       r.method === "PUT"
         ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 })
@@ -314,7 +311,7 @@ Deno.test("scale --wait stops at once when the Deployment is deleted while waiti
 
 Deno.test("scale --wait -o json prints only the final document on stdout, progress on stderr", async () => {
   const done = rolloutBody({ updated: 5, ready: 5, available: 5, complete: true });
-  await withApi(
+  await withFakeApi(
     (r) => r.method === "PUT" ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 5 }) : json(done),
     async (fake) => {
       const run = await cli(["scale", "demo/web", "5", "--wait", "-o", "json"], fake.env);
@@ -326,7 +323,7 @@ Deno.test("scale --wait -o json prints only the final document on stdout, progre
 });
 
 Deno.test("scale --wait against a server without ?wait=rollout fails with the server's detail", async () => {
-  await withApi(
+  await withFakeApi(
     (r) =>
       r.method === "PUT"
         ? json({ namespace: "demo", name: "web", replicas: 5, previousReplicas: 2 })

@@ -1,15 +1,6 @@
 /** history end to end: GET .../revisions as a table or as the API's JSON, and its refusals. */
 import assert from "node:assert/strict";
-import { cli, type FakeApi, type FakeHandler, json, problem, startFakeApi } from "./_fake_api.ts";
-
-async function withApi(handler: FakeHandler, body: (api: FakeApi) => Promise<void>): Promise<void> {
-  const fake = await startFakeApi(handler);
-  try {
-    await body(fake);
-  } finally {
-    await fake.close();
-  }
-}
+import { cli, json, problem, withFakeApi } from "./_fake_api.ts";
 
 const revisions = {
   namespace: "demo",
@@ -37,7 +28,7 @@ const revisions = {
 };
 
 Deno.test("history GETs .../revisions and prints them as kubectl rollout history does, with images and the current one", async () => {
-  await withApi(() => json(revisions), async (fake) => {
+  await withFakeApi(() => json(revisions), async (fake) => {
     const run = await cli(["history", "demo/web"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
@@ -55,7 +46,7 @@ Deno.test("history GETs .../revisions and prints them as kubectl rollout history
 });
 
 Deno.test("history -o json prints the API's answer", async () => {
-  await withApi(() => json(revisions), async (fake) => {
+  await withFakeApi(() => json(revisions), async (fake) => {
     const run = await cli(["history", "demo/web", "-o", "json"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(JSON.parse(run.stdout), revisions);
@@ -63,7 +54,7 @@ Deno.test("history -o json prints the API's answer", async () => {
 });
 
 Deno.test("history without revisions prints nothing on stdout and says so on stderr", async () => {
-  await withApi(() => json({ ...revisions, revisions: [] }), async (fake) => {
+  await withFakeApi(() => json({ ...revisions, revisions: [] }), async (fake) => {
     const run = await cli(["history", "demo/web"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "");
@@ -103,7 +94,7 @@ Deno.test("history refused prints the problem detail and exits 1", async (t) => 
   ];
   for (const [name, answer, stderr] of cases) {
     await t.step(name, async () => {
-      await withApi(() => answer, async (fake) => {
+      await withFakeApi(() => answer, async (fake) => {
         const run = await cli(["history", "demo/web"], fake.env);
         assert.equal(run.code, 1);
         assert.equal(run.stdout, "");

@@ -4,16 +4,7 @@
  * refusals with their exit codes.
  */
 import assert from "node:assert/strict";
-import { cli, type FakeApi, type FakeHandler, json, problem, startFakeApi } from "./_fake_api.ts";
-
-async function withApi(handler: FakeHandler, body: (api: FakeApi) => Promise<void>): Promise<void> {
-  const fake = await startFakeApi(handler);
-  try {
-    await body(fake);
-  } finally {
-    await fake.close();
-  }
-}
+import { cli, json, problem, withFakeApi } from "./_fake_api.ts";
 
 const B = "/api/v1/namespaces/demo/deployments/web";
 const at = { namespace: "demo", name: "web" };
@@ -22,7 +13,7 @@ const imaged = { ...at, changed: true, container: "web", image: "app:1.3", previ
 const undone = { ...at, changed: true, fromRevision: 3, toRevision: 2, images: [{ container: "web", image: "app:1.2" }] };
 
 Deno.test("restart POSTs .../restart without a body and says the rollout started", async () => {
-  await withApi(() => json(restarted, 200, { etag: '"901"' }), async (fake) => {
+  await withFakeApi(() => json(restarted, 200, { etag: '"901"' }), async (fake) => {
     const run = await cli(["restart", "demo/web"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "demo/web: restarted at 2026-12-07T13:10:00Z (rollout started)");
@@ -41,7 +32,7 @@ Deno.test("pause and resume POST .../pause and .../resume", async () => {
     [`${B}/pause`]: json({ ...at, changed: true, paused: true }),
     [`${B}/resume`]: json({ ...at, changed: true, paused: false }),
   };
-  await withApi((r) => answers[r.target] ?? problem(404, "Not Found", `no such endpoint: ${r.target}`), async (fake) => {
+  await withFakeApi((r) => answers[r.target] ?? problem(404, "Not Found", `no such endpoint: ${r.target}`), async (fake) => {
     const pause = await cli(["pause", "demo/web"], fake.env);
     assert.equal(pause.code, 0, pause.stderr);
     assert.equal(pause.stdout, "demo/web: paused (rollouts held until resume)");
@@ -56,7 +47,7 @@ Deno.test("pause and resume POST .../pause and .../resume", async () => {
 });
 
 Deno.test("set-image PUTs the image of the one container as JSON and prints old → new", async () => {
-  await withApi(() => json(imaged, 200, { etag: '"902"' }), async (fake) => {
+  await withFakeApi(() => json(imaged, 200, { etag: '"902"' }), async (fake) => {
     const run = await cli(["set-image", "demo/web", "web=app:1.3"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "demo/web: image web app:1.2 → app:1.3 (rollout started)");
@@ -69,7 +60,7 @@ Deno.test("set-image PUTs the image of the one container as JSON and prints old 
 });
 
 Deno.test("set-image sends the container name percent-encoded, so no name can change the path", async () => {
-  await withApi(() => problem(400, "Bad Request", "invalid container name"), async (fake) => {
+  await withFakeApi(() => problem(400, "Bad Request", "invalid container name"), async (fake) => {
     const run = await cli(["set-image", "demo/web", "we b/../x?y=app:1.3"], fake.env);
     assert.equal(run.code, 1);
     assert.equal(fake.requests[0].target, `${B}/containers/we%20b%2F..%2Fx%3Fy/image`);
@@ -78,7 +69,7 @@ Deno.test("set-image sends the container name percent-encoded, so no name can ch
 });
 
 Deno.test("undo POSTs .../undo: no body for the previous revision, {toRevision} with --to-revision", async () => {
-  await withApi(() => json(undone), async (fake) => {
+  await withFakeApi(() => json(undone), async (fake) => {
     const previous = await cli(["undo", "demo/web"], fake.env);
     assert.equal(previous.code, 0, previous.stderr);
     assert.equal(previous.stdout, "demo/web: undo to revision 2 (web=app:1.2) from revision 3 (rollout started)");
@@ -118,7 +109,7 @@ Deno.test("every rollout write passes --if-match as If-Match and --dry-run as ?d
   ];
   for (const [argv, request, body, line] of writes) {
     await t.step(argv[0], async () => {
-      await withApi(() => json({ ...body as object, dryRun: true }), async (fake) => {
+      await withFakeApi(() => json({ ...body as object, dryRun: true }), async (fake) => {
         const run = await cli([...argv, "--if-match", "811", "--dry-run"], fake.env);
         assert.equal(run.code, 0, run.stderr);
         assert.equal(run.stdout, line);
@@ -130,7 +121,7 @@ Deno.test("every rollout write passes --if-match as If-Match and --dry-run as ?d
 });
 
 Deno.test("a write the service's cache has not seen yet (202) is said to be accepted, not yet observed", async () => {
-  await withApi(() => json(imaged, 202, { etag: '"902"' }), async (fake) => {
+  await withFakeApi(() => json(imaged, 202, { etag: '"902"' }), async (fake) => {
     const run = await cli(["set-image", "demo/web", "web=app:1.3"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(run.stdout, "demo/web: image web app:1.2 → app:1.3 (accepted, not yet observed)");
@@ -154,7 +145,7 @@ Deno.test("a write that finds the Deployment already as asked says nothing chang
   ];
   for (const [argv, body, line] of cases) {
     await t.step(argv[0], async () => {
-      await withApi(() => json(body), async (fake) => {
+      await withFakeApi(() => json(body), async (fake) => {
         const run = await cli(argv, fake.env);
         assert.equal(run.code, 0, run.stderr);
         assert.equal(run.stdout, line);
@@ -172,7 +163,7 @@ Deno.test("-o json prints each write's answer as the API sent it", async (t) => 
   ];
   for (const [argv, body] of cases) {
     await t.step(argv[0], async () => {
-      await withApi(() => json(body), async (fake) => {
+      await withFakeApi(() => json(body), async (fake) => {
         const run = await cli([...argv, "-o", "json"], fake.env);
         assert.equal(run.code, 0, run.stderr);
         assert.deepEqual(JSON.parse(run.stdout), body);
@@ -264,7 +255,7 @@ Deno.test("refusals print the problem detail with the exit codes of scale", asyn
   ];
   for (const [name, argv, answer, code, stderr] of cases) {
     await t.step(name, async () => {
-      await withApi(() => answer, async (fake) => {
+      await withFakeApi(() => answer, async (fake) => {
         const run = await cli(argv, fake.env);
         assert.equal(run.code, code);
         assert.equal(run.stdout, "");

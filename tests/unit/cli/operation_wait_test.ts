@@ -4,16 +4,7 @@
  * the timeout, and the failures it rides out or stops at.
  */
 import assert from "node:assert/strict";
-import { cli, type FakeApi, type FakeHandler, json, problem, startFakeApi, VirtualClock } from "./_fake_api.ts";
-
-async function withApi(handler: FakeHandler, body: (api: FakeApi) => Promise<void>): Promise<void> {
-  const fake = await startFakeApi(handler);
-  try {
-    await body(fake);
-  } finally {
-    await fake.close();
-  }
-}
+import { cli, type FakeApi, type FakeHandler, json, problem, VirtualClock, withFakeApi } from "./_fake_api.ts";
 
 const B = "/api/v1/namespaces/demo/deployments/web";
 const at = { namespace: "demo", name: "web" };
@@ -56,7 +47,7 @@ Deno.test("restart --wait follows that write's rollout, asking for nothing older
     () => json(rolling({ updated: 3, ready: 3, available: 3 }), 202),
     () => json(complete, 200),
   ]);
-  await withApi(handler, async (fake) => {
+  await withFakeApi(handler, async (fake) => {
     const run = await cli(["restart", "demo/web", "--wait"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
@@ -80,7 +71,7 @@ Deno.test("restart --wait follows that write's rollout, asking for nothing older
 
 Deno.test("set-image --wait -o json prints the write's answer with the rollout on stdout, progress on stderr", async () => {
   const handler = rollout(() => json(imaged, 200, { etag: '"902"' }), [() => json(complete)]);
-  await withApi(handler, async (fake) => {
+  await withFakeApi(handler, async (fake) => {
     const run = await cli(["set-image", "demo/web", "web=app:1.3", "--wait", "-o", "json"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(JSON.parse(run.stdout), { ...imaged, rollout: complete.rollout });
@@ -103,7 +94,7 @@ Deno.test("undo --wait gives up at --timeout with the counts, the spec's count a
     message: 'ReplicaSet "web-7b9c" has timed out progressing.',
   });
   const undone = { ...at, changed: true, fromRevision: 3, toRevision: 2, images: [{ container: "web", image: "app:1.2" }] };
-  await withApi(rollout(() => json(undone, 200, { etag: '"903"' }), [() => json(stuck, 202)]), async (fake) => {
+  await withFakeApi(rollout(() => json(undone, 200, { etag: '"903"' }), [() => json(stuck, 202)]), async (fake) => {
     const run = await cli(["undo", "demo/web", "--wait", "--timeout", "2s"], fake.env, { clock });
     assert.equal(run.code, 1);
     assert.equal(
@@ -130,7 +121,7 @@ Deno.test("resume --wait rides out a replica whose cache is behind the write (50
     behind,
     () => json(complete),
   ]);
-  await withApi(handler, async (fake) => {
+  await withFakeApi(handler, async (fake) => {
     const run = await cli(["resume", "demo/web", "--wait"], fake.env, { clock });
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.split("\n");
@@ -147,7 +138,7 @@ Deno.test("resume --wait rides out a replica whose cache is behind the write (50
 
 Deno.test("--wait after a write that changed nothing and sent no ETag follows the rollout as it is", async () => {
   const handler = rollout(() => json({ ...imaged, changed: false, previousImage: "app:1.3" }), [() => json(complete)]);
-  await withApi(handler, async (fake) => {
+  await withFakeApi(handler, async (fake) => {
     const run = await cli(["set-image", "demo/web", "web=app:1.3", "--wait"], fake.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
@@ -161,7 +152,7 @@ Deno.test("--wait after a write that changed nothing and sent no ETag follows th
 
 Deno.test("--wait after a refused write waits for nothing", async () => {
   const paused = 'deployment "demo/web" is paused; resume it first: POST /api/v1/namespaces/demo/deployments/web/resume';
-  await withApi(rollout(() => problem(409, "Conflict", paused), [() => json(complete)]), async (fake) => {
+  await withFakeApi(rollout(() => problem(409, "Conflict", paused), [() => json(complete)]), async (fake) => {
     const run = await cli(["restart", "demo/web", "--wait"], fake.env);
     assert.equal(run.code, 3);
     assert.equal(fake.requests.length, 1);
@@ -171,7 +162,7 @@ Deno.test("--wait after a refused write waits for nothing", async () => {
 
 Deno.test("--wait stops at once when the Deployment is deleted while waiting", async () => {
   const gone = () => problem(404, "Not Found", 'deployment "demo/web" not found (deleted while waiting for its rollout)');
-  await withApi(rollout(() => json(imaged, 200, { etag: '"905"' }), [gone]), async (fake) => {
+  await withFakeApi(rollout(() => json(imaged, 200, { etag: '"905"' }), [gone]), async (fake) => {
     const run = await cli(["set-image", "demo/web", "web=app:1.3", "--wait"], fake.env);
     assert.equal(run.code, 1);
     assert.equal(run.stderr, 'error: deployment "demo/web" not found (deleted while waiting for its rollout) (404 Not Found)');

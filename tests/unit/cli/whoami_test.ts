@@ -1,6 +1,6 @@
 /** whoami against the fake API: the report people read, -o json, and the answers of a service without whoami. */
 import assert from "node:assert/strict";
-import { cli, type FakeApi, json, problem, startFakeApi } from "./_fake_api.ts";
+import { cli, json, problem, withFakeApi } from "./_fake_api.ts";
 import { humanDuration } from "../../../src/cli/format.ts";
 
 /** The service's documented answer for alice, read by team-a and team-b, scaling everywhere. */
@@ -20,17 +20,8 @@ const alice = {
   namespaces: { "team-b": ["read", "scale"], "*": ["scale"], "team-a": ["read", "scale"] },
 };
 
-async function withApi(handler: Parameters<typeof startFakeApi>[0], body: (api: FakeApi) => Promise<void>): Promise<void> {
-  const fake = await startFakeApi(handler);
-  try {
-    await body(fake);
-  } finally {
-    await fake.close();
-  }
-}
-
 Deno.test("whoami prints the identity, its expiry, the policy and the permissions per namespace, every namespace first", async () => {
-  await withApi(() => json(alice), async (api) => {
+  await withFakeApi(() => json(alice), async (api) => {
     const run = await cli(["whoami"], api.env);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(
@@ -56,7 +47,7 @@ Deno.test("whoami prints the identity, its expiry, the policy and the permission
 });
 
 Deno.test("whoami -o json prints the service's answer as it is", async () => {
-  await withApi(() => json(alice), async (api) => {
+  await withFakeApi(() => json(alice), async (api) => {
     const run = await cli(["whoami", "-o", "json"], api.env);
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(JSON.parse(run.stdout), alice);
@@ -71,7 +62,7 @@ Deno.test("whoami of a denied identity says why and that it holds nothing", asyn
     permissions: {},
     namespaces: {},
   };
-  await withApi(() => json(denied), async (api) => {
+  await withFakeApi(() => json(denied), async (api) => {
     const run = await cli(["whoami"], api.env);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^Identity: {4}CN=alice\n/);
@@ -81,14 +72,14 @@ Deno.test("whoami of a denied identity says why and that it holds nothing", asyn
 });
 
 Deno.test("whoami against a service without a policy file says there is none", async () => {
-  await withApi(() => json({ ...alice, policy: null }), async (api) => {
+  await withFakeApi(() => json({ ...alice, policy: null }), async (api) => {
     const run = await cli(["whoami"], api.env);
     assert.match(run.stdout, /\nPolicy: {6}none \(the service runs without AUTHZ_POLICY_FILE\)\n/);
   });
 });
 
 Deno.test("whoami against a service from before whoami exits 1 with its 404 and a hint", async () => {
-  await withApi(() => problem(404, "Not Found", "no route for GET /api/v1/whoami"), async (api) => {
+  await withFakeApi(() => problem(404, "Not Found", "no route for GET /api/v1/whoami"), async (api) => {
     const run = await cli(["whoami"], api.env);
     assert.equal(run.code, 1);
     assert.equal(
@@ -99,7 +90,7 @@ Deno.test("whoami against a service from before whoami exits 1 with its 404 and 
 });
 
 Deno.test("whoami refuses an answer without an identity instead of printing half a report", async () => {
-  await withApi(() => json({ items: [] }), async (api) => {
+  await withFakeApi(() => json({ items: [] }), async (api) => {
     const run = await cli(["whoami"], api.env);
     assert.equal(run.code, 1);
     assert.equal(run.stderr, "error: the API answered GET /api/v1/whoami without an identity (is --url a replica-api with whoami?)");
@@ -108,7 +99,7 @@ Deno.test("whoami refuses an answer without an identity instead of printing half
 
 Deno.test("whoami text from the server cannot move the cursor", async () => {
   const hostile = { ...alice, identity: { ...alice.identity, cn: "eve\u001b[2J" }, namespaces: { "a\nb": ["read"] } };
-  await withApi(() => json(hostile), async (api) => {
+  await withFakeApi(() => json(hostile), async (api) => {
     const run = await cli(["whoami"], api.env);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(!run.stdout.includes("\u001b"), run.stdout);
