@@ -1294,7 +1294,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
         wns,
         "web",
         "Restarted",
-        new RegExp(`^restarted by CN=${escapeRe(cn)} \\(O=sre\\) via replica-api`),
+        new RegExp(`^restarted \\(restartedAt ${escapeRe(body.restartedAt)}\\) by CN=${escapeRe(cn)} \\(O=sre\\) via replica-api`),
       );
       assert.equal(event.reportingController, "replica-api");
       assert.equal(event.action, "Restart");
@@ -1552,8 +1552,12 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       const events = (await t.kubectlJson("-n", wns, "get", "events.events.k8s.io")).items;
       // deno-lint-ignore no-explicit-any
       assert.ok(!events.some((e: any) => e.reportingController === "replica-api"), "no Event for a refusal");
-      const audit = await auditOf(pods, since, wns, "image", ["denied"]);
-      assert.equal(audit.identity.cn, cn, JSON.stringify(audit));
+      // deno-lint-ignore no-explicit-any
+      const audit = await waitFor<any>("the deployer's denied image audit line", 20_000, async () =>
+        // deno-lint-ignore no-explicit-any
+        (await auditLines(pods, since)).find((l: any) =>
+          l.target?.namespace === wns && l.action === "image" && l.outcome === "denied" && l.identity?.cn === cn
+        ), 1000);
       assert.deepEqual(audit.identity.organizations, ["deployers"], JSON.stringify(audit));
       assert.equal(audit.status, 403, JSON.stringify(audit));
     } finally {
