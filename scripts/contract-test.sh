@@ -55,7 +55,9 @@ certs/gen.sh "${work}/pki" >/dev/null
 # --- service
 # The fuzzer is one client on one address sending thousands of requests, with one worker, and requests the HTTP layer
 # cannot parse are answered with Connection: close (the next one needs a new TLS connection): per-certificate and
-# per-source limits are off, so what is checked is the contract, not the limits.
+# per-source limits are off, so what is checked is the contract, not the limits. Every operation is enabled, so
+# each documented one is fuzzed (restart, pause, set image, undo write to the sample Deployments; nothing else runs).
+OPERATIONS=scale,restart,pause,undo,image \
 TLS_CERT_FILE="${work}/pki/server.crt" TLS_KEY_FILE="${work}/pki/server.key" TLS_CLIENT_CA_FILE="${work}/pki/ca.crt" \
   LISTEN_ADDR=127.0.0.1:0 PROBE_ADDR=127.0.0.1:0 ACCESS_LOG=false WRITE_SYNC_TIMEOUT=2s \
   RATE_LIMIT_READS=off RATE_LIMIT_WRITES=off MAX_CONNECTIONS_PER_SOURCE=off HANDSHAKE_RATE_PER_SOURCE=off \

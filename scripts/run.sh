@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 export TLS_CERT_FILE="${TLS_CERT_FILE:-certs/server.crt}"
 export TLS_KEY_FILE="${TLS_KEY_FILE:-certs/server.key}"
 export TLS_CLIENT_CA_FILE="${TLS_CLIENT_CA_FILE:-certs/ca.crt}"
+# A development server offers every operation (the service's own default, and the chart's, is scale only).
+export OPERATIONS="${OPERATIONS:-scale,restart,pause,undo,image}"
 
 # jemalloc decides how much memory the service keeps after load: installed here when root on Debian, else one line
 # on how to get it (deno task start preloads it when present).

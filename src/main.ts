@@ -116,6 +116,7 @@ async function main(args: string[]): Promise<number> {
       authorizer,
       source: kube.source,
       scaleApi: kube.scaleApi,
+      deploymentApi: kube.deploymentApi,
       eventApi: kube.eventApi,
       instance: instanceName(),
       log,

@@ -6,7 +6,7 @@
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./observability/mod.ts";
 import { InformerCache, type KubeSource } from "./kube/mod.ts";
-import { createScaler, type ScaleApi } from "./kube/mod.ts";
+import { createDeploymentWriter, createScaler, type DeploymentApi, type ScaleApi } from "./kube/mod.ts";
 import { createScaleEventRecorder, type EventApi } from "./kube/mod.ts";
 import { createCacheView } from "./handlers/mod.ts";
 import { createApiRoutes, createProbeRoutes } from "./handlers/mod.ts";
@@ -27,6 +27,8 @@ export interface ServiceDeps {
   tls: TlsMaterial;
   source: KubeSource;
   scaleApi: ScaleApi;
+  /** Restart, pause, set image and undo patch the Deployment through this; required when OPERATIONS has any of them. */
+  deploymentApi?: DeploymentApi;
   /** Where "who scaled" Events go; none are recorded when undefined. */
   eventApi?: EventApi;
   /** This instance in those Events (reportingInstance), e.g. the Pod name. */
@@ -59,6 +61,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     watchTimeoutSeconds: Math.round(config.watchTimeoutMs / 1000),
     log,
     historySize: config.watchHistory,
+    // The revisions (trimmed ReplicaSets) cost memory and RBAC; only undo and the history it picks from need them.
+    replicaSets: config.operations.has("undo"),
     events: (informer) => {
       const m = metrics.informer(informer);
       return { ...m, watchRequest: (status, seconds) => metrics.kubeRequest("watch", status, seconds) };
@@ -70,6 +74,9 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   metrics.watchCache(() => cache.status());
   const view = createCacheView({ cache, staleAfterMs: config.cacheStaleAfterMs });
   const scaler = createScaler({ api: scaleApi, cache, writeSyncTimeoutMs: config.writeSyncTimeoutMs });
+  const writer = deps.deploymentApi
+    ? createDeploymentWriter({ api: deps.deploymentApi, cache, writeSyncTimeoutMs: config.writeSyncTimeoutMs })
+    : undefined;
   const events = deps.eventApi
     ? createScaleEventRecorder({
       api: deps.eventApi,
@@ -94,7 +101,17 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     metrics: metrics.streams,
   };
 
-  const apiRouter = createRouter(createApiRoutes({ view, scaler, maxReplicas: config.maxReplicas, authorizer, events, streaming }));
+  const apiRouter = createRouter(createApiRoutes({
+    view,
+    scaler,
+    writer,
+    operations: config.operations,
+    imageAllowed: (client, namespace, image) => authorizer.imageAllowed(client, namespace, image),
+    maxReplicas: config.maxReplicas,
+    authorizer,
+    events,
+    streaming,
+  }));
   const guard = createRequestGuard({
     authorizer,
     reads: config.rateLimitReads ? createRateLimiter(config.rateLimitReads) : undefined,
@@ -104,7 +121,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     metrics,
   });
   log.info("authorization", {
-    policy: config.authzPolicyFile ?? "none: every authenticated client may read and scale everywhere",
+    policy: config.authzPolicyFile ?? "none: every authenticated client may do every enabled operation everywhere, with any image",
+    operations: [...config.operations],
     rateLimitReads: config.rateLimitReads ?? "off",
     rateLimitWrites: config.rateLimitWrites ?? "off",
   });

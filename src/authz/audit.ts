@@ -1,6 +1,6 @@
 /**
  * The audit record: one JSON object per security-relevant decision or change
- * (every scale attempt, and refused reads), shaped so it can be shipped to a
+ * (every write attempt, and refused reads), shaped so it can be shipped to a
  * SIEM and queried without knowing our log format. It says who (the verified
  * certificate), what (action and target), and how it ended.
  *
@@ -8,8 +8,13 @@
  * the fields as they are, so the line carries `"audit": true` to filter on.
  */
 import type { ClientIdentity } from "../http/mod.ts";
+import { type Permission, PERMISSIONS } from "./policy.ts";
 
-export type AuditAction = "read" | "scale";
+/**
+ * What was done or attempted: a permission's name, except that the `pause` permission covers two actions, and
+ * "paused" and "resumed" must not read the same in an audit trail.
+ */
+export type AuditAction = Permission | "resume";
 
 /**
  * - `denied`: authorization refused it (403), or a limit did (429).
@@ -37,6 +42,13 @@ export interface AuditEvent {
   readonly status: number;
   readonly replicasBefore?: number;
   readonly replicasAfter?: number;
+  /**
+   * What the Deployment had before and has after a change other than a scale, in words: an image reference,
+   * `revision 3`, `paused=false`, a restartedAt time. Absent when unknown (a refusal, a failure, a first restart's
+   * `before`). Equal when nothing changed.
+   */
+  readonly before?: string;
+  readonly after?: string;
   /** Why it was denied or failed, in words (the problem detail). */
   readonly reason?: string;
   /** The caller asked to scale past a HorizontalPodAutoscaler (?force=true). */
@@ -54,10 +66,18 @@ export type AuditRecord = Omit<AuditEvent, "identity"> & {
   readonly identity: { readonly cn: string; readonly organizations: readonly string[]; readonly fingerprint256: string };
 };
 
-const ACTIONS: readonly string[] = ["read", "scale"];
+const ACTIONS: readonly string[] = [...PERMISSIONS, "resume"];
 const OUTCOMES: readonly string[] = ["allowed", "denied", "succeeded", "failed", "accepted"];
 /** Reasons may quote API server messages; a bound keeps one record from flooding the audit trail. */
 export const MAX_REASON_LENGTH = 1000;
+
+function bounded(text: string): string {
+  return text.length > MAX_REASON_LENGTH ? text.slice(0, MAX_REASON_LENGTH) + "…" : text;
+}
+
+function checkText(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "string") throw new TypeError(`audit: ${name} must be a string, got ${typeof value}`);
+}
 
 function checkReplicas(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isSafeInteger(value) && value >= 0)) {
@@ -78,6 +98,8 @@ export function buildAuditRecord(event: AuditEvent, now: () => Date = () => new 
   }
   checkReplicas("replicasBefore", event.replicasBefore);
   checkReplicas("replicasAfter", event.replicasAfter);
+  checkText("before", event.before);
+  checkText("after", event.after);
   const { identity, target } = event;
   const record: Record<string, unknown> = {
     audit: true,
@@ -94,11 +116,13 @@ export function buildAuditRecord(event: AuditEvent, now: () => Date = () => new 
   };
   if (event.replicasBefore !== undefined) record.replicasBefore = event.replicasBefore;
   if (event.replicasAfter !== undefined) record.replicasAfter = event.replicasAfter;
+  // Bounded like the reason: they echo what the client sent (an image reference), which the handler bounds, but
+  // one record must never flood the trail whatever a handler lets through.
+  if (event.before !== undefined) record.before = bounded(event.before);
+  if (event.after !== undefined) record.after = bounded(event.after);
   if (event.forced) record.forced = true;
   if (event.dryRun) record.dryRun = true;
-  if (event.reason !== undefined) {
-    record.reason = event.reason.length > MAX_REASON_LENGTH ? event.reason.slice(0, MAX_REASON_LENGTH) + "…" : event.reason;
-  }
+  if (event.reason !== undefined) record.reason = bounded(event.reason);
   record.requestId = event.requestId;
   return Object.freeze(record) as unknown as AuditRecord;
 }

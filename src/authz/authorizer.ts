@@ -6,7 +6,23 @@
  * gets nothing, whatever the rules say.
  */
 import type { ClientIdentity } from "../http/mod.ts";
+import { matchesImagePattern } from "./image_pattern.ts";
 import { type NamespaceGrant, normalizeFingerprint, type Permission, PERMISSIONS, type Policy, type PolicyRule } from "./policy.ts";
+
+/**
+ * Whether a client may set an image: allowed, or refused with the patterns that would have been allowed (the
+ * union of the patterns of the client's rules that grant `image` in the namespace). No patterns means that no
+ * rule grants `image` there at all.
+ */
+export type ImageDecision = { readonly allowed: true } | { readonly allowed: false; readonly patterns: readonly string[] };
+
+/**
+ * The image patterns an identity may set, per namespace: `"*"` for the rules that grant `image` in every
+ * namespace, and each namespace named by a rule, with the patterns allowed there (those of `"*"` included).
+ * A namespace absent from it has no `image` grant. `["*"]` means any image (the pattern `*` matches every
+ * reference, so a rule without `images` is shown as it).
+ */
+export type ImagePatternMap = Readonly<Record<string, readonly string[]>>;
 
 /** What an identity was granted, in a form fit for a JSON log line. */
 export interface AuthorizationSummary {
@@ -14,8 +30,9 @@ export interface AuthorizationSummary {
   readonly policy: string;
   /** Lines of the rules that matched. */
   readonly rules: readonly number[];
-  readonly read: "*" | readonly string[];
-  readonly scale: "*" | readonly string[];
+  /** Each permission, with "*" (every namespace) or the sorted namespaces it is held in (possibly none). */
+  readonly permissions: Readonly<Record<Permission, "*" | readonly string[]>>;
+  readonly imagePatterns: ImagePatternMap;
   /** Why the identity is refused everything, when it is. */
   readonly denied?: string;
 }
@@ -26,6 +43,11 @@ export interface Authorizer {
    * asks "in every namespace", which only a `["*"]` grant answers with true.
    */
   can(identity: ClientIdentity, permission: Permission, namespace: string): boolean;
+  /**
+   * Whether `identity` may set `image` (the reference exactly as the client wrote it) in `namespace`: some rule
+   * matching it grants `image` there and has no `images`, or a pattern matching the reference.
+   */
+  imageAllowed(identity: ClientIdentity, namespace: string, image: string): ImageDecision;
   /** Namespaces whose Deployments `identity` may read, for filtering lists: all, or a (possibly empty) set. */
   readableNamespaces(identity: ClientIdentity): "*" | ReadonlySet<string>;
   /** What `identity` may do and why, for logs. */
@@ -37,14 +59,22 @@ export interface Authorizer {
   onChange?(listener: () => void): () => void;
 }
 
+/** A matching rule's `image` grant: where, and which images (undefined = any). */
+interface ImageGrant {
+  readonly namespaces: NamespaceGrant;
+  readonly images?: readonly string[];
+}
+
 interface Grants {
-  readonly read: NamespaceGrant;
-  readonly scale: NamespaceGrant;
+  readonly namespaces: Readonly<Record<Permission, NamespaceGrant>>;
+  readonly images: readonly ImageGrant[];
   readonly rules: readonly number[];
   readonly denied?: string;
 }
 
 const NOTHING: ReadonlySet<string> = new Set();
+const ALLOWED: ImageDecision = Object.freeze({ allowed: true });
+const ANY_IMAGE: readonly string[] = Object.freeze(["*"]);
 
 function union(a: NamespaceGrant, b: NamespaceGrant): NamespaceGrant {
   if (a === "*" || b === "*") return "*";
@@ -53,8 +83,9 @@ function union(a: NamespaceGrant, b: NamespaceGrant): NamespaceGrant {
   return new Set([...a, ...b]);
 }
 
-function allows(grant: NamespaceGrant, namespace: string): boolean {
-  return grant === "*" || (namespace !== "*" && grant.has(namespace));
+/** Undefined (a permission string no policy knows) allows nothing: fail closed. */
+function allows(grant: NamespaceGrant | undefined, namespace: string): boolean {
+  return grant === "*" || (grant !== undefined && namespace !== "*" && grant.has(namespace));
 }
 
 function matches(rule: PolicyRule, identity: ClientIdentity): boolean {
@@ -65,6 +96,30 @@ function listed(grant: NamespaceGrant): "*" | readonly string[] {
   return grant === "*" ? "*" : Object.freeze([...grant].sort());
 }
 
+function noGrants(): Record<Permission, NamespaceGrant> {
+  return Object.fromEntries(PERMISSIONS.map((p) => [p, NOTHING])) as Record<Permission, NamespaceGrant>;
+}
+
+/** The patterns of `grants` together, in policy order without repeats; `["*"]` as soon as one allows any image. */
+function patternsOf(grants: readonly ImageGrant[]): readonly string[] {
+  const out = new Set<string>();
+  for (const grant of grants) {
+    if (grant.images === undefined || grant.images.includes("*")) return ANY_IMAGE;
+    for (const pattern of grant.images) out.add(pattern);
+  }
+  return Object.freeze([...out]);
+}
+
+function imagePatternMap(grants: readonly ImageGrant[]): ImagePatternMap {
+  const everywhere = grants.filter((g) => g.namespaces === "*");
+  const named = new Set<string>();
+  for (const g of grants) if (g.namespaces !== "*") { for (const ns of g.namespaces) named.add(ns); }
+  const out: Record<string, readonly string[]> = {};
+  if (everywhere.length) out["*"] = patternsOf(everywhere);
+  for (const ns of [...named].sort()) out[ns] = patternsOf(grants.filter((g) => allows(g.namespaces, ns)));
+  return Object.freeze(out);
+}
+
 /** An authorizer for `policy`. Grants are computed once per identity object (one per TLS connection). */
 export function createAuthorizer(policy: Policy): Authorizer {
   const cache = new WeakMap<ClientIdentity, Grants>();
@@ -73,33 +128,46 @@ export function createAuthorizer(policy: Policy): Authorizer {
     let grants = cache.get(identity);
     if (grants) return grants;
     if (policy.deniedFingerprints.has(normalizeFingerprint(identity.fingerprint256))) {
-      grants = { read: NOTHING, scale: NOTHING, rules: [], denied: "certificate fingerprint is listed in deniedFingerprints" };
+      grants = { namespaces: noGrants(), images: [], rules: [], denied: "certificate fingerprint is listed in deniedFingerprints" };
     } else {
-      let read: NamespaceGrant = NOTHING;
-      let scale: NamespaceGrant = NOTHING;
+      const namespaces = noGrants();
+      const images: ImageGrant[] = [];
       const lines: number[] = [];
       for (const rule of policy.rules) {
         if (!matches(rule, identity)) continue;
         lines.push(rule.line);
-        read = union(read, rule.permissions.read ?? NOTHING);
-        scale = union(scale, rule.permissions.scale ?? NOTHING);
+        for (const p of PERMISSIONS) namespaces[p] = union(namespaces[p], rule.permissions[p] ?? NOTHING);
+        const image = rule.permissions.image;
+        if (image !== undefined) {
+          images.push(rule.images === undefined ? { namespaces: image } : { namespaces: image, images: rule.images });
+        }
       }
-      grants = { read, scale, rules: lines };
+      grants = { namespaces, images, rules: lines };
     }
     cache.set(identity, grants);
     return grants;
   };
 
   return {
-    can: (identity, permission, namespace) => allows(grantsOf(identity)[permission], namespace),
-    readableNamespaces: (identity) => grantsOf(identity).read,
+    can: (identity, permission, namespace) => allows(grantsOf(identity).namespaces[permission], namespace),
+    imageAllowed(identity, namespace, image) {
+      const patterns = new Set<string>();
+      for (const grant of grantsOf(identity).images) {
+        if (!allows(grant.namespaces, namespace)) continue;
+        if (grant.images === undefined || grant.images.some((pattern) => matchesImagePattern(pattern, image))) return ALLOWED;
+        for (const pattern of grant.images) patterns.add(pattern);
+      }
+      return Object.freeze({ allowed: false, patterns: Object.freeze([...patterns]) });
+    },
+    readableNamespaces: (identity) => grantsOf(identity).namespaces.read,
     describe(identity) {
       const g = grantsOf(identity);
+      const permissions = Object.fromEntries(PERMISSIONS.map((p) => [p, listed(g.namespaces[p])]));
       return Object.freeze({
         policy: policy.source,
         rules: Object.freeze([...g.rules]),
-        read: listed(g.read),
-        scale: listed(g.scale),
+        permissions: Object.freeze(permissions) as AuthorizationSummary["permissions"],
+        imagePatterns: imagePatternMap(g.images),
         ...(g.denied ? { denied: g.denied } : {}),
       });
     },
@@ -107,16 +175,17 @@ export function createAuthorizer(policy: Policy): Authorizer {
 }
 
 const ALLOW_ALL_SUMMARY: AuthorizationSummary = Object.freeze({
-  policy: "none (AUTHZ_POLICY_FILE unset): every authenticated client may read and scale everywhere",
+  policy: "none (AUTHZ_POLICY_FILE unset): every authenticated client may do everything everywhere",
   rules: Object.freeze([]),
-  read: "*",
-  scale: "*",
+  permissions: Object.freeze(Object.fromEntries(PERMISSIONS.map((p) => [p, "*"]))) as AuthorizationSummary["permissions"],
+  imagePatterns: Object.freeze({ "*": ANY_IMAGE }),
 });
 
-/** The authorizer when no policy file is configured: every authenticated client may do everything. */
+/** The authorizer when no policy file is configured: every authenticated client may do everything, any image included. */
 export function allowAll(): Authorizer {
   return {
     can: (_identity, permission) => PERMISSIONS.includes(permission),
+    imageAllowed: () => ALLOWED,
     readableNamespaces: () => "*",
     describe: () => ALLOW_ALL_SUMMARY,
   };

@@ -1,5 +1,5 @@
 /**
- * Authorization: the policy file (who may read or scale where), the
+ * Authorization: the policy file (who may read, or do which operation, where; which images they may set), the
  * authorizer built from it, the audit record, and the request guard that
  * applies them (with the rate and concurrency limits) to each API request.
  * @module
@@ -13,7 +13,16 @@ export {
   buildAuditRecord,
   MAX_REASON_LENGTH,
 } from "./audit.ts";
-export { allowAll, type AuthorizationSummary, type Authorizer, createAuthorizer } from "./authorizer.ts";
+export {
+  allowAll,
+  type AuthorizationSummary,
+  type Authorizer,
+  createAuthorizer,
+  type ImageDecision,
+  type ImagePatternMap,
+} from "./authorizer.ts";
+export { describeImageRefusal } from "./image_refusal.ts";
+export { isOperation, type Operation, OPERATIONS } from "./operations.ts";
 export { authorizerFromBytes, loadAuthorizer } from "./load_policy.ts";
 export { type PolicyReloader, type PolicyReloaderOptions, type PolicyReloadOutcome, startPolicyReloader } from "./policy_reloader.ts";
 export { createReloadableAuthorizer, type ReloadableAuthorizer } from "./reloadable_authorizer.ts";

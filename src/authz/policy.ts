@@ -1,7 +1,8 @@
 /**
  * The authorization policy file: which client certificates (by subject CN or
- * organization, i.e. group) may read or scale Deployments in which namespaces.
- * The format is documented with an example in ./README.md.
+ * organization, i.e. group) may read Deployments, or do which operation to
+ * them, in which namespaces, and which images they may set. The format is
+ * documented with an example in ./README.md.
  *
  * Parsing is strict because a typo in a security policy must not silently
  * grant or withhold access: unknown fields, unknown permissions, duplicate
@@ -10,11 +11,17 @@
  */
 import { isDns1123Label } from "../kube/mod.ts";
 import { locationOf, pointerChild, scanJson, syntaxErrorLocation, type TextLocation } from "./_json_locate.ts";
+import { imagePatternProblem } from "./image_pattern.ts";
+import { type Operation, OPERATIONS } from "./operations.ts";
 
-/** What a client may do: `read` Deployments and replica counts, `scale` (PUT replicas). */
-export type Permission = "read" | "scale";
+/**
+ * What a client may do: `read` (every GET: Deployments, replica counts, revisions), or one of the
+ * {@link Operation}s (`pause` covers pause and resume).
+ */
+export type Permission = "read" | Operation;
 
-export const PERMISSIONS: readonly Permission[] = Object.freeze(["read", "scale"]);
+/** Every permission; messages that list the known ones are built from it. */
+export const PERMISSIONS: readonly Permission[] = Object.freeze(["read", ...OPERATIONS]);
 
 /** Namespaces a permission applies to: all (`"*"`) or a set of names. */
 export type NamespaceGrant = "*" | ReadonlySet<string>;
@@ -29,6 +36,11 @@ export interface PolicyRule {
   /** The rule applies to a client matching any of these. */
   readonly subjects: readonly PolicySubject[];
   readonly permissions: Readonly<Partial<Record<Permission, NamespaceGrant>>>;
+  /**
+   * The image patterns this rule's `image` permission is limited to (see ./image_pattern.ts); undefined = any
+   * image. Only a rule that grants `image` has them.
+   */
+  readonly images?: readonly string[];
 }
 
 export interface Policy {
@@ -52,7 +64,7 @@ export class PolicyError extends Error {
 }
 
 const TOP_LEVEL_FIELDS = ["rules", "deniedFingerprints", "description"];
-const RULE_FIELDS = ["subjects", "permissions", "description"];
+const RULE_FIELDS = ["subjects", "permissions", "images", "description"];
 const SUBJECT_FIELDS = ["cn", "group"];
 /** X.520 allows 64 characters for CN and O; some CAs issue longer ones, so this only stops absurd values. */
 const MAX_SUBJECT_LENGTH = 256;
@@ -140,12 +152,41 @@ export function parsePolicy(text: string, source: string): Policy {
     if (!Object.hasOwn(rule, "permissions")) fail(pointer, `the rule has no "permissions" field (what it grants)`);
     const line = at(pointer).line;
     const desc = description(rule.description, pointerChild(pointer, "description"));
+    const subjects = parseSubjects(rule.subjects, pointerChild(pointer, "subjects"));
+    const permissions = parsePermissions(rule.permissions, pointerChild(pointer, "permissions"));
+    const images = rule.images === undefined ? undefined : parseImages(rule.images, pointerChild(pointer, "images"));
+    if (images !== undefined && permissions.image === undefined) {
+      // Patterns limit the image permission only; in a rule without it they would do nothing, which reads as a grant.
+      fail(
+        pointerChild(pointer, "images"),
+        `"images" limits the image permission, which this rule does not grant: add "image": [namespaces] to "permissions", or remove "images"`,
+        "key",
+      );
+    }
     return Object.freeze({
       line,
       ...(desc === undefined ? {} : { description: desc }),
-      subjects: parseSubjects(rule.subjects, pointerChild(pointer, "subjects")),
-      permissions: parsePermissions(rule.permissions, pointerChild(pointer, "permissions")),
+      subjects,
+      permissions,
+      ...(images === undefined ? {} : { images }),
     });
+  }
+
+  function parseImages(value: Json, pointer: string): readonly string[] {
+    if (!Array.isArray(value)) return fail(pointer, `"images" must be an array of image patterns like ["registry.internal/*"]`);
+    if (value.length === 0) {
+      fail(pointer, `"images" is empty: the rule would allow no image; list patterns, or remove "images" to allow any image`);
+    }
+    const seen = new Set<string>();
+    value.forEach((pattern, index) => {
+      const child = pointerChild(pointer, index);
+      if (typeof pattern !== "string") return fail(child, `image patterns must be strings like "registry.internal/*"`);
+      const problem = imagePatternProblem(pattern);
+      if (problem !== undefined) fail(child, `image pattern ${quote(pattern)} ${problem}`);
+      if (seen.has(pattern)) fail(child, `duplicate image pattern ${quote(pattern)}`);
+      seen.add(pattern);
+    });
+    return Object.freeze([...seen]);
   }
 
   function parseSubjects(value: Json, pointer: string): readonly PolicySubject[] {

@@ -17,6 +17,7 @@ export function createReloadableAuthorizer(initial: Authorizer): ReloadableAutho
   const listeners = new Set<() => void>();
   return {
     can: (identity, permission, namespace) => current.can(identity, permission, namespace),
+    imageAllowed: (identity, namespace, image) => current.imageAllowed(identity, namespace, image),
     readableNamespaces: (identity) => current.readableNamespaces(identity),
     describe: (identity) => current.describe(identity),
     replace(next) {

@@ -4,69 +4,10 @@
  * certificate). Error statuses become ApiError with the problem+json body;
  * transport failures become ConnectionError with a one-line explanation.
  */
-import { ApiError, CliFailure } from "./errors.ts";
+import { apiError } from "./api_error.ts";
+import type { Deployment, ImageBody, PauseBody, ReplicasBody, RestartBody, RevisionsBody, UndoBody, Whoami } from "./api_types.ts";
+import { CliFailure } from "./errors.ts";
 import { connectionError } from "./connection.ts";
-
-/** A Deployment as the API documents it (api/openapi.json, Deployment). */
-export interface Deployment {
-  readonly namespace: string;
-  readonly name: string;
-  readonly replicas: number;
-  readonly readyReplicas: number;
-  readonly availableReplicas: number;
-  readonly resourceVersion: string;
-  readonly autoscaler?: { readonly name: string; readonly minReplicas?: number; readonly maxReplicas: number };
-}
-
-/** Rollout progress as `?wait=rollout` reports it (`kubectl rollout status` rules). */
-export interface Rollout {
-  readonly complete: boolean;
-  readonly generation?: number;
-  readonly observedGeneration?: number;
-  readonly replicas?: number;
-  readonly updatedReplicas?: number;
-  readonly readyReplicas?: number;
-  readonly availableReplicas?: number;
-  readonly reason?: string;
-  readonly message?: string;
-}
-
-/** GET/PUT .../replicas bodies; `rollout` only with `?wait=rollout`, `previousReplicas` only on PUT. */
-export interface ReplicasBody {
-  readonly namespace: string;
-  readonly name: string;
-  readonly replicas: number;
-  readonly readyReplicas?: number;
-  readonly availableReplicas?: number;
-  readonly previousReplicas?: number;
-  readonly rollout?: Rollout;
-}
-
-/** The client certificate as the service read it (GET /api/v1/whoami, `identity`). */
-export interface WhoamiIdentity {
-  readonly cn: string;
-  readonly organizations: readonly string[];
-  /** Upper-case hex, as the policy's deniedFingerprints and the audit log show it. */
-  readonly serialNumber: string;
-  readonly fingerprint256: string;
-  readonly issuer: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  readonly expiresInSeconds: number;
-}
-
-/** GET /api/v1/whoami: who the service takes the caller for, and what the authorization policy lets it do where. */
-export interface Whoami {
-  readonly identity: WhoamiIdentity;
-  /** The policy file the permissions come from; absent or null when the service runs without one. */
-  readonly policy?: string | null;
-  /** Why the identity is refused everything (e.g. a denied fingerprint); present only then. */
-  readonly denied?: string;
-  /** Per permission (read, scale, and later others): "*" for every namespace, or the sorted namespaces. */
-  readonly permissions: Readonly<Record<string, "*" | readonly string[]>>;
-  /** "*" (every namespace) and each named namespace, with the sorted permissions held there ("*" grants included). */
-  readonly namespaces: Readonly<Record<string, readonly string[]>>;
-}
 
 export interface ApiAnswer<T> {
   readonly status: number;
@@ -74,10 +15,22 @@ export interface ApiAnswer<T> {
   readonly etag?: string;
 }
 
-export interface ScaleOptions {
+/** What every write takes: If-Match and `?dryRun=true`. */
+export interface WriteOptions {
+  /** Sent as If-Match, as given (a quoted ETag or *). */
   readonly ifMatch?: string;
   readonly dryRun?: boolean;
+}
+
+export interface ScaleOptions extends WriteOptions {
   readonly force?: boolean;
+}
+
+export interface ReplicasReadOptions {
+  /** Wait up to this long for the rollout (`?wait=rollout&timeout=`). */
+  readonly waitRolloutMs?: number;
+  /** A resourceVersion the answer must not be older than (`?resourceVersion=&resourceVersionMatch=NotOlderThan`). */
+  readonly notOlderThan?: string;
 }
 
 export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
@@ -115,21 +68,62 @@ export class ApiClient {
     return await this.#json<Deployment>("GET", deploymentPath(namespace, name));
   }
 
-  /** GET .../replicas; with `waitRolloutMs` it waits up to that long for the rollout to complete (200) or not (202). */
-  async replicas(namespace: string, name: string, waitRolloutMs?: number): Promise<ApiAnswer<ReplicasBody>> {
-    let path = `${deploymentPath(namespace, name)}/replicas`;
-    if (waitRolloutMs !== undefined) path += `?wait=rollout&timeout=${Math.max(1, Math.ceil(waitRolloutMs))}ms`;
+  /**
+   * GET .../replicas; with `waitRolloutMs` it waits up to that long for the rollout to complete (200) or not (202);
+   * with `notOlderThan` (a resourceVersion) the answering replica first catches up with it (504 if it cannot).
+   */
+  async replicas(namespace: string, name: string, options: ReplicasReadOptions = {}): Promise<ApiAnswer<ReplicasBody>> {
+    const { waitRolloutMs, notOlderThan } = options;
+    const query: string[] = [];
+    if (waitRolloutMs !== undefined) query.push(`wait=rollout&timeout=${Math.max(1, Math.ceil(waitRolloutMs))}ms`);
+    if (notOlderThan !== undefined) {
+      query.push(`resourceVersion=${encodeURIComponent(notOlderThan)}&resourceVersionMatch=NotOlderThan`);
+    }
+    const path = `${deploymentPath(namespace, name)}/replicas${query.length ? `?${query.join("&")}` : ""}`;
     return await this.#json<ReplicasBody>("GET", path, {}, waitRolloutMs === undefined ? undefined : waitRolloutMs + WAIT_GRACE_MS);
   }
 
   async scale(namespace: string, name: string, replicas: number, options: ScaleOptions = {}): Promise<ApiAnswer<ReplicasBody>> {
-    const query = new URLSearchParams();
-    if (options.dryRun) query.set("dryRun", "true");
-    if (options.force) query.set("force", "true");
-    const path = `${deploymentPath(namespace, name)}/replicas${query.size ? `?${query}` : ""}`;
-    const headers: Record<string, string> = { "content-type": "application/json" };
-    if (options.ifMatch !== undefined) headers["if-match"] = options.ifMatch;
-    return await this.#json<ReplicasBody>("PUT", path, { headers, body: JSON.stringify({ replicas }) });
+    return await this.#write<ReplicasBody>("PUT", `${deploymentPath(namespace, name)}/replicas`, options, { replicas });
+  }
+
+  /** POST .../restart: kubectl rollout restart (a new restartedAt annotation on the pod template). */
+  async restart(namespace: string, name: string, options: WriteOptions = {}): Promise<ApiAnswer<RestartBody>> {
+    return await this.#write<RestartBody>("POST", `${deploymentPath(namespace, name)}/restart`, options);
+  }
+
+  /** POST .../pause (`paused` true) or .../resume (false): spec.paused. */
+  async setPaused(namespace: string, name: string, paused: boolean, options: WriteOptions = {}): Promise<ApiAnswer<PauseBody>> {
+    return await this.#write<PauseBody>("POST", `${deploymentPath(namespace, name)}/${paused ? "pause" : "resume"}`, options);
+  }
+
+  /** PUT .../containers/{container}/image: kubectl set image for one container. */
+  async setImage(
+    namespace: string,
+    name: string,
+    container: string,
+    image: string,
+    options: WriteOptions = {},
+  ): Promise<ApiAnswer<ImageBody>> {
+    const path = `${deploymentPath(namespace, name)}/containers/${segment(container)}/image`;
+    return await this.#write<ImageBody>("PUT", path, options, { image });
+  }
+
+  /** POST .../undo: kubectl rollout undo, to `toRevision` or (undefined) the previous revision. */
+  async undo(namespace: string, name: string, toRevision: number | undefined, options: WriteOptions = {}): Promise<ApiAnswer<UndoBody>> {
+    const body = toRevision === undefined ? undefined : { toRevision };
+    return await this.#write<UndoBody>("POST", `${deploymentPath(namespace, name)}/undo`, options, body);
+  }
+
+  /** GET .../revisions: the Deployment's revisions, ascending, from the service's cache. */
+  async revisions(namespace: string, name: string): Promise<RevisionsBody> {
+    const path = `${deploymentPath(namespace, name)}/revisions`;
+    const { body } = await this.#json<RevisionsBody>("GET", path);
+    // The printed table reads every entry; -o json shows whatever else the server sent.
+    if (!isObject(body) || !Array.isArray(body.revisions) || !body.revisions.every(isObject)) {
+      throw new CliFailure(`the API answered GET ${path} without a "revisions" list`);
+    }
+    return body;
   }
 
   /** Who the service takes this client certificate for, and what it may do where. */
@@ -168,6 +162,18 @@ export class ApiClient {
     return response;
   }
 
+  /** A write: `?dryRun=true` (and scale's `force=true`) in the query, If-Match as given, the body as JSON if any. */
+  async #write<T>(method: string, path: string, options: ScaleOptions, body?: unknown): Promise<ApiAnswer<T>> {
+    const query = new URLSearchParams();
+    if (options.dryRun) query.set("dryRun", "true");
+    if (options.force) query.set("force", "true");
+    const headers: Record<string, string> = {};
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (options.ifMatch !== undefined) headers["if-match"] = options.ifMatch;
+    const init = { headers, body: body === undefined ? undefined : JSON.stringify(body) };
+    return await this.#json<T>(method, `${path}${query.size ? `?${query}` : ""}`, init);
+  }
+
   async #json<T>(method: string, path: string, init: RequestInit = {}, timeoutMs = this.#timeoutMs): Promise<ApiAnswer<T>> {
     const signal = AbortSignal.timeout(timeoutMs);
     const response = await this.#send(method, path, { ...init, signal }, timeoutMs);
@@ -194,60 +200,6 @@ export class ApiClient {
       throw connectionError(error, this.#base, timeoutMs);
     }
   }
-}
-
-/** Error bodies are read up to this size: a proxy's endless error page must not fill memory. */
-const MAX_ERROR_BODY = 64 * 1024;
-
-/** An error response as ApiError; a body that is not problem+json still yields a readable message. */
-export async function apiError(response: Response): Promise<ApiError> {
-  const text = await readLimited(response, MAX_ERROR_BODY);
-  const retryAfter = response.headers.get("retry-after");
-  const retryAfterSeconds = retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined;
-  let parsed: Record<string, unknown> = {};
-  try {
-    const value = JSON.parse(text);
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) parsed = value;
-  } catch { /* not JSON: described below */ }
-  // Only string fields are trusted: the message is built from them.
-  const title = typeof parsed.title === "string" ? parsed.title : undefined;
-  const detail = typeof parsed.detail === "string" ? parsed.detail : undefined;
-  if (title === undefined && detail === undefined) {
-    const type = response.headers.get("content-type") ?? "no content type";
-    return new ApiError(response.status, {
-      title: response.statusText || undefined,
-      status: response.status,
-      detail: `the server answered ${response.status} with ${type}, not a problem+json document (is --url pointing at replica-api?)`,
-    }, retryAfterSeconds);
-  }
-  return new ApiError(response.status, { title, detail, status: response.status }, retryAfterSeconds);
-}
-
-/** The body as text, at most `limit` bytes of it; the rest is cancelled. A failing body reads as "". */
-async function readLimited(response: Response, limit: number): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < limit) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-    }
-  } catch {
-    return "";
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes.subarray(0, limit));
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

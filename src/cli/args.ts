@@ -6,35 +6,72 @@
 import { type ConfigAction, parseConfigAction } from "./config_command.ts";
 import type { ConfigEnv, ConfigLookup } from "./config_file.ts";
 import { type ConnectionSettings, connectionSettings } from "./connection_settings.ts";
+import {
+  expectOperands,
+  ifMatchHeader,
+  imagePair,
+  type OutputFormat,
+  outputFormat,
+  parseDuration,
+  replicaCount,
+  revisionNumber,
+  target,
+} from "./arg_values.ts";
 import { UsageError } from "./errors.ts";
 
-export type OutputFormat = "table" | "json";
+interface Target {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+/** What every write takes besides its own operands: scale and each rollout operation. */
+export interface WriteFlags {
+  readonly wait: boolean;
+  readonly timeoutMs: number;
+  readonly ifMatch?: string;
+  readonly dryRun: boolean;
+  readonly output: OutputFormat;
+}
+
+/** The rollout operations: writes of the pod template or spec.paused, never of the replica count. */
+export type OperationCommand =
+  | (Target & WriteFlags & { readonly kind: "restart" | "pause" | "resume" })
+  | (Target & WriteFlags & { readonly kind: "undo"; readonly toRevision?: number })
+  | (Target & WriteFlags & { readonly kind: "set-image"; readonly container: string; readonly image: string });
 
 export type Command =
   | { readonly kind: "help"; readonly topic?: CommandName }
   | { readonly kind: "version" }
   | { readonly kind: "list"; readonly namespace?: string; readonly output: OutputFormat }
   | { readonly kind: "get"; readonly namespace: string; readonly name: string; readonly output: OutputFormat }
-  | {
-    readonly kind: "scale";
-    readonly namespace: string;
-    readonly name: string;
-    readonly replicas: number;
-    readonly wait: boolean;
-    readonly timeoutMs: number;
-    readonly ifMatch?: string;
-    readonly dryRun: boolean;
-    readonly force: boolean;
-    readonly output: OutputFormat;
-  }
+  | (Target & WriteFlags & { readonly kind: "scale"; readonly replicas: number; readonly force: boolean })
+  | OperationCommand
+  | { readonly kind: "history"; readonly namespace: string; readonly name: string; readonly output: OutputFormat }
   | { readonly kind: "watch"; readonly namespace?: string; readonly output: OutputFormat }
   | { readonly kind: "whoami"; readonly output: OutputFormat }
   | { readonly kind: "config"; readonly action: ConfigAction };
 
-export type CommandName = "list" | "get" | "scale" | "watch" | "whoami" | "config" | "help";
-export const COMMANDS: readonly CommandName[] = ["list", "get", "scale", "watch", "whoami", "config", "help"];
+/** Every command, in the order help and the unknown-command error list them. */
+export const COMMANDS = [
+  "list",
+  "get",
+  "scale",
+  "restart",
+  "pause",
+  "resume",
+  "undo",
+  "history",
+  "set-image",
+  "watch",
+  "whoami",
+  "config",
+  "help",
+] as const;
+export type CommandName = typeof COMMANDS[number];
+/** The writes: each takes --wait, --timeout, --if-match and --dry-run. */
+const WRITES: readonly CommandName[] = ["scale", "restart", "pause", "resume", "undo", "set-image"];
 /** The commands that talk to the API, and so present the client certificate. */
-const CONNECTING: readonly CommandName[] = ["list", "get", "scale", "watch", "whoami"];
+const CONNECTING: readonly CommandName[] = ["list", "get", ...WRITES, "history", "watch", "whoami"];
 
 export interface Invocation {
   readonly command: Command;
@@ -78,12 +115,14 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   "--help": { takesValue: false },
   "--version": { takesValue: false },
   "--namespace": { takesValue: true, commands: ["list", "watch"] },
-  "--output": { takesValue: true, commands: ["list", "get", "scale", "watch", "whoami"] },
-  "--wait": { takesValue: false, commands: ["scale"] },
-  "--timeout": { takesValue: true, commands: ["scale"] },
-  "--if-match": { takesValue: true, commands: ["scale"] },
-  "--dry-run": { takesValue: false, commands: ["scale"] },
+  "--output": { takesValue: true, commands: ["list", "get", ...WRITES, "history", "watch", "whoami"] },
+  "--wait": { takesValue: false, commands: WRITES },
+  // Not pause: it takes no --wait, so a timeout would be a second error to find after the first.
+  "--timeout": { takesValue: true, commands: WRITES.filter((c) => c !== "pause") },
+  "--if-match": { takesValue: true, commands: WRITES },
+  "--dry-run": { takesValue: false, commands: WRITES },
   "--force": { takesValue: false, commands: ["scale"] },
+  "--to-revision": { takesValue: true, commands: ["undo"] },
 };
 
 const SHORT: Readonly<Record<string, string>> = { "-n": "--namespace", "-o": "--output", "-h": "--help" };
@@ -136,31 +175,65 @@ function command(
       expectOperands(name, operands, 1, 1, "NAMESPACE/NAME");
       return { kind: "get", ...target(operands[0]), output };
     }
-    case "scale": {
+    case "scale":
       expectOperands(name, operands, 2, 2, "NAMESPACE/NAME REPLICAS");
-      const wait = flags.has("--wait");
-      const dryRun = flags.has("--dry-run");
-      const timeout = value("--timeout");
-      if (timeout !== undefined && !wait) throw new UsageError("--timeout only applies with --wait");
-      if (wait && dryRun) throw new UsageError("--wait cannot be combined with --dry-run: a dry run changes nothing to wait for");
       return {
         kind: "scale",
         ...target(operands[0]),
         replicas: replicaCount(operands[1]),
-        wait,
-        timeoutMs: timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeout, "--timeout"),
-        ifMatch: ifMatchHeader(value("--if-match")),
-        dryRun,
+        ...writeFlags(name, flags, output),
         force: flags.has("--force"),
-        output,
       };
+    case "restart":
+    case "pause":
+    case "resume":
+      expectOperands(name, operands, 1, 1, "NAMESPACE/NAME");
+      return { kind: name, ...target(operands[0]), ...writeFlags(name, flags, output) };
+    case "undo": {
+      expectOperands(name, operands, 1, 1, "NAMESPACE/NAME [--to-revision N]");
+      const revision = value("--to-revision");
+      const toRevision = revision === undefined ? undefined : revisionNumber(revision);
+      return { kind: "undo", ...target(operands[0]), toRevision, ...writeFlags(name, flags, output) };
     }
+    case "set-image": {
+      const pairs = operands.slice(1);
+      if (pairs.length > 1 && pairs.every((p) => p.includes("="))) {
+        throw new UsageError(
+          `set-image takes exactly one CONTAINER=IMAGE, got ${pairs.length} (${pairs.join(" ")}): ` +
+            "the API sets one container per request; run set-image once per container",
+        );
+      }
+      expectOperands(name, operands, 2, 2, "NAMESPACE/NAME CONTAINER=IMAGE");
+      return { kind: "set-image", ...target(operands[0]), ...imagePair(operands[1]), ...writeFlags(name, flags, output) };
+    }
+    case "history":
+      expectOperands(name, operands, 1, 1, "NAMESPACE/NAME");
+      return { kind: "history", ...target(operands[0]), output };
     case "whoami":
       expectOperands(name, operands, 0, 0, "[-o table|json]");
       return { kind: "whoami", output };
     case "config":
       return { kind: "config", action: parseConfigAction(operands, flags, context.cwd) };
   }
+}
+
+/** --wait, --timeout, --if-match, --dry-run and -o of a write, with the combinations that cannot mean anything refused. */
+function writeFlags(name: CommandName, flags: ReadonlyMap<string, string | true>, output: OutputFormat): WriteFlags {
+  const wait = flags.has("--wait");
+  const dryRun = flags.has("--dry-run");
+  const timeout = flags.get("--timeout") as string | undefined;
+  if (wait && name === "pause") {
+    throw new UsageError("--wait does not apply to pause: a paused Deployment does not roll out (resume --wait follows the rollout)");
+  }
+  if (timeout !== undefined && !wait) throw new UsageError("--timeout only applies with --wait");
+  if (wait && dryRun) throw new UsageError("--wait cannot be combined with --dry-run: a dry run changes nothing to wait for");
+  return {
+    wait,
+    timeoutMs: timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeout, "--timeout"),
+    ifMatch: ifMatchHeader(flags.get("--if-match") as string | undefined),
+    dryRun,
+    output,
+  };
 }
 
 /** Splits argv into flags (long names, last one wins) and positionals. */
@@ -209,48 +282,4 @@ function tokenize(argv: readonly string[]): { flags: Map<string, string | true>;
 
 function isCommandName(name: string): name is CommandName {
   return (COMMANDS as readonly string[]).includes(name);
-}
-
-function expectOperands(name: string, operands: readonly string[], min: number, max: number, usage: string): void {
-  if (operands.length < min) throw new UsageError(`${name} needs ${usage}`);
-  if (operands.length > max) throw new UsageError(`unexpected argument "${operands[max]}" for ${name} (usage: ${name} ${usage})`);
-}
-
-function outputFormat(value: string | undefined): OutputFormat {
-  if (value === undefined || value === "table") return "table";
-  if (value === "json") return "json";
-  throw new UsageError(`--output must be "table" or "json", not "${value}"`);
-}
-
-/** NAMESPACE/NAME; the names themselves are checked by the API, which says what a valid name is. */
-function target(value: string): { namespace: string; name: string } {
-  const parts = value.split("/");
-  if (parts.length !== 2 || parts[0] === "" || parts[1] === "") {
-    throw new UsageError(`expected NAMESPACE/NAME (e.g. demo/web), not "${value}"`);
-  }
-  return { namespace: parts[0], name: parts[1] };
-}
-
-function replicaCount(value: string): number {
-  const count = /^\d{1,15}$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(count)) throw new UsageError(`REPLICAS must be a whole number ≥ 0, not "${value}"`);
-  return count;
-}
-
-/** `500ms`, `30s`, `2m`, `1h` or plain seconds; more than zero. */
-export function parseDuration(value: string, flag: string): number {
-  const match = /^(\d{1,9})(ms|s|m|h)?$/.exec(value);
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? "s"] ?? 1000;
-  const ms = match ? Number(match[1]) * factor : NaN;
-  if (!(ms > 0)) throw new UsageError(`${flag} must be a duration like 500ms, 30s, 5m or 1h, more than zero; not "${value}"`);
-  return ms;
-}
-
-/** An ETag as the API prints it ("123"), or the bare resourceVersion (123), or *; always sent quoted. */
-function ifMatchHeader(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const tag = value.trim();
-  if (tag === "*" || /^(W\/)?"[\x21\x23-\x7e]*"$/.test(tag)) return tag;
-  if (/^[A-Za-z0-9._-]+$/.test(tag)) return `"${tag}"`;
-  throw new UsageError(`--if-match must be an ETag such as "12345" (or the bare resourceVersion 12345), not ${JSON.stringify(value)}`);
 }

@@ -4,7 +4,19 @@
  * exact output. Server-supplied strings go through oneLine() so they cannot
  * move the cursor or break a row.
  */
-import type { Deployment, ReplicasBody, Rollout, Whoami } from "./api_client.ts";
+import type {
+  AnyOperationBody,
+  ContainerImage,
+  Deployment,
+  ImageBody,
+  ReplicasBody,
+  RestartBody,
+  RevisionsBody,
+  Rollout,
+  UndoBody,
+  Whoami,
+} from "./api_types.ts";
+import type { OperationCommand } from "./args.ts";
 import { oneLine } from "./errors.ts";
 
 export const DEPLOYMENT_COLUMNS = ["NAMESPACE", "NAME", "REPLICAS", "READY", "AVAILABLE"] as const;
@@ -88,8 +100,95 @@ export function scaleSummary(body: ReplicasBody, options: { dryRun: boolean; sta
   return options.status === 202 ? `${line} (accepted; not yet visible in the service's cache)` : line;
 }
 
-/** One progress line while waiting: counts against the target, and why it is stuck when the API says. */
-export function rolloutProgress(body: ReplicasBody, rollout: Rollout, wanted: number): string {
+/** What a done operation set in motion, when the service's cache has seen it (200). */
+const SET_IN_MOTION: Readonly<Record<OperationCommand["kind"], string>> = {
+  restart: "rollout started",
+  pause: "rollouts held until resume",
+  resume: "rollouts proceed",
+  undo: "rollout started",
+  "set-image": "rollout started",
+};
+
+/**
+ * The line after a rollout operation: what it did, then how far it got, e.g.
+ * "demo/web: image web app:1.2 → app:1.3 (rollout started)"; "(accepted, not yet observed)" when the service's
+ * cache had not seen the write yet (202); "(dry run: nothing changed)"; or, when the Deployment already was as asked,
+ * "demo/web: already running app:1.3, nothing changed".
+ */
+export function operationSummary(
+  kind: OperationCommand["kind"],
+  body: AnyOperationBody,
+  options: { dryRun: boolean; status: number },
+): string {
+  const target = `${oneLine(body.namespace)}/${oneLine(body.name)}`;
+  if (body.changed === false) return `${target}: ${unchanged(kind, body)}, nothing changed`;
+  const state = options.dryRun ? "dry run: nothing changed" : options.status === 202 ? "accepted, not yet observed" : SET_IN_MOTION[kind];
+  return `${target}: ${change(kind, body, options.dryRun)} (${state})`;
+}
+
+function change(kind: OperationCommand["kind"], body: AnyOperationBody, dryRun: boolean): string {
+  switch (kind) {
+    case "restart":
+      return dryRun ? "would restart" : `restarted at ${oneLine(String((body as RestartBody).restartedAt))}`;
+    case "pause":
+      return dryRun ? "would pause" : "paused";
+    case "resume":
+      return dryRun ? "would resume" : "resumed";
+    case "set-image": {
+      const b = body as ImageBody;
+      return `image ${oneLine(b.container)} ${oneLine(b.previousImage)} → ${oneLine(b.image)}`;
+    }
+    case "undo": {
+      const b = body as UndoBody;
+      return `undo to revision ${b.toRevision} (${imageList(b.images)}) from revision ${b.fromRevision}`;
+    }
+  }
+}
+
+function unchanged(kind: OperationCommand["kind"], body: AnyOperationBody): string {
+  switch (kind) {
+    case "restart":
+      return "not restarted";
+    case "pause":
+      return "already paused";
+    case "resume":
+      return "not paused";
+    case "set-image":
+      return `already running ${oneLine((body as ImageBody).image)}`;
+    case "undo": {
+      const b = body as UndoBody;
+      return `already at the template of revision ${b.toRevision} (${imageList(b.images)})`;
+    }
+  }
+}
+
+/** "web=app:1.2, envoy=envoy:1.30": container=image, as kubectl set image takes them. */
+function imageList(images: readonly ContainerImage[] | undefined): string {
+  return (images ?? []).map((i) => `${oneLine(i.container)}=${oneLine(i.image)}`).join(", ");
+}
+
+export const REVISION_COLUMNS = ["REVISION", "CURRENT", "IMAGES", "CHANGE-CAUSE", "CREATED", "REPLICAS"] as const;
+
+/** history as a table, oldest first as the API sends it, "*" marking the revision in force; "" when there are none. */
+export function revisionsTable(body: RevisionsBody): string {
+  if (body.revisions.length === 0) return "";
+  const rows = body.revisions.map((r) => [
+    String(r.revision),
+    r.current ? "*" : "",
+    imageList(r.images),
+    // kubectl rollout history's word for a revision nobody annotated.
+    r.changeCause ? oneLine(r.changeCause) : "<none>",
+    oneLine(String(r.created)),
+    String(r.replicas),
+  ]);
+  return formatTable(REVISION_COLUMNS, rows);
+}
+
+/**
+ * One progress line while waiting: counts against the target, and why it is stuck when the API says. `wanted` is the
+ * count a scale asked for (other writes leave the count alone).
+ */
+export function rolloutProgress(body: ReplicasBody, rollout: Rollout, wanted?: number): string {
   // Against spec.replicas, the count asked for (the rollout's own `replicas` counts Pods that exist so far).
   const want = body.replicas;
   const parts = [
@@ -98,12 +197,18 @@ export function rolloutProgress(body: ReplicasBody, rollout: Rollout, wanted: nu
     `${rollout.availableReplicas ?? body.availableReplicas ?? 0}/${want} available`,
   ];
   let line = `${oneLine(body.namespace)}/${oneLine(body.name)}: ${parts.join(", ")}`;
-  if (body.replicas !== wanted) line += ` (spec still says ${body.replicas}, waiting for ${wanted})`;
+  if (wanted !== undefined && body.replicas !== wanted) line += ` (spec still says ${body.replicas}, waiting for ${wanted})`;
   else if (rollout.generation !== undefined && (rollout.observedGeneration ?? 0) < rollout.generation) {
     line += " (waiting for the controller to observe the change)";
   }
   const why = rolloutReason(rollout);
   return why ? `${line}; ${why}` : line;
+}
+
+/** The last line of a followed rollout: "demo/web: rollout complete, 5 of 5 available". */
+export function rolloutComplete(final: ReplicasBody, wanted = final.replicas): string {
+  const available = final.rollout?.availableReplicas ?? final.availableReplicas;
+  return `${oneLine(final.namespace)}/${oneLine(final.name)}: rollout complete, ${available} of ${wanted} available`;
 }
 
 /** "ProgressDeadlineExceeded: ReplicaSet ... has timed out progressing", or "" when the API gave no reason. */

@@ -11,9 +11,10 @@ import { configFilePath, lookupConfig } from "./config_file.ts";
 import type { ConnectionSettings } from "./connection_settings.ts";
 import { openConnection } from "./connection.ts";
 import { ApiError, errorMessage, EXIT_OK, exitCodeFor, UsageError } from "./errors.ts";
-import { deploymentDetail, deploymentTable, formatJson, whoamiReport } from "./format.ts";
+import { deploymentDetail, deploymentTable, formatJson, revisionsTable, whoamiReport } from "./format.ts";
 import { helpText } from "./help.ts";
 import type { CliIo, Clock } from "./output.ts";
+import { operationCommand } from "./operation.ts";
 import { scaleCommand } from "./scale.ts";
 import { watchCommand, type WatchOptions } from "./watch.ts";
 
@@ -73,6 +74,20 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
         case "scale":
           await scaleCommand(command, client, io, deps.clock);
           break;
+        case "restart":
+        case "pause":
+        case "resume":
+        case "undo":
+        case "set-image":
+          await operationCommand(command, client, io, deps.clock);
+          break;
+        case "history": {
+          const body = await client.revisions(command.namespace, command.name);
+          if (command.output === "json") io.out(formatJson(body));
+          else if (body.revisions.length === 0) io.err(`No revisions of ${command.namespace}/${command.name}.`);
+          else io.out(revisionsTable(body));
+          break;
+        }
         case "watch":
           await watchCommand(command, client, io, deps.clock, deps.watch);
           break;
@@ -95,11 +110,21 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
   }
 }
 
+const ROLLOUT_COMMANDS: readonly Command["kind"][] = ["restart", "pause", "resume", "undo", "set-image", "history"];
+
 /** What to try next, for the failures where the next step is not obvious from the error alone. */
 function hintFor(command: Command | undefined, error: unknown): string | undefined {
   if (!(error instanceof ApiError)) return undefined;
   if (command?.kind === "scale" && !command.force && error.status === 409 && /autoscaler/i.test(error.message)) {
     return "--force scales anyway; the autoscaler may change it back";
+  }
+  // The API's detail names the HTTP call; the hint names the command that does it.
+  if ((command?.kind === "restart" || command?.kind === "undo") && error.status === 409 && /\bpaused\b/i.test(error.message)) {
+    return `replica-api resume ${command.namespace}/${command.name} resumes it; then run ${command.kind} again`;
+  }
+  // The router's own 404, not one of a Deployment, container or revision: a service from before these commands.
+  if (command && ROLLOUT_COMMANDS.includes(command.kind) && error.status === 404 && /^no such endpoint/.test(error.message)) {
+    return "the service at --url may be older than the rollout operations (restart, pause, resume, undo, set-image, history)";
   }
   // A 404 on this fixed path can only mean there is no such route: a service from before whoami.
   if (command?.kind === "whoami" && error.status === 404) return "the service at --url may be older than GET /api/v1/whoami";

@@ -5,7 +5,8 @@
  * snapshot; a final `event: ERROR` either asks the client to come back (503,
  * 429: reconnect and resume) or ends the watch with the server's reason.
  */
-import type { ApiClient, Deployment } from "./api_client.ts";
+import type { ApiClient } from "./api_client.ts";
+import type { Deployment } from "./api_types.ts";
 import type { Command } from "./args.ts";
 import { ApiError, CliFailure, ConnectionError, oneLine, type Problem } from "./errors.ts";
 import { watchJsonLine, WatchTable } from "./format.ts";

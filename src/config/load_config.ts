@@ -9,6 +9,7 @@ import { type ListenAddress, parseAddress, parseBoolean, parseDuration, parseInt
 import { isLogLevel, type LogLevel } from "../observability/mod.ts";
 import { isDns1123Label } from "../kube/mod.ts";
 import { type ListenerLimits, parseRateSpec, type RateSpec } from "../limits/mod.ts";
+import { isOperation, type Operation, OPERATIONS } from "../authz/mod.ts";
 
 export interface Config {
   readonly listen: ListenAddress;
@@ -26,6 +27,11 @@ export interface Config {
   /** Empty = all namespaces. */
   readonly watchNamespaces: readonly string[];
   readonly maxReplicas: number;
+  /**
+   * The operations this server does (OPERATIONS), iterated in the order of {@link OPERATIONS} whatever order the
+   * setting named them in; empty = read-only. The policy still decides who may do them where.
+   */
+  readonly operations: ReadonlySet<Operation>;
   readonly writeSyncTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
   /** No contact with the API server for this long makes the cache stale (readiness 503). */
@@ -39,7 +45,7 @@ export interface Config {
   readonly kubeHeartbeat: { readonly intervalMs: number; readonly timeoutMs: number; readonly unreachableAfterMs: number } | null;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
-  /** Authorization policy file; undefined = every authenticated client may read and scale everywhere. */
+  /** Authorization policy file; undefined = every authenticated client may read and do every enabled operation everywhere. */
   readonly authzPolicyFile?: string;
   /** Per client certificate; null = no limit. */
   readonly rateLimitReads: RateSpec | null;
@@ -156,6 +162,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     inCluster: Boolean(env.KUBERNETES_SERVICE_HOST),
     watchNamespaces: Object.freeze([...new Set(watchNamespaces)]),
     maxReplicas: parseInteger("MAX_REPLICAS", raw("MAX_REPLICAS")!, 0, 1_000_000),
+    operations: parseOperations(raw("OPERATIONS")!),
     writeSyncTimeoutMs: parseDuration("WRITE_SYNC_TIMEOUT", raw("WRITE_SYNC_TIMEOUT")!, { maxMs: 60_000 }),
     shutdownTimeoutMs: parseDuration("SHUTDOWN_TIMEOUT", raw("SHUTDOWN_TIMEOUT")!, { maxMs: 300_000 }),
     cacheStaleAfterMs: parseDuration("CACHE_STALE_AFTER", raw("CACHE_STALE_AFTER")!, { minMs: 1_000, maxMs: 86_400_000 }),
@@ -172,6 +179,39 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     listenerLimits,
     ldPreload: env.LD_PRELOAD,
   });
+}
+
+/**
+ * OPERATIONS: a comma-separated list of operations, or `none`. Strict, because it switches on writes to the
+ * cluster: an unknown name, a repeated one or an empty item is a typo that must not start a server doing less, or
+ * more, than its operator meant.
+ */
+function parseOperations(value: string): ReadonlySet<Operation> {
+  const known = `known operations: ${OPERATIONS.join(", ")}; or none for a read-only server`;
+  const items = value.split(",").map((item) => item.trim().toLowerCase());
+  if (items.length === 1 && items[0] === "none") return frozenSet<Operation>([]);
+  const named = new Set<Operation>();
+  for (const item of items) {
+    if (item === "") throw new ConfigError("OPERATIONS", `"${value}" has an empty item; ${known}`);
+    if (item === "none") throw new ConfigError("OPERATIONS", `none means no operation at all, so it stands alone; ${known}`);
+    if (!isOperation(item)) {
+      const hint = item === "resume" ? " (pause covers pause and resume)" : "";
+      throw new ConfigError("OPERATIONS", `unknown operation "${item}"${hint}; ${known}`);
+    }
+    if (named.has(item)) throw new ConfigError("OPERATIONS", `"${item}" is named twice`);
+    named.add(item);
+  }
+  return frozenSet(OPERATIONS.filter((operation) => named.has(operation)));
+}
+
+/** A Set that refuses changes, as the rest of the configuration does (Object.freeze alone leaves add() working). */
+function frozenSet<T>(items: readonly T[]): ReadonlySet<T> {
+  const set = new Set(items);
+  const refuse = () => {
+    throw new TypeError("the configuration is frozen");
+  };
+  for (const method of ["add", "delete", "clear"]) Object.defineProperty(set, method, { value: refuse });
+  return Object.freeze(set);
 }
 
 /** The heartbeat settings, checked together: the bound must leave room for one full probe cycle. */

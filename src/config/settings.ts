@@ -18,6 +18,10 @@ export const SETTINGS = {
   KUBE_CONTEXT: { default: undefined, help: "kubeconfig context to use; unset = current context" },
   WATCH_NAMESPACES: { default: "", help: "comma-separated namespaces to serve; empty = all" },
   MAX_REPLICAS: { default: "1000", help: "largest replica count a PUT may set" },
+  OPERATIONS: {
+    default: "scale",
+    help: "operations this server does, comma-separated: scale, restart, pause (and resume), undo, image; or none (read-only)",
+  },
   WRITE_SYNC_TIMEOUT: { default: "5s", help: "how long a PUT waits for the cache to observe its write before answering 202" },
   SHUTDOWN_TIMEOUT: { default: "10s", help: "how long in-flight requests may run after SIGTERM" },
   CACHE_STALE_AFTER: { default: "120s", help: "no contact with the API server for this long marks the cache stale" },

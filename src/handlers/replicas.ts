@@ -16,7 +16,7 @@
 import type { Handler } from "../http/mod.ts";
 import { emptyResponse, jsonResponse, setResponseHeader, textResponse } from "../http/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
-import { HttpError, noneMatch, parseEntityTags } from "../http/mod.ts";
+import { HttpError, noneMatch } from "../http/mod.ts";
 import { readJsonBody } from "../http/mod.ts";
 import { validateBooleanQuery, validateQuery } from "../http/mod.ts";
 import { validateDeploymentName, validateNamespace, validateReplicasBody } from "./validation.ts";
@@ -27,6 +27,7 @@ import type { AutoscalerRef } from "../kube/mod.ts";
 import type { CacheView } from "./cache_view.ts";
 import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
 import { parseWait, WAIT_PARAMS, waitForRollout } from "./rollout_wait.ts";
+import { actorOf, ifMatchOf, writeSwitches, writeThenWait } from "./write_request.ts";
 import { admitLongRequest, stopSignal } from "./long_requests.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 
@@ -140,25 +141,18 @@ export function createReplicasHandlers(
     autoscaler: AutoscalerRef | undefined,
     timeoutMs: number,
   ) => {
-    // Admitted before the write: a refused wait must not leave a change behind that the client thinks failed.
-    const end = admitLongRequest(streaming, context.client, "wait");
-    try {
-      const result = await scaleOnce(scaleRequest, context.client, autoscaler);
-      const { namespace, name } = scaleRequest;
-      const outcome = await waitForRollout(cache, namespace, name, {
-        timeoutMs: Math.max(0, Math.round(timeoutMs)),
-        signal: stopSignal(streaming, context.closed),
-        shuttingDown: () => streaming.shutdown.aborted,
-        atLeast: result.resourceVersion,
-      });
-      end(outcome.end);
-      return jsonResponse(
-        { ...putBody(namespace, name, result, autoscaler), rollout: outcome.rollout },
-        { status: result.observed && outcome.rollout.complete ? 200 : 202, headers: { etag: `"${result.resourceVersion}"` } },
-      );
-    } finally {
-      end("error");
-    }
+    const { namespace, name } = scaleRequest;
+    const { result, rollout, status } = await writeThenWait(
+      { cache, streaming },
+      context,
+      scaleRequest,
+      timeoutMs,
+      () => scaleOnce(scaleRequest, context.client, autoscaler),
+    );
+    return jsonResponse({ ...putBody(namespace, name, result, autoscaler), rollout }, {
+      status,
+      headers: { etag: `"${result.resourceVersion}"` },
+    });
   };
 
   /**
@@ -170,17 +164,8 @@ export function createReplicasHandlers(
     const started = performance.now();
     const { namespace, name, query } = target(request, context.params, PUT_PARAMS);
     const force = validateBooleanQuery(query, "force");
-    const dryRun = validateBooleanQuery(query, "dryRun");
-    const wait = parseWait(query);
-    if (wait && dryRun) {
-      throw new HttpError(400, "dryRun=true changes nothing, so there is no rollout to wait for: drop wait=rollout or dryRun");
-    }
-    const ifMatchHeader = request.headers.get("if-match");
-    const ifMatch = ifMatchHeader === null ? undefined : parseEntityTags(ifMatchHeader);
-    if (ifMatch === null) {
-      await request.body?.cancel().catch(() => {});
-      throw new HttpError(400, `If-Match must be "*" or a list of quoted ETags, e.g. If-Match: "12345"`);
-    }
+    const { dryRun, wait } = writeSwitches(query);
+    const ifMatch = await ifMatchOf(request);
     const replicas = validateReplicasBody(await readJsonBody(request), maxReplicas);
     view.namespace(namespace);
     const autoscaler = cache.get(namespace, name)?.autoscaler;
@@ -257,11 +242,4 @@ export function createReplicasHandlers(
       return await scaleAndWait(scaleRequest, context, autoscaler, wait.timeoutMs - (performance.now() - started));
     },
   };
-}
-
-/** The caller as an Event note names it: "CN=alice (O=sre, O=oncall)". */
-export function actorOf(client: ClientIdentity | undefined): string {
-  if (!client) return "an unauthenticated client";
-  const cn = `CN=${client.cn || "(none)"}`;
-  return client.organizations.length ? `${cn} (${client.organizations.map((o) => `O=${o}`).join(", ")})` : cn;
 }

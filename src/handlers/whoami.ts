@@ -1,11 +1,27 @@
 /**
- * GET /api/v1/whoami: who the service takes the client certificate for, when that certificate expires, and what
- * the policy in force lets it do, per permission and per namespace. It needs only a valid certificate, so a
- * refused client can still learn why it is refused.
+ * GET /api/v1/whoami: who the service takes the client certificate for, when that certificate expires, what
+ * the policy in force lets it do (per permission, per namespace, and which images it may set where), and which
+ * operations this server has enabled at all. It needs only a valid certificate, so a refused client can still
+ * learn why it is refused.
+ *
+ * The permissions are what the policy grants, whether or not the server does the operation: the policy and the
+ * OPERATIONS setting are set by different people at different times, and hiding one behind the other would make
+ * either impossible to check. A client (the console, the CLI) intersects them: it may do an operation in a
+ * namespace when the operation is in `operations` and the namespace is in its permission.
  */
 import { HttpError, jsonResponse, validateQuery } from "../http/mod.ts";
 import type { Handler } from "../http/mod.ts";
-import { allowAll, type Authorizer, PERMISSIONS } from "../authz/mod.ts";
+import { allowAll, type Authorizer, type Operation, OPERATIONS, PERMISSIONS } from "../authz/mod.ts";
+
+export interface WhoamiDeps {
+  authorizer?: Authorizer;
+  /** The operations this server does (config.operations); default: `scale` alone, as the OPERATIONS setting's default. */
+  operations?: ReadonlySet<Operation>;
+  /** Epoch milliseconds, for the certificate's expiry. */
+  now?: () => number;
+}
+
+const DEFAULT_OPERATIONS: ReadonlySet<Operation> = new Set(["scale"]);
 
 /** What one identity may do: each permission with "*" (every namespace) or the namespaces it holds it in. */
 export type PermissionMap = Record<string, "*" | readonly string[]>;
@@ -31,9 +47,12 @@ export function byNamespace(permissions: PermissionMap): Record<string, string[]
 
 const toIso = (value: string | number | undefined): string | undefined => value === undefined ? undefined : new Date(value).toISOString();
 
-export function createWhoamiHandler(deps: { authorizer?: Authorizer; now?: () => number }): Handler {
+export function createWhoamiHandler(deps: WhoamiDeps): Handler {
   const authorizer = deps.authorizer ?? allowAll();
   const now = deps.now ?? Date.now;
+  const enabled = deps.operations ?? DEFAULT_OPERATIONS;
+  // In the one order every list of them has, whatever order the setting named them in.
+  const operations = Object.freeze(OPERATIONS.filter((o) => enabled.has(o)));
   return (request, context) => {
     validateQuery(request.url, []);
     const client = context.client;
@@ -41,7 +60,7 @@ export function createWhoamiHandler(deps: { authorizer?: Authorizer; now?: () =>
     if (!client) throw new HttpError(401, "no verified client certificate on this connection");
     const summary = authorizer.describe(client);
     const permissions: PermissionMap = {};
-    for (const p of PERMISSIONS) permissions[p] = summary[p];
+    for (const p of PERMISSIONS) permissions[p] = summary.permissions[p];
     const notAfter = toIso(client.notAfter);
     return jsonResponse({
       identity: {
@@ -58,6 +77,8 @@ export function createWhoamiHandler(deps: { authorizer?: Authorizer; now?: () =>
       ...(summary.denied ? { denied: summary.denied } : {}),
       permissions,
       namespaces: summary.denied ? {} : byNamespace(permissions),
+      imagePatterns: summary.imagePatterns,
+      operations,
     }, { headers: { "cache-control": "no-store" } });
   };
 }

@@ -115,6 +115,7 @@ export function createApp(options: AppOptions): Handler {
       if (guard) {
         const guarded: GuardedRequest = {
           method: request.method,
+          route: found.route.name,
           permission: found.route.permission,
           // The path parameter, else ?namespace= (list_deployments, watch_deployments); validated by the handler, checked by the guard first.
           namespace: found.params.namespace ?? queryNamespace(request.url),

@@ -21,19 +21,28 @@ export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES):
       headers: { "accept-put": "application/json" },
     });
   }
+  await refuseDeclaredOversize(request, maxBytes);
+  return parseJsonBytes(await readCapped(request, maxBytes), `the body is empty; send {"replicas": N}`);
+}
+
+/** A Content-Length over the cap is refused before a byte is read (the stream is capped too, for lying ones). */
+async function refuseDeclaredOversize(request: Request, maxBytes: number): Promise<void> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) {
     await request.body?.cancel().catch(() => {});
     throw new HttpError(413, `the body is ${declared} bytes; the limit is ${maxBytes} bytes`);
   }
-  const bytes = await readCapped(request, maxBytes);
+}
+
+/** One JSON value in UTF-8, with no repeated key and nothing after it. */
+function parseJsonBytes(bytes: Uint8Array, emptyDetail: string): unknown {
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
   } catch {
     throw new HttpError(400, "the body is not valid UTF-8");
   }
-  if (text.trim() === "") throw new HttpError(400, `the body is empty; send {"replicas": N}`);
+  if (text.trim() === "") throw new HttpError(400, emptyDetail);
   let value: unknown;
   try {
     // JSON.parse rejects trailing data ("{} {}", "{}x") as well as malformed JSON.
@@ -49,6 +58,26 @@ export async function readJsonBody(request: Request, maxBytes = MAX_BODY_BYTES):
     );
   }
   return value;
+}
+
+/**
+ * A body the request may leave out (POST …/restart): none at all, or an empty one, is `undefined`; anything else
+ * is read exactly as {@link readJsonBody} reads it, so a body with the wrong type or bad JSON is still refused,
+ * never ignored. `example` shows in the detail what a body may be.
+ */
+export async function readOptionalJsonBody(request: Request, example: string, maxBytes = MAX_BODY_BYTES): Promise<unknown> {
+  if (request.body === null || request.headers.get("content-length") === "0") return undefined;
+  const type = request.headers.get("content-type");
+  if (type !== null && !isJsonContentType(type)) return await readJsonBody(request, maxBytes); // the 415
+  await refuseDeclaredOversize(request, maxBytes);
+  const bytes = await readCapped(request, maxBytes);
+  if (bytes.byteLength === 0) return undefined;
+  if (type === null) {
+    throw new HttpError(415, `a body must be sent with Content-Type: application/json, e.g. ${example}; or send none`, {
+      headers: { "accept-post": "application/json" },
+    });
+  }
+  return parseJsonBytes(bytes, `the body is blank; send ${example}, or no body at all`);
 }
 
 /** A client-chosen key in a detail: JSON-quoted, and cut short so the problem document stays small. */

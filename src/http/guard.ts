@@ -7,6 +7,11 @@ import type { ClientIdentity } from "./types.ts";
 /** What the guard needs to know about a request (the app has all of it after routing). */
 export interface GuardedRequest {
   readonly method: string;
+  /**
+   * The matched route's name (`resume_deployment`, `put_replicas_wait_rollout`…). The audit trail needs it where
+   * one permission covers several actions (`pause` covers pause and resume).
+   */
+  readonly route?: string;
   /** What the route needs; undefined = any authenticated client (health, the OpenAPI document). */
   readonly permission?: string;
   /**
@@ -20,7 +25,7 @@ export interface GuardedRequest {
   /** Undefined only off the mTLS listener, where nothing is checked. */
   readonly client?: ClientIdentity;
   readonly requestId: string;
-  /** The request URL: a scale's audit record notes ?force=true and ?dryRun=true from it, whatever the outcome. */
+  /** The request URL: a write's audit record notes ?dryRun=true (and a scale's ?force=true) from it, whatever the outcome. */
   readonly url?: string;
 }
 

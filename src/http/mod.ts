@@ -5,7 +5,7 @@
  * @module
  */
 export { createApp } from "./app.ts";
-export { readJsonBody } from "./body.ts";
+export { readJsonBody, readOptionalJsonBody } from "./body.ts";
 export type { AdmissionEnd, GuardedRequest, RequestGuard } from "./guard.ts";
 export { noneMatch, parseEntityTags } from "./conditional.ts";
 export { HttpError, reasonPhrase, STATUS_TEXT } from "./http_error.ts";

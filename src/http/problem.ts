@@ -5,7 +5,7 @@
  * knows nothing of HTTP), so the mapping is reviewable in one screen.
  */
 import { HttpError } from "./http_error.ts";
-import { KubeError, PreconditionFailedError } from "../kube/mod.ts";
+import { KubeError, PreconditionFailedError, StateRefusedError, UnknownPartError } from "../kube/mod.ts";
 import { KubeApiError } from "../kube/mod.ts";
 import { textResponse } from "./response.ts";
 
@@ -67,11 +67,29 @@ function fromKubeError(error: KubeError): HttpError {
       return new HttpError(504, `the Kubernetes API did not answer in time: ${k8s}`, { cause });
     case "Unknown":
       return new HttpError(502, `the Kubernetes API failed${code}: ${k8s}`, { cause });
+    case "StateRefused": {
+      // kube/ says what is wrong and what to do in Kubernetes terms; the request that does it is ours to name.
+      if (!(error instanceof StateRefusedError)) return new HttpError(409, k8s, { cause });
+      const base = deploymentPath(error.namespace, error.deployment);
+      const remedy = error.refusal === "paused" ? `: POST ${base}/resume` : `; GET ${base}/revisions lists its revisions`;
+      return new HttpError(409, `${k8s}${remedy}`, { cause });
+    }
+    case "UnknownPart": {
+      const revisions = error instanceof UnknownPartError && error.part === "revision"
+        ? ` (GET ${deploymentPath(error.namespace, error.deployment)}/revisions)`
+        : "";
+      return new HttpError(404, `${k8s}${revisions}`, { cause });
+    }
     default:
       // Never taken while every kind is mapped above (the compiler checks); should it be, a 500 rather than a crash.
       kind satisfies never;
       return unexpected(error);
   }
+}
+
+/** The service's own path of a Deployment, for the remedies a detail names. */
+function deploymentPath(namespace: string, name: string): string {
+  return `/api/v1/namespaces/${encodeURIComponent(namespace)}/deployments/${encodeURIComponent(name)}`;
 }
 
 /** The problem+json document; also used by the TLS listener for the few errors it answers before routing. */

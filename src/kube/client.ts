@@ -1,6 +1,7 @@
 /**
  * The service's Kubernetes client: loads the kubeconfig (kubeconfig.ts) and exposes the narrow seams the rest
- * of the service uses (list functions, a watch, the scale calls, the Event create), every request on Deno's
+ * of the service uses (list functions, a watch, the scale calls, the Deployment and ReplicaSet calls of the rollout
+ * operations, the Event create), every request on Deno's
  * fetch (kube_requests.ts, deno_watch.ts) and every failure a KubeApiError.
  *
  * client-node provides the kubeconfig handling, its authenticators and (in reflector.ts) ListWatch, each from its
@@ -11,11 +12,13 @@ import type { HeartbeatProbe } from "./informer/mod.ts";
 import { fetchCredentialsFrom, type KubeconfigLike } from "./api/mod.ts";
 import { type Kubeconfig, loadKubeconfig } from "./api/mod.ts";
 import { createKubeRequester } from "./api/mod.ts";
-import { autoscalersPath, deploymentScalePath, deploymentsPath, eventsPath, NAMESPACES_PATH } from "./api/mod.ts";
+import { autoscalersPath, deploymentPath, deploymentScalePath, deploymentsPath, eventsPath, NAMESPACES_PATH } from "./api/mod.ts";
+import { replicaSetPath, replicaSetsPath } from "./api/mod.ts";
 import type { KubeSource } from "./informer/mod.ts";
 import type { ListPage, ListResult } from "./api/mod.ts";
 import type { ScaleApi, ScaleState } from "./writes/mod.ts";
 import type { EventApi } from "./writes/mod.ts";
+import { type DeploymentApi, PATCH_CONTENT_TYPES } from "./writes/mod.ts";
 
 /** Recording an Event is best effort and must not hold resources long: a shorter deadline than other calls. */
 const EVENT_TIMEOUT_MS = 5_000;
@@ -36,6 +39,8 @@ export interface KubeClientOptions {
 export interface KubeClient {
   readonly source: KubeSource;
   readonly scaleApi: ScaleApi;
+  /** Read and patch a Deployment, read a ReplicaSet: the rollout operations (createDeploymentWriter). */
+  readonly deploymentApi: DeploymentApi;
   readonly eventApi: EventApi;
   /** "https://host:port" of the API server, for logs. */
   readonly server: string;
@@ -63,6 +68,7 @@ export function createKubeClient(
     listDeployments: (namespace, page) => list(deploymentsPath(namespace), page),
     listNamespaces: (page) => list(NAMESPACES_PATH, page),
     listAutoscalers: (namespace, page) => list(autoscalersPath(namespace), page),
+    listReplicaSets: (namespace, page) => list(replicaSetsPath(namespace), page),
     watch,
     heartbeat: denoHeartbeat(credentials),
   };
@@ -86,6 +92,22 @@ export function createKubeClient(
     },
   };
 
+  const deploymentApi: DeploymentApi = {
+    readDeployment: (namespace, name) => request({ verb: "get", method: "GET", path: deploymentPath(namespace, name), timeoutMs }),
+    patchDeployment: (namespace, name, patch, patchOptions) =>
+      request({
+        verb: "patch",
+        method: "PATCH",
+        path: deploymentPath(namespace, name),
+        query: { fieldManager: "replica-api", dryRun: patchOptions.dryRun ? "All" : undefined },
+        // The writer puts the resourceVersion it was based on into every patch: a concurrent change answers 409.
+        body: patch,
+        contentType: PATCH_CONTENT_TYPES[patchOptions.type],
+        timeoutMs,
+      }),
+    readReplicaSet: (namespace, name) => request({ verb: "get", method: "GET", path: replicaSetPath(namespace, name), timeoutMs }),
+  };
+
   const eventApi: EventApi = {
     async createEvent(namespace, event) {
       await request({
@@ -98,7 +120,7 @@ export function createKubeClient(
     },
   };
 
-  return { source, scaleApi, eventApi, server: kc.getCurrentCluster()?.server ?? "" };
+  return { source, scaleApi, deploymentApi, eventApi, server: kc.getCurrentCluster()?.server ?? "" };
 }
 
 function toScaleState(scale: { spec?: { replicas?: number }; metadata?: { resourceVersion?: string; uid?: string } }): ScaleState {

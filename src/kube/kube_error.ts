@@ -18,6 +18,8 @@
  * - `Unavailable`: the API server answered that it cannot serve now (503).
  * - `Timeout`: no answer in time, from the API server's own deadline or ours.
  * - `Unknown`: any other failure of the API server.
+ * - `StateRefused`: the Deployment's state does not allow the operation (it is paused; it has no earlier revision).
+ * - `UnknownPart`: the operation names a part the Deployment does not have (a container, a revision).
  */
 export type KubeErrorKind =
   | "NotFound"
@@ -29,7 +31,9 @@ export type KubeErrorKind =
   | "Unreachable"
   | "Unavailable"
   | "Timeout"
-  | "Unknown";
+  | "Unknown"
+  | "StateRefused"
+  | "UnknownPart";
 
 /** Base of every failure `src/kube/` throws on purpose; `kind` says which, `cause` keeps the original for the log. */
 export abstract class KubeError extends Error {
@@ -47,5 +51,51 @@ export class PreconditionFailedError extends KubeError {
   constructor(message: string, readonly currentResourceVersion?: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "PreconditionFailedError";
+  }
+}
+
+/** Why a Deployment's state refuses an operation; each has its own remedy. */
+export type StateRefusal = "paused" | "no-previous-revision";
+
+/**
+ * The Deployment is in a state in which the operation would be wrong, as kubectl refuses it too: a paused
+ * Deployment is not restarted or rolled back (the change would wait unseen until someone resumes it), and there
+ * is nothing to undo to without an earlier revision. Never retried: the caller has to change the state first.
+ */
+export class StateRefusedError extends KubeError {
+  readonly kind = "StateRefused" as const;
+  constructor(
+    readonly namespace: string,
+    readonly deployment: string,
+    readonly refusal: StateRefusal,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "StateRefusedError";
+  }
+}
+
+/** The kind of part an operation may name that a Deployment may not have. */
+export type DeploymentPart = "container" | "revision";
+
+/**
+ * The operation names a container or a revision the Deployment does not have. `known` lists the ones it has, in
+ * the order they are shown (containers then init containers; revisions ascending), so the answer can say what to
+ * ask for instead.
+ */
+export class UnknownPartError extends KubeError {
+  readonly kind = "UnknownPart" as const;
+  constructor(
+    readonly namespace: string,
+    readonly deployment: string,
+    readonly part: DeploymentPart,
+    readonly requested: string,
+    readonly known: readonly string[],
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "UnknownPartError";
   }
 }

@@ -23,11 +23,22 @@ export {
 } from "./cache/mod.ts";
 export { createKubeClient, loadKubeConfig } from "./client.ts";
 export { InformerCache, type KubeSource } from "./informer/mod.ts";
-export { KubeError, type KubeErrorKind, PreconditionFailedError } from "./kube_error.ts";
+export {
+  type DeploymentPart,
+  KubeError,
+  type KubeErrorKind,
+  PreconditionFailedError,
+  type StateRefusal,
+  StateRefusedError,
+  UnknownPartError,
+} from "./kube_error.ts";
 export { isDns1123Label, isDns1123Subdomain } from "./names.ts";
 export {
+  createDeploymentWriter,
   createScaleEventRecorder,
   createScaler,
+  type DeploymentApi,
+  type DeploymentChange,
   type EventApi,
   type ScaleApi,
   type ScaleEventRecorder,

@@ -228,7 +228,7 @@ Deno.test("[integration] without the right to create Events the PUT still succee
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.equal(await specReplicas(ns, "web"), 2);
     await waitFor(async () => (await metric(svc, 'replica_api_scale_events_total{outcome="failed"}')) === 1, 5000, "the failure counted");
-    const warning = svc.logs.find((l) => l.msg === "scale Event not recorded");
+    const warning = svc.logs.find((l) => l.msg === "Event not recorded");
     assert.ok(warning, "the failure is logged");
     assert.equal(warning.level, "warn");
     assert.match(JSON.stringify(warning.error), /forbidden|403/i);

@@ -221,18 +221,29 @@ Deno.test("chart: every combination of operations gets exactly the RBAC it needs
   });
 });
 
-Deno.test("chart: operations defaults to [scale], the grants of before, and an order or a read-only release renders as given", async () => {
+Deno.test("chart: operations defaults to [scale] (also with no key at all), the grants of before; an order or a read-only release renders as given", async () => {
   const defaults = await render(["--show-only", "templates/rbac.yaml", "--show-only", "templates/configmap.yaml"]);
   assertEquals(one(defaults, "ConfigMap").data.OPERATIONS, "scale", "OPERATIONS default");
-  // The same default as the service's own (a release without the value behaves like one started without the setting).
-  const settings: Record<string, { default: string | undefined }> = SETTINGS;
-  assertEquals(settings.OPERATIONS?.default, "scale", "src/config/settings.ts knows OPERATIONS, with the default scale");
   assertEquals(grants(one(defaults, "ClusterRole").rules), [...NAMESPACE_GRANTS, ...DEPLOYMENT_GRANTS].sort(), "default grants");
+  // No key at all, as `helm upgrade --reuse-values` of a release from before the value gives: what it did, scale.
+  const absent = await render([
+    "--show-only",
+    "templates/rbac.yaml",
+    "--show-only",
+    "templates/configmap.yaml",
+    "--set",
+    "operations=null",
+  ]);
+  assertEquals(one(absent, "ConfigMap").data.OPERATIONS, "scale", "no operations key: scale, not read-only");
+  assertEquals(grants(one(absent, "ClusterRole").rules), [...NAMESPACE_GRANTS, ...DEPLOYMENT_GRANTS].sort(), "no key: default grants");
   const ordered = await render(["--show-only", "templates/configmap.yaml", "--set", "operations={image,scale}"]);
   assertEquals(one(ordered, "ConfigMap").data.OPERATIONS, "image,scale", "--set list syntax, in the order given");
   const readOnly = await render(["--show-only", "templates/rbac.yaml", "--set-json", "operations=[]"]);
   const verbs = grants(one(readOnly, "ClusterRole").rules).map((g) => g.split(":")[1]);
   assert(verbs.every((v) => ["get", "list", "watch"].includes(v)), `a read-only release may only read: ${verbs}`);
+  // The same default as the service's own (a release without the value behaves like one started without the setting).
+  const settings: Record<string, { default: string | undefined }> = SETTINGS;
+  assertEquals(settings.OPERATIONS?.default, "scale", "src/config/settings.ts knows OPERATIONS, with the default scale");
 });
 
 Deno.test("chart: templates/rbac.yaml renders alone with default values for any ServiceAccount and namespace", async () => {
@@ -680,7 +691,6 @@ Deno.test("chart: values.schema.json rejects invalid values with a message namin
     ["operation that does not exist", ["--set", "operations={scale,delete}"], "/operations/1"],
     ["operation listed twice", ["--set", "operations={scale,scale}"], "items at 0 and 1 are equal"],
     ["operations as one string", ["--set", "operations=scale"], "/operations"],
-    ["operations removed (read-only must be [])", ["--set", "operations=null"], "missing property 'operations'"],
     ["--set operations={} (one empty name, not an empty list)", ["--set", "operations={}"], "/operations/0"],
     [
       "policy images in a rule that does not grant image",

@@ -83,12 +83,25 @@ Image reference: repository:tag, or repository@digest when a digest is pinned.
 {{- end }}
 
 {{/*
-OPERATIONS: the enabled write operations (values operations), comma-separated, or "none" for
-a read-only release (an empty OPERATIONS would mean the service's default, scale). One helper,
-so the setting and the RBAC rules below are always derived from the same list.
+The enabled write operations (values operations) as JSON: the setting and the RBAC rules below
+are both derived from this one list. No key at all (`helm upgrade --reuse-values` of a release
+from before the value existed, or `--set operations=null`) means the default [scale], what such a
+release did; only an explicit [] is read-only.
+*/}}
+{{- define "replica-api.operationsJson" -}}
+{{- if hasKey .Values "operations" }}
+{{- .Values.operations | default list | uniq | toJson }}
+{{- else }}
+{{- list "scale" | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
+OPERATIONS: the enabled operations comma-separated, or "none" for a read-only release (an empty
+OPERATIONS would mean the service's default, scale).
 */}}
 {{- define "replica-api.operations" -}}
-{{- .Values.operations | default list | uniq | join "," | default "none" }}
+{{- include "replica-api.operationsJson" . | fromJsonArray | join "," | default "none" }}
 {{- end }}
 
 {{/*
@@ -98,7 +111,7 @@ the default: `operations: [scale]`). Never a wildcard, never update (a whole-obj
 overwrite what other controllers set), never delete.
 */}}
 {{- define "replica-api.deploymentRules" -}}
-{{- $ops := .Values.operations | default list }}
+{{- $ops := include "replica-api.operationsJson" . | fromJsonArray }}
 {{- /* Every read comes from the informer cache (list+watch); get reads one Deployment back
   when a write needs the API server's current version. Needed even read-only. */ -}}
 - apiGroups: ["apps"]

@@ -5,8 +5,11 @@
  */
 import { KubeError, type KubeErrorKind } from "../kube_error.ts";
 
-/** The kinds an API server failure can have; a precondition is the scaler's own judgement, never the server's. */
-export type KubeApiErrorKind = Exclude<KubeErrorKind, "PreconditionFailed">;
+/**
+ * The kinds an API server failure can have; a precondition, a refusal of the Deployment's state and an unknown
+ * part are the writers' own judgements, never the server's.
+ */
+export type KubeApiErrorKind = Exclude<KubeErrorKind, "PreconditionFailed" | "StateRefused" | "UnknownPart">;
 
 export class KubeApiError extends KubeError {
   readonly kind: KubeApiErrorKind;

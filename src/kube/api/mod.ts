@@ -9,5 +9,14 @@ export { KubeApiError, type KubeApiErrorKind } from "./kube_api_error.ts";
 export { createKubeRequester } from "./kube_requests.ts";
 export { type Kubeconfig, loadKubeconfig } from "./kubeconfig.ts";
 export { listAllPages, type ListPage, type ListResult, type PagedList } from "./list_pager.ts";
-export { autoscalersPath, deploymentScalePath, deploymentsPath, eventsPath, NAMESPACES_PATH } from "./resources.ts";
+export {
+  autoscalersPath,
+  deploymentPath,
+  deploymentScalePath,
+  deploymentsPath,
+  eventsPath,
+  NAMESPACES_PATH,
+  replicaSetPath,
+  replicaSetsPath,
+} from "./resources.ts";
 export type { WatchLike } from "./watch.ts";

@@ -10,9 +10,24 @@ export function deploymentsPath(namespace?: string): string {
   return `/apis/apps/v1${scope(namespace)}/deployments`;
 }
 
-/** The scale subresource of one Deployment: the only thing the service writes on it. */
+/** One Deployment: read and patched by the rollout operations (restart, pause, resume, set image, undo). */
+export function deploymentPath(namespace: string, name: string): string {
+  return `${deploymentsPath(namespace)}/${encodeURIComponent(name)}`;
+}
+
+/** The scale subresource of one Deployment: what a scale writes. */
 export function deploymentScalePath(namespace: string, name: string): string {
-  return `${deploymentsPath(namespace)}/${encodeURIComponent(name)}/scale`;
+  return `${deploymentPath(namespace, name)}/scale`;
+}
+
+/** ReplicaSets (apps/v1) in `namespace`, or in every namespace: a Deployment's revisions. */
+export function replicaSetsPath(namespace?: string): string {
+  return `/apis/apps/v1${scope(namespace)}/replicasets`;
+}
+
+/** One ReplicaSet: an undo reads the revision it restores from the API server, never from the cache. */
+export function replicaSetPath(namespace: string, name: string): string {
+  return `${replicaSetsPath(namespace)}/${encodeURIComponent(name)}`;
 }
 
 /** HorizontalPodAutoscalers (autoscaling/v2) in `namespace`, or in every namespace. */

@@ -5,7 +5,7 @@
  * text and a read costs nothing extra.
  */
 import type { DeploymentIndex } from "./deployment_index.ts";
-import type { DeploymentRecord } from "./deployment_record.ts";
+import { type DeploymentRecord, deploymentRecord } from "./deployment_record.ts";
 
 /** The autoscaler that scales a Deployment, as the API shows it. */
 export interface AutoscalerRef {
@@ -80,7 +80,7 @@ export class AutoscalerIndex {
     const ref = this.find(record.namespace, record.name);
     if (sameRef(record.autoscaler, ref)) return record;
     const { autoscaler: _, ...rest } = record;
-    return Object.freeze(ref ? { ...rest, autoscaler: ref } : rest);
+    return deploymentRecord(ref ? { ...rest, autoscaler: ref } : rest);
   }
 
   upsert(obj: AutoscalerLike): void {

@@ -5,6 +5,7 @@
 import type { DeploymentRecord } from "./deployment_record.ts";
 import type { RolloutStatus } from "./rollout.ts";
 import type { ChangeFeed } from "./change_feed.ts";
+import type { ReplicaSetRecord } from "./revision_index.ts";
 
 export interface CacheStatus {
   /** The initial list has completed at least once; reads are meaningful. */
@@ -31,6 +32,12 @@ export interface DeploymentCache {
   waitForVersion(namespace: string, name: string, resourceVersion: string, timeoutMs: number): Promise<DeploymentRecord | undefined>;
   /** A Deployment's rollout progress (generation, status counts, conditions); undefined when it is not cached. */
   rollout(namespace: string, name: string): RolloutStatus | undefined;
+  /**
+   * A Deployment's revisions (the ReplicaSets it controls, by uid when the Deployment is cached), ascending by
+   * revision; undefined when this cache does not watch ReplicaSets. Optional in the type so that hand-made caches
+   * of other layers' tests still type-check; both caches here implement it. TODO(#19): make it required.
+   */
+  revisions?(namespace: string, deployment: string): readonly ReplicaSetRecord[] | undefined;
   /** Every change from now on, and a bounded history of recent ones (watch streams, rollout waits). */
   readonly changes: ChangeFeed;
   /**

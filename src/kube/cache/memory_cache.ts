@@ -7,10 +7,11 @@
 import type { CacheStatus, DeploymentCache } from "./cache.ts";
 import { DeploymentIndex } from "./deployment_index.ts";
 import { AutoscalerIndex, type AutoscalerLike } from "./autoscaler_index.ts";
-import type { DeploymentRecord } from "./deployment_record.ts";
+import { type DeploymentRecord, deploymentRecord } from "./deployment_record.ts";
 import type { RolloutStatus } from "./rollout.ts";
 import { CacheChanges } from "./cache_changes.ts";
 import type { ChangeFeed } from "./change_feed.ts";
+import { type ReplicaSetLike, type ReplicaSetRecord, RevisionIndex } from "./revision_index.ts";
 
 export interface MemoryCacheOptions {
   /** Namespaces that exist; a put adds its namespace. */
@@ -23,11 +24,14 @@ export interface MemoryCacheOptions {
    * so every later put can be resumed from.
    */
   listedAt?: string;
+  /** Serve revisions() as a cache that watches ReplicaSets does (default: only once a ReplicaSet has been put). */
+  replicaSets?: boolean;
 }
 
 export class MemoryCache implements DeploymentCache {
   #index = new DeploymentIndex();
   #autoscalers = new AutoscalerIndex(this.#index);
+  #revisions: RevisionIndex | undefined;
   #changes: CacheChanges;
   #namespaces: Set<string>;
   #status: Omit<CacheStatus, "deployments">;
@@ -36,13 +40,14 @@ export class MemoryCache implements DeploymentCache {
     this.#namespaces = new Set(options.namespaces ?? []);
     this.#status = { synced: true, connected: true, lastContactAt: Date.now(), error: undefined, restarts: 0, ...options.status };
     this.#changes = new CacheChanges(this.#index, { historySize: options.historySize });
+    if (options.replicaSets) this.#revisions = new RevisionIndex();
     this.relist(options.listedAt ?? "0");
   }
 
   /** Adds or replaces a Deployment (ADDED or MODIFIED), optionally with its rollout progress; the cache reaches its resourceVersion. */
   put(record: DeploymentRecord, rollout?: RolloutStatus): void {
     this.#namespaces.add(record.namespace);
-    this.#changes.upsert(this.#autoscalers.decorate(Object.freeze({ ...record })), rollout);
+    this.#changes.upsert(this.#autoscalers.decorate(deploymentRecord(record)), rollout);
     this.#progress(record.resourceVersion);
   }
 
@@ -55,10 +60,19 @@ export class MemoryCache implements DeploymentCache {
     this.#autoscalers.remove(namespace, name);
   }
 
+  /** Adds or replaces a ReplicaSet (the shape the API server sends); from then on revisions() answers. */
+  putReplicaSet(obj: ReplicaSetLike): void {
+    (this.#revisions ??= new RevisionIndex()).upsert(obj);
+  }
+
+  removeReplicaSet(namespace: string, name: string): void {
+    this.#revisions?.remove(namespace, name);
+  }
+
   /** Deletes a Deployment (DELETED at `resourceVersion`, default: its last one). */
   remove(namespace: string, name: string, resourceVersion?: string): void {
     const last = this.#index.get(namespace, name);
-    this.#changes.remove(namespace, name, last && resourceVersion ? Object.freeze({ ...last, resourceVersion }) : last, resourceVersion);
+    this.#changes.remove(namespace, name, last && resourceVersion ? deploymentRecord({ ...last, resourceVersion }) : last, resourceVersion);
     if (resourceVersion) this.#progress(resourceVersion);
   }
 
@@ -98,6 +112,9 @@ export class MemoryCache implements DeploymentCache {
   }
   rollout(namespace: string, name: string): RolloutStatus | undefined {
     return this.#changes.rollout(namespace, name);
+  }
+  revisions(namespace: string, deployment: string): readonly ReplicaSetRecord[] | undefined {
+    return this.#revisions?.revisions(namespace, deployment, this.#index.get(namespace, deployment)?.uid);
   }
   get changes(): ChangeFeed {
     return this.#changes.log;

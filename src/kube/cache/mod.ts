@@ -1,5 +1,5 @@
 /**
- * The cache model: the immutable records the service keeps of Deployments and their autoscalers, the indexes
+ * The cache model: the immutable records the service keeps of Deployments, their autoscalers and their revisions (ReplicaSets), the indexes
  * that serve every read, rollout and freshness assessment, the change feed behind watches, and the one ordering of
  * resourceVersions. Pure: no I/O, no timers.
  * @module
@@ -9,8 +9,30 @@ export { CacheChanges } from "./cache_changes.ts";
 export type { CacheStatus, DeploymentCache } from "./cache.ts";
 export type { ChangeEvent, ChangeFeed } from "./change_feed.ts";
 export { DeploymentIndex } from "./deployment_index.ts";
-export { type DeploymentLike, type DeploymentRecord, toRecord } from "./deployment_record.ts";
+export {
+  type ContainerImage,
+  type ContainerLike,
+  containersOf,
+  type DeploymentLike,
+  type DeploymentRecord,
+  deploymentRecord,
+  parseRevision,
+  RESTARTED_AT_ANNOTATION,
+  REVISION_ANNOTATION,
+  sameContainers,
+  toRecord,
+} from "./deployment_record.ts";
 export { assessFreshness, type Freshness } from "./freshness.ts";
 export { MemoryCache } from "./memory_cache.ts";
 export { isAtLeastVersion, isComparableVersion, isNewerVersion } from "./resource_version.ts";
+export {
+  CHANGE_CAUSE_ANNOTATION,
+  controllingDeployment,
+  type OwnerReferenceLike,
+  type ReplicaSetLike,
+  type ReplicaSetRecord,
+  RevisionIndex,
+  toReplicaSetRecord,
+  trimReplicaSet,
+} from "./revision_index.ts";
 export { assessRollout, type RolloutSource, type RolloutStatus, type RolloutVerdict, toRolloutStatus } from "./rollout.ts";

@@ -1,14 +1,18 @@
 /**
  * The production DeploymentCache: one reflector for Deployments (all
  * namespaces, or one per watched namespace) plus, when serving all
- * namespaces, one for Namespaces so unknown ones answer 404, and one for
- * HorizontalPodAutoscalers alongside each Deployment reflector. Events update
- * our own index of small records; the reflectors' stores are never read.
+ * namespaces, one for Namespaces so unknown ones answer 404, one for
+ * HorizontalPodAutoscalers alongside each Deployment reflector, and, when
+ * asked for (`replicaSets`), one for ReplicaSets beside each, for the revisions
+ * read and undo. Events update our own indexes of small records; the
+ * reflectors' stores are never read.
  */
 import type { CacheStatus, DeploymentCache } from "../cache/mod.ts";
 import { DeploymentIndex } from "../cache/mod.ts";
 import { AutoscalerIndex, type AutoscalerLike, trimAutoscaler } from "../cache/mod.ts";
 import { type DeploymentLike, type DeploymentRecord, toRecord } from "../cache/mod.ts";
+import { RESTARTED_AT_ANNOTATION, REVISION_ANNOTATION } from "../cache/mod.ts";
+import { type ReplicaSetLike, type ReplicaSetRecord, RevisionIndex, trimReplicaSet } from "../cache/mod.ts";
 import { Reflector, type ReflectorEvents } from "./reflector.ts";
 import type { ListPage, ListResult, WatchLike } from "../api/mod.ts";
 import { type Backoff, createBackoff } from "./backoff.ts";
@@ -17,7 +21,7 @@ import type { Logger } from "../../observability/mod.ts";
 import { type RolloutSource, type RolloutStatus, toRolloutStatus } from "../cache/mod.ts";
 import { CacheChanges } from "../cache/mod.ts";
 import type { ChangeFeed } from "../cache/mod.ts";
-import { autoscalersPath, deploymentsPath, NAMESPACES_PATH } from "../api/mod.ts";
+import { autoscalersPath, deploymentsPath, NAMESPACES_PATH, replicaSetsPath } from "../api/mod.ts";
 import { ApiHeartbeat, type HeartbeatProbe } from "./api_heartbeat.ts";
 
 /**
@@ -32,6 +36,8 @@ export interface KubeSource {
    * without it (a test's stand-in for a single watch stream) gets no autoscaler reflectors.
    */
   listAutoscalers?(namespace?: string, page?: ListPage): Promise<ListResult>;
+  /** apps/v1 ReplicaSets, in one namespace or all; needed only by a cache built with `replicaSets: true`. */
+  listReplicaSets?(namespace?: string, page?: ListPage): Promise<ListResult>;
   watch: WatchLike;
   /** A cheap request that any answer of the API server completes (GET /version); see api_heartbeat.ts. */
   heartbeat?: HeartbeatProbe;
@@ -62,18 +68,38 @@ export interface InformerCacheOptions {
   heartbeat?: HeartbeatSettings;
   /** Objects per list page (default 500, see list_pager.ts). */
   listPageSize?: number;
+  /**
+   * Also watch ReplicaSets, so revisions() answers (the revisions read, undo). They count towards sync and
+   * freshness like Deployments: an undo must not pick its revision from a list that has not arrived. Needs
+   * source.listReplicaSets.
+   */
+  replicaSets?: boolean;
 }
 
 /** Keeps only what the index and the rollout judgement need, so ListWatch's own store stays small. */
 function trimDeployment(obj: RolloutSource): RolloutSource {
+  const revision = obj.metadata?.annotations?.[REVISION_ANNOTATION];
+  const restartedAt = obj.spec?.template?.metadata?.annotations?.[RESTARTED_AT_ANNOTATION];
+  const template = obj.spec?.template?.spec;
+  const images = (list: readonly { name?: string; image?: string }[] | undefined) => list?.map((c) => ({ name: c.name, image: c.image }));
   return {
     metadata: {
       name: obj.metadata?.name,
       namespace: obj.metadata?.namespace,
       resourceVersion: obj.metadata?.resourceVersion,
       generation: obj.metadata?.generation,
+      uid: obj.metadata?.uid,
+      // Of all annotations (last-applied-configuration alone can be kilobytes), only the one the record reads.
+      annotations: revision === undefined ? undefined : { [REVISION_ANNOTATION]: revision },
     },
-    spec: { replicas: obj.spec?.replicas },
+    spec: {
+      replicas: obj.spec?.replicas,
+      paused: obj.spec?.paused,
+      template: {
+        metadata: { annotations: restartedAt === undefined ? undefined : { [RESTARTED_AT_ANNOTATION]: restartedAt } },
+        spec: { containers: images(template?.containers), initContainers: images(template?.initContainers) },
+      },
+    },
     status: {
       readyReplicas: obj.status?.readyReplicas,
       availableReplicas: obj.status?.availableReplicas,
@@ -92,6 +118,8 @@ function trimNamespace(obj: { metadata?: { name?: string; resourceVersion?: stri
 export class InformerCache implements DeploymentCache {
   #index = new DeploymentIndex();
   #autoscalers = new AutoscalerIndex(this.#index);
+  /** Undefined when ReplicaSets are not watched. */
+  #revisions: RevisionIndex | undefined;
   #changes: CacheChanges;
   /** Per watch scope: the resourceVersion of a list whose differences are being applied (they carry it as position). */
   #listing = new Map<string, string>();
@@ -125,7 +153,10 @@ export class InformerCache implements DeploymentCache {
     const deploymentHandlers = (scope: string) => ({
       trim: trimDeployment,
       onUpsert: (obj: RolloutSource) => {
-        const record = toRecord(obj);
+        const record = toRecord(
+          obj,
+          obj.metadata?.namespace && obj.metadata.name ? this.#index.get(obj.metadata.namespace, obj.metadata.name) : undefined,
+        );
         if (record) this.#changes.upsert(this.#autoscalers.decorate(record), toRolloutStatus(obj), this.#listing.get(scope));
         else this.#log.warn("ignored a Deployment without name or namespace");
       },
@@ -161,6 +192,25 @@ export class InformerCache implements DeploymentCache {
           if (obj.metadata?.namespace && obj.metadata?.name) this.#autoscalers.remove(obj.metadata.namespace, obj.metadata.name);
         },
       });
+    if (options.replicaSets && !options.source.listReplicaSets) {
+      throw new Error("replicaSets: true needs a source that lists ReplicaSets (listReplicaSets)");
+    }
+    const revisions = options.replicaSets ? (this.#revisions = new RevisionIndex()) : undefined;
+    // Like autoscalers: a revisions read or an undo from a partial list of ReplicaSets would miss revisions.
+    const replicaSetReflector = (namespace?: string) =>
+      new Reflector({
+        ...common,
+        name: namespace ? `replicasets/${namespace}` : "replicasets",
+        events: options.events?.(namespace ? `replicasets/${namespace}` : "replicasets"),
+        path: replicaSetsPath(namespace),
+        list: (page) => options.source.listReplicaSets!(namespace, page),
+        backoff: newBackoff(),
+        trim: trimReplicaSet,
+        onUpsert: (obj: ReplicaSetLike) => revisions!.upsert(obj),
+        onRemove: (obj: ReplicaSetLike) => {
+          if (obj.metadata?.namespace && obj.metadata?.name) revisions!.remove(obj.metadata.namespace, obj.metadata.name);
+        },
+      });
     if (options.namespaces.length === 0) {
       this.#reflectors.push(
         new Reflector({
@@ -185,6 +235,7 @@ export class InformerCache implements DeploymentCache {
         }),
       );
       if (options.source.listAutoscalers) this.#reflectors.push(autoscalerReflector());
+      if (revisions) this.#reflectors.push(replicaSetReflector());
     } else {
       this.#watched = new Set(options.namespaces);
       for (const ns of options.namespaces) {
@@ -200,6 +251,7 @@ export class InformerCache implements DeploymentCache {
           }),
         );
         if (options.source.listAutoscalers) this.#reflectors.push(autoscalerReflector(ns));
+        if (revisions) this.#reflectors.push(replicaSetReflector(ns));
       }
     }
     const probe = options.source.heartbeat;
@@ -292,6 +344,10 @@ export class InformerCache implements DeploymentCache {
 
   rollout(namespace: string, name: string): RolloutStatus | undefined {
     return this.#changes.rollout(namespace, name);
+  }
+
+  revisions(namespace: string, deployment: string): readonly ReplicaSetRecord[] | undefined {
+    return this.#revisions?.revisions(namespace, deployment, this.#index.get(namespace, deployment)?.uid);
   }
 
   get changes(): ChangeFeed {

@@ -4,6 +4,7 @@
  * the resourceVersion it was based on (optimistic concurrency), so a concurrent change is never overwritten
  * blindly; with If-Match a mismatch is a PreconditionFailedError, without it a conflict is retried on a fresh base.
  * A dry run has the API server run admission and validation (dryRun=All) and persist nothing.
+ * Implemented by writes/deployment_writer.ts (`createDeploymentWriter`).
  *
  * An operation that finds the Deployment already as asked (resume of a running one, the image it already runs,
  * undo to the template in force) writes nothing and says so (`changed: false`): nothing happens that the request
@@ -32,7 +33,11 @@ export interface OperationResult {
   readonly changed: boolean;
   /** The Deployment's resourceVersion after the write (the current one when nothing changed or on a dry run). */
   readonly resourceVersion: string;
-  /** Whether this instance's cache has observed the write (read-your-writes); true when nothing changed, false on a dry run. */
+  /**
+   * Whether this instance's cache has observed the write (read-your-writes); false on a dry run. When nothing
+   * changed: whether the cache holds the version the answer is based on (the "already as asked" verdict is always
+   * the API server's, so the cache may still be catching up with it).
+   */
   readonly observed: boolean;
   /** The Deployment's uid, so an Event can point at exactly this object. */
   readonly uid?: string;
@@ -61,7 +66,7 @@ export interface UndoResult extends OperationResult {
   readonly fromRevision: number;
   /** The revision whose pod template was restored (the controller then gives it the next revision number). */
   readonly toRevision: number;
-  /** The containers' images of the restored template. */
+  /** The images of the restored template: its containers, then its init containers. */
   readonly images: readonly { readonly container: string; readonly image: string }[];
 }
 

@@ -52,11 +52,28 @@ export interface ScaledEvent {
   readonly forcedPast?: string;
 }
 
+/** One rollout operation that changed something, as the handler knows it (a dry run or a no-op records none). */
+export type DeploymentChange =
+  & { readonly namespace: string; readonly name: string; readonly uid?: string; readonly actor: string }
+  & (
+    | { readonly kind: "restart"; readonly restartedAt: string }
+    | { readonly kind: "pause" | "resume" }
+    | { readonly kind: "image"; readonly container: string; readonly from: string; readonly to: string }
+    | {
+      readonly kind: "undo";
+      readonly fromRevision: number;
+      readonly toRevision: number;
+      readonly images: readonly { readonly container: string; readonly image: string }[];
+    }
+  );
+
 export type EventOutcome = "recorded" | "failed" | "dropped";
 
 export interface ScaleEventRecorder {
   /** Starts recording and returns at once; never throws. */
   scaled(event: ScaledEvent): void;
+  /** The same for a restart, pause, resume, set image or undo. */
+  changed(change: DeploymentChange): void;
   /** Resolves when no Event is in flight, or after `timeoutMs` (shutdown waits this long, not longer). */
   settle(timeoutMs: number): Promise<void>;
 }
@@ -89,11 +106,36 @@ export function createScaleEventRecorder(options: ScaleEventRecorderOptions): Sc
   const inFlight = new Set<Promise<void>>();
   let sequence = 0;
 
-  const build = (e: ScaledEvent): EventsV1Event => {
+  /** action, reason and the note's "what" for each kind of change: "image web: app:1.2 → app:1.3". */
+  const describe = (c: DeploymentChange): { action: string; reason: string; what: string } => {
+    switch (c.kind) {
+      case "restart":
+        return { action: "Restart", reason: "Restarted", what: `restarted (restartedAt ${c.restartedAt})` };
+      case "pause":
+        return { action: "Pause", reason: "Paused", what: "paused" };
+      case "resume":
+        return { action: "Resume", reason: "Resumed", what: "resumed" };
+      case "image":
+        return { action: "SetImage", reason: "ImageChanged", what: `image ${c.container}: ${c.from} → ${c.to}` };
+      case "undo": {
+        const images = c.images.map((i) => `${i.container}=${i.image}`).join(", ");
+        return {
+          action: "Undo",
+          reason: "RolledBack",
+          what: `undo to revision ${c.toRevision} (${images}) from revision ${c.fromRevision}`,
+        };
+      }
+    }
+  };
+
+  const build = (e: ScaledEvent | DeploymentChange): EventsV1Event => {
     const time = now();
     // Unique per instance and time, the way client-go names Events: "<object>.<hex time><hex sequence>".
     const suffix = `.${(time.getTime() * 1000).toString(16)}${(sequence++ & 0xffff).toString(16).padStart(4, "0")}`;
-    const forced = e.forcedPast ? `, forced past HorizontalPodAutoscaler ${e.forcedPast}` : "";
+    const { action, reason, what } = "kind" in e
+      ? describe(e)
+      : { action: "Scale", reason: "Scaled", what: `replicas ${e.from} → ${e.to}` };
+    const forced = "forcedPast" in e && e.forcedPast ? `, forced past HorizontalPodAutoscaler ${e.forcedPast}` : "";
     return {
       apiVersion: "events.k8s.io/v1",
       kind: "Event",
@@ -101,20 +143,20 @@ export function createScaleEventRecorder(options: ScaleEventRecorderOptions): Sc
       eventTime: microTime(time),
       reportingController: options.controller,
       reportingInstance: instance,
-      action: "Scale",
-      reason: "Scaled",
+      action,
+      reason,
       type: "Normal",
-      note: `replicas ${e.from} → ${e.to} by ${e.actor} via ${options.controller}${forced}`.slice(0, MAX_NOTE),
+      note: `${what} by ${e.actor} via ${options.controller}${forced}`.slice(0, MAX_NOTE),
       regarding: { apiVersion: "apps/v1", kind: "Deployment", namespace: e.namespace, name: e.name, ...(e.uid ? { uid: e.uid } : {}) },
     };
   };
 
-  return {
-    scaled(e) {
+  const record = (e: ScaledEvent | DeploymentChange) => {
+    {
       const target = `${e.namespace}/${e.name}`;
       if (inFlight.size >= maxInFlight) {
         count("dropped");
-        log.warn("scale Event not recorded: too many Events in flight", { target, maxInFlight });
+        log.warn("Event not recorded: too many Events in flight", { target, maxInFlight });
         return;
       }
       let event: EventsV1Event;
@@ -122,7 +164,7 @@ export function createScaleEventRecorder(options: ScaleEventRecorderOptions): Sc
         event = build(e);
       } catch (error) {
         count("failed");
-        log.warn("scale Event not recorded", { target, error });
+        log.warn("Event not recorded", { target, error });
         return;
       }
       const pending: Promise<void> = Promise.resolve()
@@ -131,12 +173,17 @@ export function createScaleEventRecorder(options: ScaleEventRecorderOptions): Sc
           () => count("recorded"),
           (error) => {
             count("failed");
-            log.warn("scale Event not recorded", { target, error });
+            log.warn("Event not recorded", { target, error });
           },
         )
         .finally(() => inFlight.delete(pending));
       inFlight.add(pending);
-    },
+    }
+  };
+
+  return {
+    scaled: record,
+    changed: record,
     async settle(timeoutMs) {
       if (inFlight.size === 0) return;
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -4,10 +4,7 @@
  * on, so `previousReplicas` is exactly the value we replaced and a concurrent
  * change is never overwritten blindly.
  */
-import type { DeploymentCache } from "../cache/mod.ts";
-import { KubeApiError } from "../api/mod.ts";
-import { PreconditionFailedError } from "../kube_error.ts";
-import { type Backoff, createBackoff } from "../informer/mod.ts";
+import { type ConditionalWriteOptions, createConditionalWrite } from "./conditional_write.ts";
 
 export interface ScaleState {
   readonly replicas: number;
@@ -58,85 +55,29 @@ export interface Scaler {
   scale(request: ScaleRequest): Promise<ScaleResult>;
 }
 
-export interface ScalerOptions {
+export interface ScalerOptions extends ConditionalWriteOptions {
   api: ScaleApi;
-  cache: DeploymentCache;
-  writeSyncTimeoutMs: number;
-  /** Retries after a conflict when the caller gave no If-Match (default 5). */
-  maxConflictRetries?: number;
-  /** Delays between conflict retries; a new one per write (default: equal jitter from 20 ms, capped at 320 ms). */
-  conflictBackoff?: () => Backoff;
-  /** Waits `ms`; injectable so tests do not sleep. */
-  sleep?: (ms: number) => Promise<void>;
 }
-
-/**
- * Why retries wait: conflicts come in bursts. kube-controller-manager rewrites the Deployment's status right after
- * every spec change, and another replica-api replica may be writing too; three immediate retries all lost under
- * load. Five retries that wait a little longer each, with jitter so two writers do not collide again in lockstep,
- * add at most ~620 ms.
- */
-const conflictBackoff = () => createBackoff({ baseMs: 20, capMs: 320 });
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function createScaler(options: ScalerOptions): Scaler {
-  const { api, cache } = options;
-  const retries = options.maxConflictRetries ?? 5;
-  const newBackoff = options.conflictBackoff ?? conflictBackoff;
-  const wait = options.sleep ?? sleep;
-
-  /** The state to base the patch on: the cache when it holds a usable version, else the API server. */
-  async function baseState(req: ScaleRequest, preferCache: boolean): Promise<ScaleState> {
-    const cached = cache.get(req.namespace, req.name);
-    if (preferCache && cached && acceptable(req.ifMatch, cached.resourceVersion)) {
-      return { replicas: cached.replicas, resourceVersion: cached.resourceVersion };
-    }
-    return await api.readScale(req.namespace, req.name);
-  }
-
+  const { api } = options;
+  const conditionalWrite = createConditionalWrite(options);
   return {
     async scale(req) {
-      let base = await baseState(req, true);
-      let backoff: Backoff | undefined;
-      for (let attempt = 0;; attempt++) {
-        if (!acceptable(req.ifMatch, base.resourceVersion)) {
-          throw new PreconditionFailedError(
-            `deployment "${req.namespace}/${req.name}" is at resourceVersion ${base.resourceVersion}, not an expected one`,
-            base.resourceVersion,
-          );
-        }
-        let patched: ScaleState;
-        try {
-          patched = await api.patchScale(req.namespace, req.name, req.replicas, base.resourceVersion, { dryRun: req.dryRun });
-        } catch (error) {
-          if (!(error instanceof KubeApiError) || error.kind !== "Conflict") throw error;
-          // Someone changed the Deployment since `base`. With If-Match that is the caller's precondition failing.
-          if (req.ifMatch !== undefined && req.ifMatch !== "*") {
-            throw new PreconditionFailedError(`deployment "${req.namespace}/${req.name}" changed during the write`, undefined, {
-              cause: error,
-            });
-          }
-          if (attempt >= retries) throw error;
-          await wait((backoff ??= newBackoff()).next());
-          base = await baseState(req, false);
-          continue;
-        }
-        // A dry run changed nothing, so there is no write for the cache to see.
-        const seen = req.dryRun
-          ? undefined
-          : await cache.waitForVersion(req.namespace, req.name, patched.resourceVersion, options.writeSyncTimeoutMs);
-        return {
-          previousReplicas: base.replicas,
-          replicas: patched.replicas,
-          resourceVersion: patched.resourceVersion,
-          observed: seen !== undefined,
-          uid: patched.uid,
-        };
-      }
+      const { base, written, observed } = await conditionalWrite(req, req, {
+        fromCache: (record): ScaleState => ({ replicas: record.replicas, resourceVersion: record.resourceVersion }),
+        read: () => api.readScale(req.namespace, req.name),
+        // Always sent, even for the count in force: a scale has always answered with the API server's verdict.
+        write: (base) => api.patchScale(req.namespace, req.name, req.replicas, base.resourceVersion, { dryRun: req.dryRun }),
+      });
+      const patched = written!; // the write step never answers "nothing to do"
+      return {
+        previousReplicas: base.replicas,
+        replicas: patched.replicas,
+        resourceVersion: patched.resourceVersion,
+        observed,
+        uid: patched.uid,
+      };
     },
   };
-}
-
-function acceptable(ifMatch: ScaleRequest["ifMatch"], resourceVersion: string): boolean {
-  return ifMatch === undefined || ifMatch === "*" || ifMatch.includes(resourceVersion);
 }

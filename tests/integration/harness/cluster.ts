@@ -99,7 +99,11 @@ export interface ServiceAccountIdentity {
  * (templates/rbac.yaml and templates/serviceaccount.yaml), so the suite proves the chart's rules are enough and
  * no more. `watchNamespaces` empty = cluster-wide mode.
  */
-export async function chartServiceAccount(watchNamespaces: readonly string[] = []): Promise<ServiceAccountIdentity> {
+export async function chartServiceAccount(
+  watchNamespaces: readonly string[] = [],
+  /** The chart value `operations`; default the chart's own (scale). */
+  operations?: readonly string[],
+): Promise<ServiceAccountIdentity> {
   const env = clusterEnv();
   const namespace = uniqueName("replica-sa");
   await createNamespace(namespace);
@@ -107,6 +111,7 @@ export async function chartServiceAccount(watchNamespaces: readonly string[] = [
   const args = ["template", release, `${REPO}helm/replica-api`, "--namespace", namespace];
   args.push("--show-only", "templates/rbac.yaml", "--show-only", "templates/serviceaccount.yaml");
   if (watchNamespaces.length) args.push("--set", `watchNamespaces={${watchNamespaces.join(",")}}`);
+  if (operations) args.push("--set-json", `operations=${JSON.stringify(operations)}`);
   const rendered = await run(env.helm, args);
   if (rendered.code !== 0) throw new Error(`helm template failed: ${rendered.stderr}`);
   // Rendered objects carry their own namespaces (Roles live in each watched namespace).

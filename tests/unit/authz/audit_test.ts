@@ -84,6 +84,47 @@ Deno.test("buildAuditRecord bounds the reason", () => {
   assert.ok(record.reason!.endsWith("…"));
 });
 
+Deno.test("buildAuditRecord for a rollout operation carries what it changed as before and after", () => {
+  const record = buildAuditRecord({
+    identity: alice,
+    action: "image",
+    target: { namespace: "demo", name: "web" },
+    outcome: "succeeded",
+    status: 200,
+    before: "registry.internal/app:1.2",
+    after: "registry.internal/app:1.3",
+    dryRun: true,
+    requestId: "req-3",
+  }, FIXED);
+  assert.deepEqual(Object.keys(record), [
+    "audit",
+    "time",
+    "identity",
+    "action",
+    "target",
+    "outcome",
+    "status",
+    "before",
+    "after",
+    "dryRun",
+    "requestId",
+  ]);
+  assert.equal(record.before, "registry.internal/app:1.2");
+  assert.equal(record.after, "registry.internal/app:1.3");
+});
+
+Deno.test("buildAuditRecord knows every action: each permission, and resume beside pause", () => {
+  for (const action of ["read", "scale", "restart", "pause", "resume", "undo", "image"] as const) {
+    assert.equal(buildAuditRecord({ ...SCALED, action }, FIXED).action, action);
+  }
+});
+
+Deno.test("buildAuditRecord bounds before and after like the reason", () => {
+  const record = buildAuditRecord({ ...SCALED, action: "image", before: "b".repeat(5000), after: "a".repeat(5000) }, FIXED);
+  assert.equal(record.before!.length, MAX_REASON_LENGTH + 1);
+  assert.ok(record.after!.endsWith("…"));
+});
+
 Deno.test("buildAuditRecord uses the current time by default", () => {
   const before = Date.now();
   const time = Date.parse(buildAuditRecord(SCALED).time);
@@ -98,6 +139,8 @@ Deno.test("buildAuditRecord refuses values that would make a misleading record",
     ["unknown action", { action: "delete" as never }],
     ["negative replicas", { replicasBefore: -1 }],
     ["fractional replicas", { replicasAfter: 1.5 }],
+    ["before not a string", { before: 3 as never }],
+    ["after not a string", { after: { image: "x" } as never }],
   ];
   for (const [name, change] of bad) {
     await t.step(name, () => assert.throws(() => buildAuditRecord({ ...SCALED, ...change } as AuditEvent, FIXED), TypeError));

@@ -3,7 +3,7 @@
  * line and column the error names.
  */
 import assert from "node:assert/strict";
-import { parsePolicy, PolicyError } from "../../../src/authz/mod.ts";
+import { parsePolicy, PERMISSIONS, PolicyError } from "../../../src/authz/mod.ts";
 
 /** The example from the format documentation, so the documentation cannot drift from the parser. */
 const README = await Deno.readTextFile(new URL("../../../src/authz/README.md", import.meta.url));
@@ -17,9 +17,18 @@ Deno.test("parsePolicy reads the example in the format documentation", () => {
   assert.deepEqual(sre.subjects, [{ group: "sre" }]);
   assert.equal(sre.permissions.read, "*");
   assert.deepEqual([...(sre.permissions.scale as Set<string>)], ["demo", "staging"]);
-  assert.equal(sre.description, "SREs read everything and scale the non-production namespaces");
+  assert.equal(sre.description, "SREs read everything, scale the non-production namespaces, and restart, pause and undo anywhere");
+  assert.deepEqual([sre.permissions.restart, sre.permissions.pause, sre.permissions.undo, sre.permissions.image], [
+    "*",
+    "*",
+    "*",
+    undefined,
+  ]);
+  assert.equal(sre.images, undefined);
   assert.deepEqual(bot.subjects, [{ cn: "deploy-bot" }, { cn: "deploy-bot-canary" }]);
   assert.deepEqual([...(bot.permissions.read as Set<string>)], ["web"]);
+  assert.deepEqual([...(bot.permissions.image as Set<string>)], ["web"]);
+  assert.deepEqual(bot.images, ["registry.internal/web/*", "registry.internal/base/nginx:*"]);
   assert.equal(oncall.permissions.read, undefined);
   assert.equal(oncall.permissions.scale, "*");
   assert.ok(
@@ -38,6 +47,37 @@ Deno.test("parsePolicy accepts an empty rule list (nobody may do anything) and a
   assert.equal(parsePolicy(`{"rules": []}`, "p").rules.length, 0);
   const policy = parsePolicy(`{"rules": [{"subjects": [{"cn": "a"}], "permissions": {"read": ["demo", "*"]}}]}`, "p");
   assert.equal(policy.rules[0].permissions.read, "*");
+});
+
+Deno.test("parsePolicy reads every permission, and the image patterns of a rule that grants image", () => {
+  const policy = parsePolicy(
+    JSON.stringify({
+      rules: [
+        {
+          subjects: [{ cn: "a" }],
+          permissions: { read: ["web"], scale: ["web"], restart: ["web"], pause: ["*"], undo: ["web"], image: ["web", "demo"] },
+          images: ["registry.internal/*", "ghcr.io/acme/app:*"],
+        },
+        { subjects: [{ cn: "b" }], permissions: { image: ["web"] } },
+      ],
+    }),
+    "p",
+  );
+  const [limited, any] = policy.rules;
+  assert.deepEqual(Object.keys(limited.permissions), ["read", "scale", "restart", "pause", "undo", "image"]);
+  assert.equal(limited.permissions.pause, "*");
+  assert.deepEqual([...(limited.permissions.image as Set<string>)], ["web", "demo"]);
+  assert.deepEqual(limited.images, ["registry.internal/*", "ghcr.io/acme/app:*"]);
+  assert.ok(Object.isFrozen(limited.images));
+  assert.equal(any.images, undefined, "no images: any image");
+  assert.ok(!("images" in any), "the field is absent, not undefined");
+});
+
+Deno.test("the unknown-permission error lists every permission there is", () => {
+  assert.throws(
+    () => parsePolicy(`{"rules": [{"subjects": [{"cn": "a"}], "permissions": {"deploy": ["x"]}}]}`, "p"),
+    (e: PolicyError) => e.detail.endsWith(`known permissions: ${PERMISSIONS.join(", ")}`),
+  );
 });
 
 Deno.test("parsePolicy keeps line numbers right with a byte-order mark and CRLF line ends", () => {
@@ -158,7 +198,99 @@ const ERRORS: [string, string, number, string][] = [
                    ‸"write": ["x"]}}
 ]}`,
     4,
-    `unknown permission "write"; known permissions: read, scale`,
+    `unknown permission "write"; known permissions: read, scale, restart, pause, undo, image`,
+  ],
+  [
+    "resume is not a permission of its own (pause covers it)",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {‸"resume": ["x"]}}
+]}`,
+    2,
+    `unknown permission "resume"`,
+  ],
+  [
+    "images in a rule that does not grant image",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"scale": ["x"]},
+   ‸"images": ["registry.internal/*"]}
+]}`,
+    3,
+    `"images" limits the image permission, which this rule does not grant`,
+  ],
+  [
+    "images not an array",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]}, "images": ‸"registry.internal/*"}
+]}`,
+    2,
+    `"images" must be an array of image patterns`,
+  ],
+  [
+    "images empty",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]}, "images": ‸[]}
+]}`,
+    2,
+    `"images" is empty: the rule would allow no image`,
+  ],
+  [
+    "image pattern not a string",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]}, "images": ["r/*", ‸null]}
+]}`,
+    2,
+    `image patterns must be strings`,
+  ],
+  [
+    "empty image pattern",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]},
+   "images": [‸""]}
+]}`,
+    3,
+    `image pattern "" is empty`,
+  ],
+  [
+    "image pattern with a space",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]}, "images": [‸"registry.internal/* "]}
+]}`,
+    2,
+    `contains whitespace`,
+  ],
+  [
+    "image pattern with a control character",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]}, "images": [‸"registry.internal/\\u0007*"]}
+]}`,
+    2,
+    `contains a control character`,
+  ],
+  [
+    "image pattern with another glob's wildcard",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]}, "images": [‸"registry.internal/app:1.?"]}
+]}`,
+    2,
+    `only "*" is a wildcard`,
+  ],
+  [
+    "image pattern too long",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]}, "images": [‸"${"r".repeat(513)}"]}
+]}`,
+    2,
+    `is longer than 512 characters`,
+  ],
+  [
+    "duplicate image pattern",
+    `{"rules": [
+  {"subjects": [{"cn": "a"}], "permissions": {"image": ["x"]},
+   "images": ["registry.internal/*", "registry.internal/app:*",
+              ‸"registry.internal/*"]}
+]}`,
+    4,
+    `duplicate image pattern "registry.internal/*"`,
   ],
   [
     "empty subject object",

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { createAuthorizer, createRequestGuard, parsePolicy } from "../../../src/authz/mod.ts";
-import type { GuardedRequest, RequestGuard } from "../../../src/http/mod.ts";
+import { createApp, createRouter, type GuardedRequest, jsonResponse, type RequestGuard } from "../../../src/http/mod.ts";
 import { HttpError } from "../../../src/http/http_error.ts";
 import { createConcurrencyLimiter, createRateLimiter } from "../../../src/limits/mod.ts";
 import { createLogger } from "../../../src/observability/logger.ts";
@@ -18,6 +18,7 @@ const authorizer = createAuthorizer(parsePolicy(
     rules: [
       { subjects: [{ group: "sre" }], permissions: { read: ["*"], scale: ["demo"] } },
       { subjects: [{ cn: "bob" }], permissions: { read: ["web"] } },
+      { subjects: [{ group: "sre" }], permissions: { restart: ["demo"], pause: ["demo"], undo: ["demo"], image: ["demo"] } },
     ],
   }),
   "policy.json",
@@ -249,4 +250,158 @@ Deno.test("the audit of a scale marks forced and dry-run scales from the request
     await guard.admit(withUrl(""))(Response.json({ replicas: 5, previousReplicas: 2 }));
     assert.equal("forced" in audits()[0] || "dryRun" in audits()[0], false);
   });
+});
+
+/** A write of one of the rollout operations, as the app hands it to the guard after routing. */
+const write = (route: string, permission: string, query = "", client: ClientIdentity = alice, namespace = "demo"): GuardedRequest => ({
+  method: route === "set_image" || route === "set_image_wait_rollout" ? "PUT" : "POST",
+  route,
+  permission,
+  namespace,
+  name: "web",
+  client,
+  requestId: "r3",
+  url: `https://localhost/api/v1/namespaces/${namespace}/deployments/web/x${query}`,
+});
+
+Deno.test("the end of each rollout operation records what it changed, from its response body", async (t) => {
+  const cases: [string, string, Record<string, unknown>, { action: string; before?: string; after?: string }][] = [
+    [
+      "set_image",
+      "image",
+      { container: "web", image: "registry.internal/app:1.3", previousImage: "registry.internal/app:1.2", changed: true },
+      { action: "image", before: "registry.internal/app:1.2", after: "registry.internal/app:1.3" },
+    ],
+    [
+      "undo_deployment",
+      "undo",
+      { fromRevision: 3, toRevision: 2, images: [{ container: "web", image: "app:1.2" }], changed: true },
+      { action: "undo", before: "revision 3", after: "revision 2" },
+    ],
+    ["pause_deployment", "pause", { paused: true, changed: true }, { action: "pause", before: "paused=false", after: "paused=true" }],
+    ["resume_deployment", "pause", { paused: false, changed: true }, { action: "resume", before: "paused=true", after: "paused=false" }],
+    [
+      "resume_deployment_wait_rollout",
+      "pause",
+      { paused: false, changed: true, rollout: {} },
+      { action: "resume", before: "paused=true", after: "paused=false" },
+    ],
+    ["resume_deployment", "pause", { paused: false, changed: false }, { action: "resume", before: "paused=false", after: "paused=false" }],
+    [
+      "restart_deployment",
+      "restart",
+      { restartedAt: "2026-12-07T10:00:00Z", previousRestartedAt: "2026-12-01T08:00:00Z", changed: true },
+      { action: "restart", before: "2026-12-01T08:00:00Z", after: "2026-12-07T10:00:00Z" },
+    ],
+    ["restart_deployment", "restart", { restartedAt: "2026-12-07T10:00:00Z", changed: true }, {
+      action: "restart",
+      after: "2026-12-07T10:00:00Z",
+    }],
+    ["undo_deployment", "undo", { fromRevision: "3", toRevision: null }, { action: "undo" }],
+    ["pause_deployment", "pause", { paused: "yes" }, { action: "pause" }],
+  ];
+  for (const [route, permission, body, expected] of cases) {
+    await t.step(`${route} ${JSON.stringify(body)}`, async () => {
+      const { guard, audits } = setup();
+      await guard.admit(write(route, permission))(Response.json({ namespace: "demo", name: "web", ...body }));
+      const record = audits()[0];
+      assert.equal(record.outcome, "succeeded");
+      const present = Object.entries({ action: record.action, before: record.before, after: record.after }).filter(([, v]) =>
+        v !== undefined
+      );
+      assert.deepEqual(Object.fromEntries(present), expected);
+      assert.equal("replicasBefore" in record || "replicasAfter" in record, false, "replica counts belong to a scale");
+    });
+  }
+});
+
+Deno.test("a write that fails records neither before nor after, only the reason", async () => {
+  const { guard, audits } = setup();
+  const problem = { status: 409, detail: `deployment demo/web is paused; resume it first: POST .../resume` };
+  await guard.admit(write("undo_deployment", "undo"))(Response.json(problem, { status: 409 }));
+  assert.deepEqual(
+    { outcome: audits()[0].outcome, reason: audits()[0].reason, before: audits()[0].before, after: audits()[0].after },
+    { outcome: "failed", reason: problem.detail, before: undefined, after: undefined },
+  );
+});
+
+Deno.test("every write's audit notes a dry run; only a scale's notes force", async () => {
+  for (const [route, permission] of [["restart_deployment", "restart"], ["set_image", "image"], ["resume_deployment", "pause"]]) {
+    const { guard, audits } = setup();
+    await guard.admit(write(route, permission, "?dryRun=true&force=true"))(Response.json({ changed: true, dryRun: true }));
+    assert.equal(audits()[0].dryRun, true, route);
+    assert.equal("forced" in audits()[0], false, `${route}: force is not a parameter of it`);
+  }
+  const { guard, audits } = setup();
+  await guard.admit(write("undo_deployment", "undo", "?dryRun=false"))(Response.json({ fromRevision: 2, toRevision: 1 }));
+  assert.equal("dryRun" in audits()[0], false);
+});
+
+Deno.test("a resume is refused and audited as a resume, and the refusal names the permission it takes", () => {
+  const { guard, audits, counted } = setup();
+  const error = refusal(() => guard.admit(write("resume_deployment", "pause", "", bob, "web")));
+  assert.equal(error.status, 403);
+  assert.equal(error.detail, `CN=bob may not resume in namespace "web" (that takes the pause permission)`);
+  assert.equal(audits()[0].action, "resume");
+  assert.deepEqual(counted, ["denied bob pause"]);
+  assert.equal(
+    refusal(() => guard.admit(write("pause_deployment", "pause", "", bob, "web"))).detail,
+    `CN=bob may not pause in namespace "web"`,
+  );
+});
+
+Deno.test("each rollout operation needs its own permission in the namespace", () => {
+  const { guard } = setup();
+  for (const [route, permission] of [["restart_deployment", "restart"], ["undo_deployment", "undo"], ["set_image", "image"]]) {
+    guard.admit(write(route, permission))(new Response());
+    assert.equal(refusal(() => guard.admit(write(route, permission, "", alice, "prod"))).status, 403, route);
+    assert.equal(refusal(() => guard.admit(write(route, permission, "", bob))).status, 403, `${route} for bob`);
+  }
+});
+
+Deno.test("a 403 the handler answers after admission (an image outside the patterns) is audited as denied and counted", async () => {
+  const { guard, audits, counted } = setup();
+  const detail = `CN=alice, O=sre may not set image "quay.io/x:1" in namespace "demo"; allowed: registry.internal/*`;
+  await guard.admit(write("set_image", "image"))(Response.json({ status: 403, detail }, { status: 403 }));
+  assert.deepEqual(
+    { outcome: audits()[0].outcome, status: audits()[0].status, action: audits()[0].action, reason: audits()[0].reason },
+    { outcome: "denied", status: 403, action: "image", reason: detail },
+  );
+  assert.deepEqual(counted, ["denied alice image"]);
+});
+
+Deno.test("the app hands the guard the route's name, so a resume reaches the audit trail as one", async () => {
+  const logs: Record<string, unknown>[] = [];
+  const log = createLogger({ sink: (line) => logs.push(JSON.parse(line)) });
+  const guard = createRequestGuard({ authorizer, log });
+  const path = "/api/v1/namespaces/:namespace/deployments/:name";
+  const router = createRouter([
+    {
+      method: "POST",
+      path: `${path}/pause`,
+      name: "pause_deployment",
+      permission: "pause",
+      handler: () => jsonResponse({ paused: true, changed: true }),
+    },
+    {
+      method: "POST",
+      path: `${path}/resume`,
+      name: "resume_deployment",
+      permission: "pause",
+      handler: () => jsonResponse({ paused: false, changed: true }),
+    },
+  ]);
+  const app = createApp({ router, log, accessLog: false, guard });
+  for (const verb of ["pause", "resume"]) {
+    const response = await app(new Request(`https://localhost/api/v1/namespaces/demo/deployments/web/${verb}`, { method: "POST" }), {
+      remoteAddr: "127.0.0.1:1",
+      params: {},
+      client: alice,
+    });
+    await response.body?.cancel();
+  }
+  assert.deepEqual(logs.filter((l) => l.audit).map((l) => [l.action, l.before, l.after]), [
+    ["pause", "paused=false", "paused=true"],
+    ["resume", "paused=true", "paused=false"],
+  ]);
 });

@@ -1,6 +1,7 @@
 /** parseArgs: commands, flags anywhere, connection settings from flags over variables over defaults, usage errors. */
 import assert from "node:assert/strict";
-import { type CliEnv, DEFAULT_TIMEOUT_MS, parseArgs, parseDuration } from "../../../src/cli/args.ts";
+import { type CliEnv, DEFAULT_TIMEOUT_MS, parseArgs } from "../../../src/cli/args.ts";
+import { parseDuration } from "../../../src/cli/arg_values.ts";
 import { parseConfigFile } from "../../../src/cli/config_file.ts";
 import { CliFailure, UsageError } from "../../../src/cli/errors.ts";
 
@@ -103,7 +104,10 @@ Deno.test("parseArgs treats everything after -- as operands", () => {
 Deno.test("parseArgs rejects bad command lines with a message naming the problem", async (t) => {
   const cases: [string[], RegExp][] = [
     [[], /no command given/],
-    [["deploy"], /unknown command "deploy"; commands: list, get, scale, watch, whoami, config, help/],
+    [
+      ["deploy"],
+      /unknown command "deploy"; commands: list, get, scale, restart, pause, resume, undo, history, set-image, watch, whoami, config, help/,
+    ],
     [["list", "--bogus"], /unknown flag --bogus/],
     [["list", "-x"], /unknown flag -x/],
     [["list", "-n"], /--namespace needs a value/],

@@ -1,6 +1,6 @@
 /** What the CLI prints: exact tables, JSON, progress and watch lines. */
 import assert from "node:assert/strict";
-import type { Deployment } from "../../../src/cli/api_client.ts";
+import type { Deployment } from "../../../src/cli/api_types.ts";
 import {
   deploymentDetail,
   deploymentTable,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ConfigError, loadConfig } from "../../../src/config/mod.ts";
+import { ConfigError, loadConfig, SETTINGS } from "../../../src/config/mod.ts";
+import { OPERATIONS } from "../../../src/authz/mod.ts";
 
 /** The smallest environment that loads: only the three TLS files are required. */
 const BASE: Readonly<Record<string, string>> = {
@@ -36,6 +37,7 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
     inCluster: false,
     watchNamespaces: [],
     maxReplicas: 1000,
+    operations: new Set(["scale"]),
     writeSyncTimeoutMs: 5_000,
     shutdownTimeoutMs: 10_000,
     cacheStaleAfterMs: 120_000,
@@ -294,6 +296,60 @@ Deno.test("loadConfig() returns a frozen object", () => {
   assert.throws(() => {
     (config.listen as { port: number }).port = 1;
   }, TypeError);
+  assert.throws(() => (config.operations as Set<string>).add("image"), TypeError, "enabling an operation takes a restart");
+  assert.throws(() => (config.operations as Set<string>).clear(), TypeError);
+  assert.deepEqual([...config.operations], ["scale"]);
+});
+
+Deno.test("loadConfig() reads OPERATIONS as the set of enabled operations, in their one order", async (t) => {
+  const cases: [string | undefined, string[]][] = [
+    [undefined, ["scale"]],
+    ["", ["scale"]],
+    ["scale", ["scale"]],
+    ["none", []],
+    [" NONE ", []],
+    ["undo,scale", ["scale", "undo"]],
+    ["image, pause ,restart,undo,scale", ["scale", "restart", "pause", "undo", "image"]],
+    ["Restart", ["restart"]],
+  ];
+  for (const [value, expected] of cases) {
+    await t.step(value === undefined ? "unset" : JSON.stringify(value), () => {
+      assert.deepEqual([...loadConfig({ ...BASE, OPERATIONS: value }).operations], expected);
+    });
+  }
+  await t.step("--operations overrides the variable", () => {
+    assert.deepEqual([...loadConfig({ ...BASE, OPERATIONS: "none" }, ["--operations=restart,pause"]).operations], ["restart", "pause"]);
+  });
+});
+
+Deno.test("loadConfig() refuses an OPERATIONS that names anything but known operations, each once", async (t) => {
+  const refused = (value: string) => {
+    try {
+      loadConfig({ ...BASE, OPERATIONS: value });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, String(error));
+      assert.equal(error.setting, "OPERATIONS");
+      assert.ok(!error.message.includes("\n"), "one line");
+      return error.message;
+    }
+    assert.fail(`OPERATIONS=${value} was accepted`);
+  };
+  const known = "known operations: scale, restart, pause, undo, image; or none for a read-only server";
+  await t.step("unknown name", () => assert.equal(refused("scale,rollback"), `OPERATIONS: unknown operation "rollback"; ${known}`));
+  await t.step(
+    "resume (pause covers it)",
+    () => assert.match(refused("pause,resume"), /unknown operation "resume" \(pause covers pause and resume\)/),
+  );
+  await t.step("read is not an operation", () => assert.match(refused("read"), /unknown operation "read"/));
+  await t.step("duplicate", () => assert.equal(refused("scale,undo,Scale"), `OPERATIONS: "scale" is named twice`));
+  await t.step("empty item", () => assert.equal(refused("scale,,undo"), `OPERATIONS: "scale,,undo" has an empty item; ${known}`));
+  await t.step("trailing comma", () => assert.match(refused("scale,"), /has an empty item/));
+  await t.step("none with others", () => assert.match(refused("none,scale"), /none means no operation at all, so it stands alone/));
+  await t.step("a flag is checked the same way", () => assertRejects("OPERATIONS", BASE, ["--operations=scale;undo"]));
+});
+
+Deno.test("the OPERATIONS help names every operation there is", () => {
+  for (const operation of OPERATIONS) assert.match(SETTINGS.OPERATIONS.help, new RegExp(`\\b${operation}\\b`), operation);
 });
 
 Deno.test("loadConfig() parses WATCH_NAMESPACES as a trimmed, de-duplicated list", async (t) => {

@@ -85,6 +85,12 @@ Deno.test("main exits 2 with one line naming MAX_CONNECTIONS_PER_SOURCE when it 
   assertBadSetting(await runMain({ ...DUMMY_TLS, MAX_CONNECTIONS_PER_SOURCE: "0" }), "MAX_CONNECTIONS_PER_SOURCE");
 });
 
+Deno.test("main exits 2 with one line naming OPERATIONS and the known operations when it names an unknown one", async () => {
+  const result = await runMain({ ...DUMMY_TLS, OPERATIONS: "scale,rollback" });
+  assertBadSetting(result, "OPERATIONS");
+  assert.match(result.stderr, /known operations: scale, restart, pause, undo, image/);
+});
+
 Deno.test("main exits 2 with one line naming an unknown flag", async () => {
   assertBadSetting(await runMain(DUMMY_TLS, ["--no-such-flag=1"]), "--no-such-flag");
 });

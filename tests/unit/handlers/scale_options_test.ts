@@ -8,7 +8,7 @@ import { createRouter } from "../../../src/http/router.ts";
 import type { RequestContext } from "../../../src/http/types.ts";
 import { createApiRoutes } from "../../../src/handlers/routes.ts";
 import { createCacheView } from "../../../src/handlers/cache_view.ts";
-import { actorOf } from "../../../src/handlers/replicas.ts";
+import { actorOf } from "../../../src/handlers/write_request.ts";
 import { MemoryCache } from "../../../src/kube/cache/memory_cache.ts";
 import { createScaler, type ScaleApi, type ScaleState } from "../../../src/kube/writes/scaler.ts";
 import type { ScaledEvent, ScaleEventRecorder } from "../../../src/kube/writes/scale_events.ts";
@@ -67,7 +67,7 @@ function harness(options: { synced?: boolean; autoscaler?: boolean; writeSyncTim
     cache.put({ ...record, replicas: state.replicas, resourceVersion: state.resourceVersion });
   };
   const scaled: ScaledEvent[] = [];
-  const events: ScaleEventRecorder = { scaled: (e) => void scaled.push(e), settle: () => Promise.resolve() };
+  const events: ScaleEventRecorder = { scaled: (e) => void scaled.push(e), changed: () => {}, settle: () => Promise.resolve() };
   const scaler = createScaler({ api, cache, writeSyncTimeoutMs: options.writeSyncTimeoutMs ?? 2_000 });
   const view = createCacheView({ cache, staleAfterMs: 120_000, now: () => now });
   const app = createApp({

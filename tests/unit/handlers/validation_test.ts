@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { isDns1123Label, isDns1123Subdomain } from "../../../src/kube/names.ts";
 import { validateQuery } from "../../../src/http/query.ts";
-import { validateDeploymentName, validateNamespace, validateReplicasBody } from "../../../src/handlers/validation.ts";
+import {
+  validateDeploymentName,
+  validateImageReference,
+  validateNamespace,
+  validateReplicasBody,
+} from "../../../src/handlers/validation.ts";
 import { HttpError } from "../../../src/http/http_error.ts";
 
 const MAX = 1000;
@@ -150,4 +155,53 @@ Deno.test("validation truncates long input echoed in the detail", () => {
     assert.ok(error.detail.length < 500, `detail is ${error.detail.length} characters`);
     return true;
   });
+});
+
+Deno.test("image references the runtime accepts, with a tag or a digest, pass unchanged", () => {
+  const digest = "sha256:" + "a".repeat(64);
+  for (
+    const image of [
+      "nginx:1.27",
+      "library/nginx:1.27-alpine",
+      "registry.internal/team/app:1.3",
+      "registry.internal:5000/team/app:v2",
+      "localhost/app:dev",
+      "localhost:5000/app:dev",
+      "[::1]:5000/app:1",
+      "app@" + digest,
+      "registry.internal/app:1.3@" + digest,
+      "Registry.Example/app_x/a__b/c-d.e:TAG_1.x",
+      "a".repeat(255) + ":" + "t".repeat(128),
+    ]
+  ) assert.equal(validateImageReference(image), image);
+});
+
+Deno.test("an image reference the runtime would refuse, or one without tag or digest, is a 400 that says why", () => {
+  const cases: [string, RegExp][] = [
+    ["", /empty/],
+    ["nginx", /give a tag or a digest.*:latest/],
+    ["registry.internal:5000/app", /give a tag or a digest/],
+    ["nginx:", /the tag ""/],
+    ["nginx:-bad", /the tag "-bad"/],
+    ["nginx:" + "t".repeat(129), /1 to 128/],
+    ["Nginx:1", /path component "Nginx"/],
+    ["team//app:1", /path component ""/],
+    ["team/app-:1", /path component "app-"/],
+    ["bad_host.example/app:1", /registry "bad_host.example"/],
+    ["registry.internal:port/app:1", /port "port"/],
+    ["app@sha256:abc", /digest/],
+    ["app@sha256:" + "a".repeat(63), /digest|64 hex digits/],
+    ["app:1 ", /whitespace/],
+    ["app :1", /whitespace/],
+    ["a".repeat(256) + ":1", /longer than 255/],
+    ["a:" + "b".repeat(600), /longer than 512/],
+  ];
+  for (const [image, detail] of cases) {
+    assert.throws(() => validateImageReference(image), (e: unknown) => {
+      assert.ok(e instanceof HttpError, image);
+      assert.equal(e.status, 400, image);
+      assert.match(e.message, detail, image);
+      return true;
+    });
+  }
 });

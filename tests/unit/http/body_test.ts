@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MAX_BODY_BYTES, readJsonBody } from "../../../src/http/body.ts";
+import { MAX_BODY_BYTES, readJsonBody, readOptionalJsonBody } from "../../../src/http/body.ts";
 import { HttpError } from "../../../src/http/http_error.ts";
 
 const URL_ = "https://localhost/api/v1/namespaces/prod/deployments/web/replicas";
@@ -160,4 +160,27 @@ Deno.test("readJsonBody answers 400 for a body that repeats a key, at any depth 
 Deno.test("readJsonBody accepts keys that repeat only across objects or inside strings", async () => {
   const text = '{"replicas":3,"note":"{\\"replicas\\":1,\\"replicas\\":2}","items":[{"replicas":1},{"replicas":2}]}';
   assert.deepEqual(await readJsonBody(put(text)), JSON.parse(text));
+});
+
+Deno.test("an optional body may be left out, or sent empty, and is then undefined", async () => {
+  const post = (init: RequestInit) => new Request("https://x/restart", { method: "POST", ...init });
+  assert.equal(await readOptionalJsonBody(post({}), "{}"), undefined);
+  assert.equal(await readOptionalJsonBody(post({ body: "", headers: { "content-length": "0" } }), "{}"), undefined);
+  assert.equal(await readOptionalJsonBody(post({ body: new Uint8Array() }), "{}"), undefined);
+  assert.equal(await readOptionalJsonBody(post({ body: "", headers: { "content-type": "application/json" } }), "{}"), undefined);
+  assert.deepEqual(await readOptionalJsonBody(post({ body: `{"toRevision": 2}`, headers: { "content-type": "application/json" } }), "{}"), {
+    toRevision: 2,
+  });
+});
+
+Deno.test("an optional body that is sent is read as strictly as any other", async () => {
+  // Bytes, not a string: a string body would get a text/plain Content-Type from the Request constructor.
+  const post = (body: string, headers: Record<string, string> = { "content-type": "application/json" }) =>
+    readOptionalJsonBody(new Request("https://x/undo", { method: "POST", body: encoder.encode(body), headers }), `{"toRevision": 2}`);
+  await assert.rejects(post(`{"a":1}`, {}), (e: HttpError) => e.status === 415 && /toRevision.*or send none/.test(e.message));
+  await assert.rejects(post(`{}`, { "content-type": "text/plain" }), (e: HttpError) => e.status === 415);
+  await assert.rejects(post(`   `), (e: HttpError) => e.status === 400 && /blank/.test(e.message));
+  await assert.rejects(post(`{"a":1,"a":2}`), (e: HttpError) => e.status === 400 && /repeats the key/.test(e.message));
+  await assert.rejects(post(`{} x`), (e: HttpError) => e.status === 400 && /not valid JSON/.test(e.message));
+  await assert.rejects(post("x".repeat(70_000)), (e: HttpError) => e.status === 413);
 });

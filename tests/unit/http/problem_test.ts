@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { PROBLEM_CONTENT_TYPE, problemResponse, toHttpError } from "../../../src/http/problem.ts";
 import { HttpError } from "../../../src/http/http_error.ts";
 import { KubeApiError } from "../../../src/kube/api/kube_api_error.ts";
-import { KubeError, type KubeErrorKind, PreconditionFailedError } from "../../../src/kube/kube_error.ts";
+import {
+  KubeError,
+  type KubeErrorKind,
+  PreconditionFailedError,
+  StateRefusedError,
+  UnknownPartError,
+} from "../../../src/kube/kube_error.ts";
 
 Deno.test("problemResponse renders RFC 9457 problem+json", async () => {
   const response = problemResponse(new HttpError(404, 'deployment "prod/web" not found'), "/api/v1/namespaces/prod/deployments/web");
@@ -169,6 +175,53 @@ const KUBE_MAPPING: Record<KubeErrorKind, readonly KubeCase[]> = {
     title: "Gateway Timeout",
     detail: `the Kubernetes API did not answer in time: ${M}`,
   })),
+  StateRefused: [
+    {
+      name: "paused: the remedy is a resume",
+      error: new StateRefusedError("prod", "web", "paused", 'deployment "prod/web" is paused; resume it first'),
+      status: 409,
+      title: "Conflict",
+      detail: 'deployment "prod/web" is paused; resume it first: POST /api/v1/namespaces/prod/deployments/web/resume',
+    },
+    {
+      name: "no previous revision: the revisions say what there is",
+      error: new StateRefusedError("prod", "web", "no-previous-revision", 'deployment "prod/web" has no revision before 1 to undo to'),
+      status: 409,
+      title: "Conflict",
+      detail:
+        'deployment "prod/web" has no revision before 1 to undo to; GET /api/v1/namespaces/prod/deployments/web/revisions lists its revisions',
+    },
+  ],
+  UnknownPart: [
+    {
+      name: "container: the message names the containers",
+      error: new UnknownPartError(
+        "prod",
+        "web",
+        "container",
+        "x",
+        ["web"],
+        'deployment "prod/web" has no container "x"; its containers: "web"',
+      ),
+      status: 404,
+      title: "Not Found",
+      detail: 'deployment "prod/web" has no container "x"; its containers: "web"',
+    },
+    {
+      name: "revision: the message names the revisions, the detail where to see them",
+      error: new UnknownPartError(
+        "prod",
+        "web",
+        "revision",
+        "9",
+        ["1", "2"],
+        'deployment "prod/web" has no revision 9; its revisions: 1, 2',
+      ),
+      status: 404,
+      title: "Not Found",
+      detail: 'deployment "prod/web" has no revision 9; its revisions: 1, 2 (GET /api/v1/namespaces/prod/deployments/web/revisions)',
+    },
+  ],
   Unknown: [400, 410, 412, 500, 502].map((code) => ({
     name: String(code),
     error: new KubeApiError(code, M),

@@ -50,13 +50,15 @@ Deno.test("informer cache serves the initial list sorted by namespace then name 
   assert.equal(status.connected, true);
   assert.equal(status.deployments, 3);
   assert.deepEqual(cache.list().map((d) => `${d.namespace}/${d.name}`), ["dev/web", "prod/api", "prod/web"]);
-  assert.deepEqual(cache.get("prod", "web"), {
+  assert.deepEqual({ ...cache.get("prod", "web") }, {
     namespace: "prod",
     name: "web",
     replicas: 3,
     readyReplicas: 2,
     availableReplicas: 2,
     resourceVersion: kube.deployments.get("prod/web").metadata.resourceVersion,
+    paused: false,
+    containers: [],
   });
   assert.ok(Object.isFrozen(cache.get("prod", "web")), "records handed out are immutable");
   assert.equal(cache.get("prod", "missing"), undefined);

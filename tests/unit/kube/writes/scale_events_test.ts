@@ -68,7 +68,7 @@ Deno.test("scaled() returns before the API answers, and a failure is logged and 
   pending.reject(new Error("events.events.k8s.io is forbidden"));
   await recorder.settle(1000);
   assert.deepEqual(outcomes, ["failed"]);
-  const warning = lines.find((l) => l.msg === "scale Event not recorded");
+  const warning = lines.find((l) => l.msg === "Event not recorded");
   assert.ok(warning, "logged");
   assert.equal(warning.level, "warn");
   assert.equal(warning.target, "prod/web");
@@ -119,4 +119,30 @@ Deno.test("settle waits for Events in flight, but no longer than its timeout", a
 
 Deno.test("microTime writes the six fractional digits Kubernetes' MicroTime requires", () => {
   assert.equal(microTime(new Date("2026-01-02T03:04:05.006Z")), "2026-01-02T03:04:05.006000Z");
+});
+
+Deno.test("each rollout operation is recorded with its own action, reason and a note saying who changed what", async () => {
+  const created: EventsV1Event[] = [];
+  const api: EventApi = {
+    createEvent: (_ns, e) => {
+      created.push(e);
+      return Promise.resolve();
+    },
+  };
+  const recorder = createScaleEventRecorder({ api, controller: "replica-api", instance: "pod-1", log: createLogger({ sink: () => {} }) });
+  const who = { namespace: "prod", name: "web", uid: "u1", actor: "CN=alice (O=sre)" };
+  recorder.changed({ ...who, kind: "image", container: "web", from: "app:1.2", to: "app:1.3" });
+  recorder.changed({ ...who, kind: "restart", restartedAt: "2026-12-07T13:00:00Z" });
+  recorder.changed({ ...who, kind: "pause" });
+  recorder.changed({ ...who, kind: "resume" });
+  recorder.changed({ ...who, kind: "undo", fromRevision: 3, toRevision: 2, images: [{ container: "web", image: "app:1.2" }] });
+  await recorder.settle(1000);
+  assert.deepEqual(created.map((e) => [e.action, e.reason, e.note]), [
+    ["SetImage", "ImageChanged", "image web: app:1.2 → app:1.3 by CN=alice (O=sre) via replica-api"],
+    ["Restart", "Restarted", "restarted (restartedAt 2026-12-07T13:00:00Z) by CN=alice (O=sre) via replica-api"],
+    ["Pause", "Paused", "paused by CN=alice (O=sre) via replica-api"],
+    ["Resume", "Resumed", "resumed by CN=alice (O=sre) via replica-api"],
+    ["Undo", "RolledBack", "undo to revision 2 (web=app:1.2) from revision 3 by CN=alice (O=sre) via replica-api"],
+  ]);
+  assert.ok(created.every((e) => e.regarding.uid === "u1" && e.regarding.name === "web"));
 });
