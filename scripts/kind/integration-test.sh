@@ -7,7 +7,7 @@
 #   REPLICA_API_REPO, REPLICA_API_NAMESPACE, REPLICA_API_RELEASE, REPLICA_API_FULLNAME, REPLICA_API_CHART
 #   REPLICA_API_CERT_DIR   the dev PKI deploy.sh installed (certs/)
 #   KUBECONFIG, KUBECTL, HELM
-#   TOOLS_IMAGE, LOADGEN_IMAGE   the images kind-load loaded (KIND_STATE_DIR/images.env)
+#   TOOLS_IMAGE, TOOLS_IMAGE_NEXT, LOADGEN_IMAGE   the images kind-load loaded (KIND_STATE_DIR/images.env)
 set -euo pipefail
 # shellcheck source=lib.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lib.sh"

@@ -19,6 +19,8 @@ export interface KindSettings {
   helm: string;
   /** The Debian curl image (helm test, client Pods, workloads). */
   toolsImage: string;
+  /** A second tag of toolsImage's repository (another image id): what set image rolls to and undo rolls back from. */
+  toolsImageNext: string;
   loadgenImage: string;
 }
 
@@ -32,6 +34,7 @@ const REQUIRED = [
   "KUBECONFIG",
   "HELM",
   "TOOLS_IMAGE",
+  "TOOLS_IMAGE_NEXT",
   "LOADGEN_IMAGE",
 ] as const;
 
@@ -49,6 +52,7 @@ export function kindSettings(env: Record<string, string>): KindSettings | { miss
     kubectl: env.KUBECTL || "kubectl",
     helm: env.HELM,
     toolsImage: env.TOOLS_IMAGE,
+    toolsImageNext: env.TOOLS_IMAGE_NEXT,
     loadgenImage: env.LOADGEN_IMAGE,
   };
 }

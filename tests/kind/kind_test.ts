@@ -207,17 +207,17 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
   }
 
   /** Waits for a load pod and returns each container's result. */
-  async function loadResults(name: string, containers: string[], timeoutMs: number): Promise<LoadResult[]> {
+  async function loadResults(name: string, containers: string[], timeoutMs: number, namespace = ns): Promise<LoadResult[]> {
     await waitFor(`load pod ${name} to finish`, timeoutMs, async () => {
-      const p = (await t.kubectl("-n", ns, "get", "pod", name, "-o", "jsonpath={.status.phase}")).trim();
+      const p = (await t.kubectl("-n", namespace, "get", "pod", name, "-o", "jsonpath={.status.phase}")).trim();
       return p === "Succeeded" || p === "Failed" ? p : undefined;
     }, 1000);
     try {
       const out: LoadResult[] = [];
-      for (const c of containers) out.push(parseLoad(await t.kubectl("-n", ns, "logs", name, "-c", c)));
+      for (const c of containers) out.push(parseLoad(await t.kubectl("-n", namespace, "logs", name, "-c", c)));
       return out;
     } finally {
-      await t.tryKubectl("-n", ns, "delete", "pod", name, "--ignore-not-found", "--wait=false");
+      await t.tryKubectl("-n", namespace, "delete", "pod", name, "--ignore-not-found", "--wait=false");
     }
   }
 
@@ -379,10 +379,16 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       ["list", "horizontalpodautoscalers.autoscaling", "--all-namespaces"],
       ["watch", "horizontalpodautoscalers.autoscaling", "--all-namespaces"],
       ["create", "events.events.k8s.io", "-n", ns],
+      // The KIND release enables every operation (scripts/kind/deploy.sh): restart, pause/resume, set image and undo
+      // patch the Deployment itself; undo and the revisions read need the ReplicaSets (informer + the undo's get).
+      ["patch", "deployments.apps", "-n", ns],
+      ["patch", "deployments.apps", "-n", "kube-system"],
+      ["get", "replicasets.apps", "-n", ns],
+      ["list", "replicasets.apps", "--all-namespaces"],
+      ["watch", "replicasets.apps", "--all-namespaces"],
     ];
     const denied = [
       ["update", "deployments.apps", "-n", ns],
-      ["patch", "deployments.apps", "-n", ns],
       ["delete", "deployments.apps", "-n", ns],
       ["create", "deployments.apps", "-n", ns],
       ["update", "deployments.apps", "--subresource=scale", "-n", ns],
@@ -395,6 +401,12 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       ["delete", "namespaces/kube-system"],
       ["list", "nodes"],
       ["list", "statefulsets.apps", "-n", ns],
+      // Revisions are read, never written: a ReplicaSet changed behind its Deployment's back is not a rollout.
+      ["patch", "replicasets.apps", "-n", ns],
+      ["update", "replicasets.apps", "-n", ns],
+      ["delete", "replicasets.apps", "-n", ns],
+      ["create", "replicasets.apps", "-n", ns],
+      ["patch", "deployments.apps", "--subresource=status", "-n", ns],
       ["get", "configmaps", "-n", ns],
       ["create", "serviceaccounts/token", "-n", ns],
       ["get", "horizontalpodautoscalers.autoscaling", "-n", ns],
@@ -414,7 +426,14 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     const granted = rows.filter((r) => !everyone.test(r) && !r.startsWith("["));
     assert.deepEqual(
       granted.sort(),
-      ["deployments.apps", "deployments.apps/scale", "events.events.k8s.io", "horizontalpodautoscalers.autoscaling", "namespaces"],
+      [
+        "deployments.apps",
+        "deployments.apps/scale",
+        "events.events.k8s.io",
+        "horizontalpodautoscalers.autoscaling",
+        "namespaces",
+        "replicasets.apps",
+      ],
       list,
     );
   });
@@ -1031,6 +1050,524 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     }
   });
 
+  // ---- Issue 19 against real Pods: restart, set image, revisions, undo, pause/resume, image patterns, who did it ----
+
+  /** The workload's Pods that are not terminating: name, uid, the image of each container, the image id it runs. */
+  async function workloadPods(namespace: string, app: string) {
+    const list = await t.kubectlJson("-n", namespace, "get", "pods", "-l", `app=${app}`);
+    // deno-lint-ignore no-explicit-any
+    return (list.items as any[]).filter((p) => !p.metadata.deletionTimestamp).map((p) => ({
+      name: p.metadata.name as string,
+      uid: p.metadata.uid as string,
+      // deno-lint-ignore no-explicit-any
+      ready: (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
+      // deno-lint-ignore no-explicit-any
+      images: (p.spec.containers as any[]).map((c) => c.image as string),
+      // deno-lint-ignore no-explicit-any
+      imageIDs: ((p.status.containerStatuses ?? []) as any[]).map((c) => c.imageID as string),
+    }));
+  }
+
+  /** Waits until exactly `replicas` Pods of `app` exist, all Ready, all running `image` (and no other Pod lingers). */
+  async function podsRunning(namespace: string, app: string, replicas: number, image: string, timeoutMs = 120_000) {
+    return await waitFor(`${replicas} Ready Pods of ${namespace}/${app} running ${image}`, timeoutMs, async () => {
+      const all = (await t.kubectlJson("-n", namespace, "get", "pods", "-l", `app=${app}`)).items;
+      if (all.length !== replicas) return undefined; // old Pods still terminating count: "brings back" means they are gone
+      const pods = await workloadPods(namespace, app);
+      return pods.length === replicas && pods.every((p) => p.ready && p.images.every((i) => i === image)) ? pods : undefined;
+    }, 1000);
+  }
+
+  /** The events.k8s.io Event with `reason` on Deployment `name` whose note matches, as kubectl lists them. */
+  async function deploymentEvent(namespace: string, name: string, reason: string, note: RegExp) {
+    // deno-lint-ignore no-explicit-any
+    return await waitFor<any>(`the ${reason} Event on ${namespace}/${name} matching ${note}`, 30_000, async () => {
+      const list = await t.kubectlJson("-n", namespace, "get", "events.events.k8s.io");
+      // deno-lint-ignore no-explicit-any
+      return list.items.find((e: any) => e.reason === reason && e.regarding?.name === name && note.test(e.note ?? ""));
+    }, 1000);
+  }
+
+  /** The audit line of one operation on namespace/name (by action and outcome), from the release's Pods' logs. */
+  async function auditOf(pods: { name: string }[], since: string, namespace: string, action: string, outcomes: string[]) {
+    // deno-lint-ignore no-explicit-any
+    return await waitFor<any>(`the ${action} audit line for ${namespace} (${outcomes.join("|")})`, 20_000, async () => {
+      const lines = await auditLines(pods, since);
+      // deno-lint-ignore no-explicit-any
+      return lines.find((l: any) => l.target?.namespace === namespace && l.action === action && outcomes.includes(l.outcome));
+    }, 1000);
+  }
+
+  const escapeRe = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+  /** The API at `port` (a port-forward to the Service) as the dev client (CN=dev-sre, O=sre): JSON in, JSON out. */
+  function apiAt(port: number, client: Deno.HttpClient) {
+    return async (method: string, path: string, body?: unknown) => {
+      const r = await fetch(`https://localhost:${port}${path}`, {
+        client,
+        method,
+        headers: body === undefined ? {} : { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      // deno-lint-ignore no-explicit-any
+      let json: any;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = { text };
+      }
+      return { status: r.status, headers: r.headers, body: json, text };
+    };
+  }
+
+  /**
+   * A workload that really serves HTTPS on 8443 (openssl s_server of the tools image, a file naming the Pod), Ready
+   * only once it answers there, and that leaves the Service before it stops: readiness probe, maxUnavailable 0
+   * (a new Pod is Ready before an old one goes), and a preStop that first fails readiness, then sleeps while the
+   * endpoints drain. A rollout of it under load is what an SRE's restart must survive.
+   */
+  function httpsWorkload(namespace: string, name: string, replicas: number, tlsSecret: string) {
+    const serve = [
+      `mkdir -p /tmp/www && cd /tmp/www && echo "$HOSTNAME" > index.txt`,
+      `openssl s_server -accept 8443 -cert /tls/tls.crt -key /tls/tls.key -WWW -quiet & pid=$!`,
+      // SIGTERM comes after the preStop's drain; sh as PID 1 would ignore it.
+      `trap 'kill $pid; exit 0' TERM`,
+      `until curl -sf --max-time 2 --cacert /tls/ca.crt https://localhost:8443/index.txt >/dev/null; do sleep 0.2; done`,
+      `touch /tmp/ready`,
+      `wait $pid`,
+    ].join("\n");
+    return {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name, namespace },
+      spec: {
+        replicas,
+        minReadySeconds: 2,
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: {
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: 30,
+            securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+            containers: [{
+              name,
+              image: s.toolsImage,
+              imagePullPolicy: "Never",
+              command: ["sh", "-c", serve],
+              ports: [{ name: "https", containerPort: 8443 }],
+              readinessProbe: { exec: { command: ["cat", "/tmp/ready"] }, periodSeconds: 1, failureThreshold: 1 },
+              lifecycle: { preStop: { exec: { command: ["sh", "-c", "rm -f /tmp/ready; sleep 8"] } } },
+              securityContext: restricted,
+              resources: { requests: { cpu: "20m", memory: "16Mi" }, limits: { memory: "64Mi" } },
+              volumeMounts: [{ name: "tls", mountPath: "/tls", readOnly: true }, { name: "tmp", mountPath: "/tmp" }],
+            }],
+            volumes: [
+              { name: "tls", secret: { secretName: tlsSecret, defaultMode: 0o444 } },
+              { name: "tmp", emptyDir: { sizeLimit: "1Mi" } },
+            ],
+          },
+        },
+      },
+    };
+  }
+
+  Deno.test("[kind] a restart through the Service from a client Pod replaces every Pod of a workload while its own Service answers every request", async () => {
+    const pods = await ensureUnlimited();
+    const wns = await workloadNamespace();
+    const pki = await Deno.makeTempDir({ prefix: "kind-workload-pki-" });
+    const since = new Date(Date.now() - 1000).toISOString();
+    try {
+      // The workload's own PKI: a server certificate for its Service name, and a client the load generator presents.
+      const host = `web.${wns}.svc`;
+      const gen = await run(`${s.repo}/certs/gen.sh`, [pki], { env: { SERVER_SANS: `DNS:${host}` } });
+      assert.equal(gen.code, 0, gen.stderr);
+      const secret = async (name: string, files: Record<string, string>) => {
+        const data: Record<string, string> = {};
+        for (const [k, f] of Object.entries(files)) data[k] = btoa(await Deno.readTextFile(`${pki}/${f}`));
+        await t.kubectlIn(
+          JSON.stringify({ apiVersion: "v1", kind: "Secret", metadata: { name, namespace: wns }, data }),
+          "apply",
+          "-f",
+          "-",
+        );
+      };
+      await secret("web-tls", { "tls.crt": "server.crt", "tls.key": "server.key", "ca.crt": "ca.crt" });
+      await secret("load-tls", { "tls.crt": "client.crt", "tls.key": "client.key", "ca.crt": "ca.crt" });
+      await t.kubectlIn(JSON.stringify(httpsWorkload(wns, "web", 2, "web-tls")), "apply", "-f", "-");
+      await t.kubectlIn(
+        JSON.stringify({
+          apiVersion: "v1",
+          kind: "Service",
+          metadata: { name: "web", namespace: wns },
+          spec: { selector: { app: "web" }, ports: [{ name: "https", port: 8443, targetPort: 8443 }] },
+        }),
+        "apply",
+        "-f",
+        "-",
+      );
+      await t.kubectl("-n", wns, "rollout", "status", "deployment/web", "--timeout=120s");
+      const before = await workloadPods(wns, "web");
+      assert.equal(before.length, 2);
+
+      // The load generator in the cluster, against the workload's Service, a new connection (and TLS handshake) per
+      // request: every request is routed by kube-proxy afresh, so each one meets the Endpoints as they are then. It
+      // dials the Service's ClusterIP (the certificate is still checked for the Service's name): a name looked up for
+      // every request meets the kernel's UDP conntrack race now and then, a 5 s resolver retry that stalls the open
+      // loop into queue timeouts (seen here) and says nothing about the rollout.
+      const clusterIp = (await t.kubectl("-n", wns, "get", "service", "web", "-o", "jsonpath={.spec.clusterIP}")).trim();
+      assert.match(clusterIp, /^\d+\.\d+\.\d+\.\d+$/, `the Service's ClusterIP: ${clusterIp}`);
+      const seconds = 60;
+      const load = loadgenContainer(s, "web-load", `https://${clusterIp}:8443/index.txt`, [
+        "-new-conn",
+        "-c",
+        "4",
+        "-rate",
+        "40",
+        "-d",
+        `${seconds}s`,
+        "-warmup",
+        "0s",
+        "-timeout",
+        "5s",
+      ], host);
+      await startPod(t, wns, "kind-suite-restart-load", {
+        containers: [load],
+        volumes: [clientCertVolume("load-tls")],
+        securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+      });
+      await sleep(5000);
+
+      // The restart: POST …/restart?wait=rollout through the replica-api Service, from a client Pod with the sre
+      // certificate, as an SRE's tooling in the cluster would send it.
+      const path = `/api/v1/namespaces/${wns}/deployments/web/restart?wait=rollout&timeout=150s`;
+      const started = Date.now();
+      const r = await runPod(t, ns, "kind-suite-restart-client", {
+        containers: [{
+          name: "client",
+          image: s.toolsImage,
+          imagePullPolicy: "Never",
+          command: [
+            "sh",
+            "-c",
+            `curl -sS -X POST --cert /tls/tls.crt --key /tls/tls.key --cacert /tls/ca.crt -w '\\n%{http_code} %{time_total}\\n' '${apiUrl}${path}'`,
+          ],
+          securityContext: restricted,
+          volumeMounts: [{ name: "client-tls", mountPath: "/tls", readOnly: true }],
+        }],
+        volumes: [clientCertVolume(clientSecret)],
+      }, 240_000);
+      const restartedIn = (Date.now() - started) / 1000;
+      const out = r.logs.client.trim().split("\n");
+      const [code, curlSeconds] = out.at(-1)!.split(" ");
+      const body = JSON.parse(out.slice(0, -1).join("\n"));
+      assert.equal(r.phase, "Succeeded", r.logs.client);
+      assert.equal(code, "200", r.logs.client);
+      assert.equal(body.changed, true, r.logs.client);
+      assert.equal(typeof body.restartedAt, "string", r.logs.client);
+      assert.equal(body.rollout?.complete, true, `the 200 came once the rollout was complete: ${r.logs.client}`);
+      assert.equal(body.rollout.updatedReplicas, 2, r.logs.client);
+
+      const after = await podsRunning(wns, "web", 2, s.toolsImage);
+      const oldNames = new Set(before.map((p) => p.name)), oldUids = new Set(before.map((p) => p.uid));
+      assert.ok(
+        after.every((p) => !oldNames.has(p.name) && !oldUids.has(p.uid)),
+        `every Pod is new: before ${JSON.stringify(before.map((p) => p.name))}, after ${JSON.stringify(after.map((p) => p.name))}`,
+      );
+      const template = (await t.kubectlJson("-n", wns, "get", "deployment", "web")).spec.template;
+      assert.equal(template.metadata.annotations?.["kubectl.kubernetes.io/restartedAt"], body.restartedAt, "kubectl's restart annotation");
+
+      const results = await loadResults("kind-suite-restart-load", [load.name], (seconds + 60) * 1000, wns);
+      note(
+        `restart under load: POST restart?wait=rollout answered 200 after ${curlSeconds} s (client Pod ${restartedIn.toFixed(1)} s), Pods ${
+          before.map((p) => p.name).join(",")
+        } -> ${after.map((p) => p.name).join(",")}:`,
+      );
+      for (const x of results) note(`  ${describeLoad(x)}`);
+      assert.ok(restartedIn + 5 < seconds, `the restart (${restartedIn.toFixed(0)} s) ended while the load still ran (${seconds} s)`);
+      assertNoFailures(results, seconds * 20);
+
+      // Who did it: the Event on the Deployment and the audit line.
+      const cn = await clientCN();
+      const event = await deploymentEvent(
+        wns,
+        "web",
+        "Restarted",
+        new RegExp(`^restarted \\(restartedAt ${escapeRe(body.restartedAt)}\\) by CN=${escapeRe(cn)} \\(O=sre\\) via replica-api`),
+      );
+      assert.equal(event.reportingController, "replica-api");
+      assert.equal(event.action, "Restart");
+      const audit = await auditOf(pods, since, wns, "restart", ["succeeded"]);
+      assert.equal(audit.identity.cn, cn, JSON.stringify(audit));
+      assert.deepEqual(audit.identity.organizations, ["sre"], JSON.stringify(audit));
+      assert.equal(audit.target.name, "web", JSON.stringify(audit));
+      assert.equal(audit.after, body.restartedAt, JSON.stringify(audit));
+      note(`restart: Event "${event.note}"; audit ${JSON.stringify(audit)}`);
+    } finally {
+      await Deno.remove(pki, { recursive: true });
+      await t.tryKubectl("delete", "namespace", wns, "--wait=false");
+    }
+  });
+
+  Deno.test("[kind] set image rolls the Pods to a second preloaded image, the revisions read lists both, and undo brings the first image back", async () => {
+    const pods = await ensureUnlimited();
+    const wns = await workloadNamespace();
+    const client = await mtlsClient(s.certDir);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const [first, second] = [s.toolsImage, s.toolsImageNext];
+    try {
+      await t.kubectlIn(JSON.stringify(workload(wns, "app", 2)), "apply", "-f", "-");
+      await t.kubectl("-n", wns, "rollout", "status", "deployment/app", "--timeout=120s");
+      const firstPods = await podsRunning(wns, "app", 2, first);
+      await withPortForward(0, async (port) => {
+        const api = apiAt(port, client);
+        const base = `/api/v1/namespaces/${wns}/deployments/app`;
+        await waitFor("app in the cache", 30_000, async () => (await api("GET", base)).status === 200 ? true : undefined);
+
+        const setStarted = Date.now();
+        const set = await api("PUT", `${base}/containers/sleep/image?wait=rollout&timeout=120s`, { image: second });
+        const setSeconds = (Date.now() - setStarted) / 1000;
+        assert.equal(set.status, 200, set.text);
+        assert.equal(set.body.container, "sleep", set.text);
+        assert.equal(set.body.image, second, set.text);
+        assert.equal(set.body.previousImage, first, set.text);
+        assert.equal(set.body.changed, true, set.text);
+        assert.equal(set.body.rollout?.complete, true, set.text);
+        const secondPods = await podsRunning(wns, "app", 2, second);
+        // Same layers, another image config: containerd reports another image id, so the Pods really run the new one.
+        assert.ok(
+          secondPods.every((p) => firstPods.every((q) => p.imageIDs[0] !== q.imageIDs[0])),
+          JSON.stringify({ firstPods, secondPods }),
+        );
+
+        // The same image again: nothing to roll, nothing recorded as a change.
+        const again = await api("PUT", `${base}/containers/sleep/image`, { image: second });
+        assert.equal(again.status, 200, again.text);
+        assert.equal(again.body.changed, false, again.text);
+
+        const revisions = await waitFor("both revisions in the revisions read", 30_000, async () => {
+          const r = await api("GET", `${base}/revisions`);
+          return r.status === 200 && r.body.revisions?.length >= 2 ? r.body : undefined;
+        });
+        // deno-lint-ignore no-explicit-any
+        const list = revisions.revisions as any[];
+        assert.deepEqual(list.map((x) => x.revision), [...list.map((x) => x.revision)].sort((a, b) => a - b), "ascending");
+        const byImage = (image: string) => list.filter((x) => x.images.some((i: { image: string }) => i.image === image));
+        assert.equal(byImage(first).length, 1, JSON.stringify(revisions));
+        assert.equal(byImage(second).length, 1, JSON.stringify(revisions));
+        const current = list.filter((x) => x.current);
+        assert.equal(current.length, 1, JSON.stringify(revisions));
+        assert.deepEqual(current[0].images, [{ container: "sleep", image: second }], JSON.stringify(revisions));
+        assert.equal(revisions.currentRevision, current[0].revision, JSON.stringify(revisions));
+        assert.ok(byImage(first)[0].revision < current[0].revision, JSON.stringify(revisions));
+        for (const x of list) assert.equal(typeof x.created, "string", JSON.stringify(x));
+        const rs = (await t.kubectlJson("-n", wns, "get", "replicasets")).items;
+        // deno-lint-ignore no-explicit-any
+        assert.deepEqual(list.map((x) => x.replicaSet).sort(), rs.map((x: any) => x.metadata.name).sort(), "one revision per ReplicaSet");
+        note(`revisions: ${JSON.stringify(list.map((x) => ({ revision: x.revision, images: x.images, current: x.current })))}`);
+
+        const undoStarted = Date.now();
+        const undo = await api("POST", `${base}/undo?wait=rollout&timeout=120s`);
+        const undoSeconds = (Date.now() - undoStarted) / 1000;
+        assert.equal(undo.status, 200, undo.text);
+        assert.equal(undo.body.changed, true, undo.text);
+        assert.equal(undo.body.fromRevision, current[0].revision, undo.text);
+        assert.equal(undo.body.toRevision, byImage(first)[0].revision, undo.text);
+        assert.deepEqual(undo.body.images, [{ container: "sleep", image: first }], undo.text);
+        assert.equal(undo.body.rollout?.complete, true, undo.text);
+        const backPods = await podsRunning(wns, "app", 2, first);
+        assert.ok(backPods.every((p) => p.imageIDs[0] === firstPods[0].imageIDs[0]), JSON.stringify({ firstPods, backPods }));
+        // kubectl's view agrees: the template and rollout history.
+        const template = (await t.kubectlJson("-n", wns, "get", "deployment", "app")).spec.template;
+        assert.equal(template.spec.containers[0].image, first);
+        assert.equal(template.metadata.labels["pod-template-hash"], undefined, "the ReplicaSet's hash label is not copied back");
+        note(`set image ${first} -> ${second}: 200 after ${setSeconds.toFixed(1)} s; undo back: 200 after ${undoSeconds.toFixed(1)} s`);
+
+        // Who did it: Events and audit lines for both.
+        const cn = await clientCN();
+        const by = `by CN=${escapeRe(cn)} \\(O=sre\\) via replica-api`;
+        const changed = await deploymentEvent(
+          wns,
+          "app",
+          "ImageChanged",
+          new RegExp(`^image sleep: ${escapeRe(first)} → ${escapeRe(second)} ${by}`),
+        );
+        assert.equal(changed.action, "SetImage");
+        const rolledBack = await deploymentEvent(
+          wns,
+          "app",
+          "RolledBack",
+          new RegExp(
+            `^undo to revision ${undo.body.toRevision} \\(sleep=${escapeRe(first)}\\) from revision ${undo.body.fromRevision} ${by}`,
+          ),
+        );
+        assert.equal(rolledBack.action, "Undo");
+        const shown = await t.kubectl("events", "-n", wns, "--for", "deployment/app");
+        assert.match(shown, /ImageChanged\s+Deployment\/app\s+image sleep: /, shown);
+        assert.match(shown, /RolledBack\s+Deployment\/app\s+undo to revision /, shown);
+        const imageAudit = await auditOf(pods, since, wns, "image", ["succeeded"]);
+        assert.equal(imageAudit.identity.cn, cn, JSON.stringify(imageAudit));
+        assert.deepEqual(imageAudit.identity.organizations, ["sre"], JSON.stringify(imageAudit));
+        assert.equal(imageAudit.before, first, JSON.stringify(imageAudit));
+        assert.equal(imageAudit.after, second, JSON.stringify(imageAudit));
+        const undoAudit = await auditOf(pods, since, wns, "undo", ["succeeded"]);
+        assert.equal(undoAudit.identity.cn, cn, JSON.stringify(undoAudit));
+        assert.equal(undoAudit.before, `revision ${undo.body.fromRevision}`, JSON.stringify(undoAudit));
+        assert.equal(undoAudit.after, `revision ${undo.body.toRevision}`, JSON.stringify(undoAudit));
+        note(`kubectl events: ${changed.note} | ${rolledBack.note}`);
+      });
+    } finally {
+      client.close();
+      await t.tryKubectl("delete", "namespace", wns, "--wait=false");
+    }
+  });
+
+  Deno.test("[kind] pause stops a rollout midway (no further Pods of the new template), and resume?wait=rollout finishes it", async () => {
+    const pods = await ensureUnlimited();
+    const wns = await workloadNamespace();
+    const client = await mtlsClient(s.certDir);
+    const since = new Date(Date.now() - 1000).toISOString();
+    try {
+      // Three Pods, one new Pod at a time, each Ready 6 s after it starts: a rollout slow enough to pause in the middle.
+      await t.kubectlIn(
+        JSON.stringify(workload(wns, "slow", 3, { readyAfterSeconds: 6, rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } })),
+        "apply",
+        "-f",
+        "-",
+      );
+      await t.kubectl("-n", wns, "rollout", "status", "deployment/slow", "--timeout=120s");
+      const status = async () => {
+        const d = await t.kubectlJson("-n", wns, "get", "deployment", "slow");
+        const rs = (await t.kubectlJson("-n", wns, "get", "replicasets", "-l", "app=slow")).items;
+        const newRs = rs.find((x: { spec: { template: { spec: { containers: { image: string }[] } } } }) =>
+          x.spec.template.spec.containers[0].image === s.toolsImageNext
+        );
+        return {
+          paused: d.spec.paused === true,
+          updatedReplicas: (d.status.updatedReplicas ?? 0) as number,
+          newReplicaSetReplicas: (newRs?.spec.replicas ?? 0) as number,
+          newPods: (await workloadPods(wns, "slow")).filter((p) => p.images[0] === s.toolsImageNext).length,
+        };
+      };
+      await withPortForward(0, async (port) => {
+        const api = apiAt(port, client);
+        const base = `/api/v1/namespaces/${wns}/deployments/slow`;
+        await waitFor("slow in the cache", 30_000, async () => (await api("GET", base)).status === 200 ? true : undefined);
+        const set = await api("PUT", `${base}/containers/sleep/image`, { image: s.toolsImageNext });
+        assert.equal(set.status, 200, set.text);
+        // Midway: the first Pod of the new template exists, the other two not yet.
+        await waitFor("the rollout to start", 60_000, async () => (await status()).newReplicaSetReplicas >= 1 ? true : undefined, 250);
+        const pause = await api("POST", `${base}/pause`);
+        assert.equal(pause.status, 200, pause.text);
+        assert.equal(pause.body.paused, true, pause.text);
+        assert.equal(pause.body.changed, true, pause.text);
+        await sleep(2000); // a step the controller had begun before it saw the pause
+        const atPause = await status();
+        assert.equal(atPause.paused, true);
+        assert.ok(atPause.newReplicaSetReplicas < 3, `paused before the rollout ended: ${JSON.stringify(atPause)}`);
+        // Long enough for two more steps of the rollout (6 s to Ready each) had it not been paused.
+        await sleep(15_000);
+        const later = await status();
+        assert.deepEqual(
+          later,
+          atPause,
+          `nothing rolled while paused: at the pause ${JSON.stringify(atPause)}, 15 s later ${JSON.stringify(later)}`,
+        );
+        // A paused Deployment refuses a restart with how to fix it.
+        const restart = await api("POST", `${base}/restart`);
+        assert.equal(restart.status, 409, restart.text);
+        assert.match(restart.body.detail, /paused.*resume/i, restart.text);
+
+        const resumeStarted = Date.now();
+        const resume = await api("POST", `${base}/resume?wait=rollout&timeout=180s`);
+        const resumeSeconds = (Date.now() - resumeStarted) / 1000;
+        assert.equal(resume.status, 200, resume.text);
+        assert.equal(resume.body.paused, false, resume.text);
+        assert.equal(resume.body.rollout?.complete, true, resume.text);
+        assert.equal(resume.body.rollout.updatedReplicas, 3, resume.text);
+        await podsRunning(wns, "slow", 3, s.toolsImageNext);
+        note(
+          `pause midway: at the pause ${JSON.stringify(atPause)}, 15 s later unchanged; resume?wait=rollout 200 after ${
+            resumeSeconds.toFixed(1)
+          } s, 3 Pods on the new image`,
+        );
+      });
+      const cn = await clientCN();
+      const by = `by CN=${escapeRe(cn)} \\(O=sre\\) via replica-api`;
+      const paused = await deploymentEvent(wns, "slow", "Paused", new RegExp(`^paused ${by}`));
+      const resumed = await deploymentEvent(wns, "slow", "Resumed", new RegExp(`^resumed ${by}`));
+      assert.equal(paused.action, "Pause");
+      assert.equal(resumed.action, "Resume");
+      const pauseAudit = await auditOf(pods, since, wns, "pause", ["succeeded"]);
+      const resumeAudit = await auditOf(pods, since, wns, "resume", ["succeeded"]);
+      for (const a of [pauseAudit, resumeAudit]) {
+        assert.equal(a.identity.cn, cn, JSON.stringify(a));
+        assert.deepEqual(a.identity.organizations, ["sre"], JSON.stringify(a));
+      }
+      note(`kubectl events: ${paused.note} | ${resumed.note}`);
+    } finally {
+      client.close();
+      await t.tryKubectl("delete", "namespace", wns, "--wait=false");
+    }
+  });
+
+  Deno.test("[kind] an image outside the allowed patterns is refused with 403 naming the patterns, and the Deployment is unchanged", async () => {
+    const pods = await ensureUnlimited();
+    const wns = await workloadNamespace();
+    const cn = `kind-deployer-${Date.now()}`;
+    const since = new Date(Date.now() - 1000).toISOString();
+    const issued = await run(`${s.repo}/certs/clients.sh`, ["issue", s.certDir], { env: { CN: cn, O: "deployers", DAYS: "1" } });
+    assert.equal(issued.code, 0, issued.stderr);
+    const deployer = Deno.createHttpClient({
+      caCerts: [await Deno.readTextFile(`${s.certDir}/ca.crt`)],
+      cert: await Deno.readTextFile(`${s.certDir}/clients/${cn}.crt`),
+      key: await Deno.readTextFile(`${s.certDir}/clients/${cn}.key`),
+    });
+    const sre = await mtlsClient(s.certDir);
+    const toolsRepo = s.toolsImage.slice(0, s.toolsImage.lastIndexOf(":"));
+    try {
+      await t.kubectlIn(JSON.stringify(workload(wns, "app", 1, { unschedulable: true })), "apply", "-f", "-");
+      const before = await t.kubectlJson("-n", wns, "get", "deployment", "app");
+      await withPortForward(0, async (port) => {
+        const base = `/api/v1/namespaces/${wns}/deployments/app`;
+        const asDeployer = apiAt(port, deployer), asSre = apiAt(port, sre);
+        await waitFor("app in the cache", 30_000, async () => (await asSre("GET", base)).status === 200 ? true : undefined);
+        // O=deployers may set registry.internal/* only: the preloaded tools image is outside it.
+        const refused = await asDeployer("PUT", `${base}/containers/sleep/image`, { image: s.toolsImageNext });
+        assert.equal(refused.status, 403, refused.text);
+        assert.match(refused.headers.get("content-type") ?? "", /^application\/problem\+json/);
+        assert.match(refused.body.detail, /registry\.internal\/\*/, refused.text);
+        // O=sre may set <tools repository>:* only: another registry's image is outside it, even a well-known one.
+        const foreign = "docker.io/library/nginx:1.27";
+        const sreRefused = await asSre("PUT", `${base}/containers/sleep/image?dryRun=true`, { image: foreign });
+        assert.equal(sreRefused.status, 403, sreRefused.text);
+        assert.ok(sreRefused.body.detail.includes(`${toolsRepo}:*`), sreRefused.text);
+        note(`image patterns: deployers 403 "${refused.body.detail}"; sre 403 "${sreRefused.body.detail}"`);
+      });
+      const after = await t.kubectlJson("-n", wns, "get", "deployment", "app");
+      assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion, "nothing was written");
+      assert.equal(after.metadata.generation, before.metadata.generation);
+      assert.equal(after.spec.template.spec.containers[0].image, s.toolsImage);
+      const events = (await t.kubectlJson("-n", wns, "get", "events.events.k8s.io")).items;
+      // deno-lint-ignore no-explicit-any
+      assert.ok(!events.some((e: any) => e.reportingController === "replica-api"), "no Event for a refusal");
+      // deno-lint-ignore no-explicit-any
+      const audit = await waitFor<any>("the deployer's denied image audit line", 20_000, async () =>
+        // deno-lint-ignore no-explicit-any
+        (await auditLines(pods, since)).find((l: any) =>
+          l.target?.namespace === wns && l.action === "image" && l.outcome === "denied" && l.identity?.cn === cn
+        ), 1000);
+      assert.deepEqual(audit.identity.organizations, ["deployers"], JSON.stringify(audit));
+      assert.equal(audit.status, 403, JSON.stringify(audit));
+    } finally {
+      deployer.close();
+      sre.close();
+      await t.tryKubectl("delete", "namespace", wns, "--wait=false");
+    }
+  });
+
   Deno.test("[kind] certificate rotation: a new TLS Secret is loaded without a restart; new clients in, the retired CA's out", async () => {
     const before = await assertHealthyPods();
     const dir = await Deno.makeTempDir({ prefix: "kind-rotation-" });
@@ -1248,7 +1785,12 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     namespace: string,
     name: string,
     replicas: number,
-    { readyAfterSeconds = 2, unschedulable = false }: { readyAfterSeconds?: number; unschedulable?: boolean } = {},
+    { readyAfterSeconds = 2, unschedulable = false, image = s.toolsImage, rollingUpdate }: {
+      readyAfterSeconds?: number;
+      unschedulable?: boolean;
+      image?: string;
+      rollingUpdate?: { maxSurge: number; maxUnavailable: number };
+    } = {},
   ) {
     return {
       apiVersion: "apps/v1",
@@ -1256,6 +1798,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       metadata: { name, namespace },
       spec: {
         replicas,
+        ...(rollingUpdate ? { strategy: { type: "RollingUpdate", rollingUpdate } } : {}),
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
@@ -1266,7 +1809,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
             securityContext: { seccompProfile: { type: "RuntimeDefault" } },
             containers: [{
               name: "sleep",
-              image: s.toolsImage,
+              image,
               imagePullPolicy: "Never",
               command: ["sh", "-c", `sleep ${readyAfterSeconds}; echo ready > /tmp/ready; exec sleep 86400`],
               readinessProbe: { exec: { command: ["cat", "/tmp/ready"] }, periodSeconds: 1 },
