@@ -21,8 +21,14 @@ import type { CacheView } from "./cache_view.ts";
 import { WAIT_PARAMS } from "./rollout_wait.ts";
 import { actorOf, ifMatchOf, writeSwitches, writeThenWait } from "./write_request.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
-import { validateContainerName, validateDeploymentName, validateImageReference, validateNamespace } from "./validation.ts";
-import { truncate } from "../http/mod.ts";
+import {
+  validateContainerName,
+  validateDeploymentName,
+  validateImageBody,
+  validateImageReference,
+  validateNamespace,
+  validateUndoBody,
+} from "./validation.ts";
 import { describeImageRefusal, type ImageDecision } from "../authz/mod.ts";
 
 /** What the policy says about one image: the patterns of the client's rules are named when it is refused. */
@@ -142,7 +148,7 @@ export function createOperationHandlers(deps: OperationHandlerDeps): OperationHa
   const setImage = operation({
     async input(request, context, target) {
       const container = validateContainerName(context.params.container);
-      const image = validateImageReference(imageOf(await readJsonBody(request)));
+      const image = validateImageReference(validateImageBody(await readJsonBody(request)));
       const client = context.client;
       const verdict: ImageVerdict = client && deps.imageAllowed ? deps.imageAllowed(client, target.namespace, image) : { allowed: true };
       if (!verdict.allowed) throw new HttpError(403, describeImageRefusal(client!, target.namespace, image, verdict.patterns));
@@ -154,7 +160,7 @@ export function createOperationHandlers(deps: OperationHandlerDeps): OperationHa
   });
 
   const undo = operation({
-    input: async (request) => toRevisionOf(await readOptionalJsonBody(request, `{"toRevision": 2}`)),
+    input: async (request) => validateUndoBody(await readOptionalJsonBody(request, `{"toRevision": 2}`)),
     write: (target, toRevision, conditions) => writer.undo(target, toRevision, conditions),
     body: (r) => ({ fromRevision: r.fromRevision, toRevision: r.toRevision, images: r.images }),
     change: (target, r) => ({
@@ -217,45 +223,4 @@ async function noBody(request: Request): Promise<void> {
   if (typeof body !== "object" || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
     throw new HttpError(400, "this operation takes no body: send none, or {}");
   }
-}
-
-/** The set image body: exactly `{"image": "<reference>"}`. */
-function imageOf(body: unknown): string {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new HttpError(400, `the body must be a JSON object like {"image": "registry.internal/app:1.3"}`);
-  }
-  const unknown = Object.keys(body).filter((k) => k !== "image");
-  if (unknown.length > 0) {
-    throw new HttpError(400, `unknown field(s) in body: ${unknown.map((k) => `"${truncate(k)}"`).join(", ")}; only "image" is accepted`);
-  }
-  const image = (body as { image?: unknown }).image;
-  if (image === undefined) throw new HttpError(400, `the body is missing the "image" field`);
-  if (typeof image !== "string") throw new HttpError(400, `"image" must be a JSON string, got ${image === null ? "null" : typeof image}`);
-  return image;
-}
-
-/** The undo body: none or `{}` (the previous revision), or `{"toRevision": N}` with N a revision number (≥ 1). */
-function toRevisionOf(body: unknown): number | undefined {
-  if (body === undefined) return undefined;
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new HttpError(400, `the body must be a JSON object like {"toRevision": 2}, or none for the previous revision`);
-  }
-  const unknown = Object.keys(body).filter((k) => k !== "toRevision");
-  if (unknown.length > 0) {
-    throw new HttpError(
-      400,
-      `unknown field(s) in body: ${unknown.map((k) => `"${truncate(k)}"`).join(", ")}; only "toRevision" is accepted`,
-    );
-  }
-  const to = (body as { toRevision?: unknown }).toRevision;
-  if (to === undefined) return undefined;
-  if (typeof to !== "number" || !Number.isSafeInteger(to) || to < 1) {
-    throw new HttpError(
-      400,
-      `"toRevision" must be a revision number (a whole number ≥ 1, see GET …/revisions), got ${
-        JSON.stringify(to)?.slice(0, 40)
-      }; leave it out to undo to the previous revision`,
-    );
-  }
-  return to;
 }

@@ -1,6 +1,7 @@
 /**
- * The API's input rules for path names and the PUT replicas body. Every rejection is an HttpError 400 whose detail
- * says exactly what is wrong, so a caller can fix it without reading our source.
+ * The API's input rules for path names, image references and the write bodies (replicas, image, undo). Every
+ * rejection is an HttpError 400 whose detail says exactly what is wrong, so a caller can fix it without reading
+ * our source.
  */
 import { HttpError } from "../http/mod.ts";
 import { truncate } from "../http/mod.ts";
@@ -45,17 +46,50 @@ export function validateContainerName(value: string): string {
   return value;
 }
 
+/**
+ * A body that is a JSON object whose only possible field is `field`: every write body has that shape, so each says
+ * "not an object" and "unknown field" in the same words. `like` is the example the detail shows.
+ */
+function oneFieldObject(body: unknown, field: string, like: string): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new HttpError(400, `the body must be a JSON object like ${like}`);
+  }
+  const unknown = Object.keys(body).filter((k) => k !== field);
+  if (unknown.length > 0) {
+    throw new HttpError(400, `unknown field(s) in body: ${unknown.map((k) => `"${truncate(k)}"`).join(", ")}; only "${field}" is accepted`);
+  }
+  return body as Record<string, unknown>;
+}
+
+/** The set image body: exactly `{"image": "<reference>"}` (the reference is checked by validateImageReference). */
+export function validateImageBody(body: unknown): string {
+  const image = oneFieldObject(body, "image", `{"image": "registry.internal/app:1.3"}`).image;
+  if (image === undefined) throw new HttpError(400, `the body is missing the "image" field`);
+  if (typeof image !== "string") throw new HttpError(400, `"image" must be a JSON string, got ${image === null ? "null" : typeof image}`);
+  return image;
+}
+
+/** The undo body: none or `{}` (the previous revision), or `{"toRevision": N}` with N a revision number (≥ 1). */
+export function validateUndoBody(body: unknown): number | undefined {
+  if (body === undefined) return undefined;
+  const to = oneFieldObject(body, "toRevision", `{"toRevision": 2}, or none for the previous revision`).toRevision;
+  if (to === undefined) return undefined;
+  if (typeof to !== "number" || !Number.isSafeInteger(to) || to < 1) {
+    throw new HttpError(
+      400,
+      `"toRevision" must be a revision number (a whole number ≥ 1, see GET …/revisions), got ${
+        JSON.stringify(to)?.slice(0, 40)
+      }; leave it out to undo to the previous revision`,
+    );
+  }
+  return to;
+}
+
 /** The PUT replicas body: exactly `{"replicas": <integer 0..max>}`. */
 export function validateReplicasBody(body: unknown, maxReplicas: number): number {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw new HttpError(400, `the body must be a JSON object like {"replicas": 3}`);
-  }
-  const unknown = Object.keys(body).filter((k) => k !== "replicas");
-  if (unknown.length > 0) {
-    throw new HttpError(400, `unknown field(s) in body: ${unknown.map((k) => `"${truncate(k)}"`).join(", ")}; only "replicas" is accepted`);
-  }
-  if (!Object.hasOwn(body, "replicas")) throw new HttpError(400, `the body is missing the "replicas" field`);
-  const replicas = (body as { replicas: unknown }).replicas;
+  const fields = oneFieldObject(body, "replicas", `{"replicas": 3}`);
+  if (!Object.hasOwn(fields, "replicas")) throw new HttpError(400, `the body is missing the "replicas" field`);
+  const replicas = fields.replicas;
   if (typeof replicas !== "number") {
     throw new HttpError(400, `"replicas" must be a JSON number, got ${replicas === null ? "null" : typeof replicas}`);
   }
