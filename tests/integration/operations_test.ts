@@ -4,7 +4,7 @@
  * exactly the RBAC the chart grants for every operation.
  */
 import assert from "node:assert/strict";
-import { chartServiceAccount, createDeployment, createNamespace, kubectl, uniqueName } from "./harness/cluster.ts";
+import { chartServiceAccount, controllerObserved, createDeployment, createNamespace, kubectl, uniqueName } from "./harness/cluster.ts";
 import { startService, waitFor } from "./harness/service.ts";
 import { createTestPki } from "../support/pki.ts";
 
@@ -54,7 +54,9 @@ Deno.test("[integration] the rollout operations change what they say, refuse wha
     env: { OPERATIONS: ALL.join(","), AUTHZ_POLICY_FILE: policy, RATE_LIMIT_WRITES: "off" },
   });
   const base = `/api/v1/namespaces/${ns}/deployments/web`;
+  // Every step below builds on revisions that only kube-controller-manager makes: each waits for it explicitly.
   try {
+    assert.equal(await controllerObserved(ns, "web"), 1);
     await t.step("restart sets the restartedAt annotation, and the Event names who did it", async () => {
       const r = await svc.api(`${base}/restart`, post());
       assert.equal(r.status, 200, JSON.stringify(r.body));
@@ -68,6 +70,7 @@ Deno.test("[integration] the rollout operations change what they say, refuse wha
         10_000,
         "the restart Event",
       );
+      assert.equal(await controllerObserved(ns, "web"), 2, "the restart made revision 2");
     });
 
     await t.step("set image changes one container; the revisions read lists both revisions with their images", async () => {
@@ -81,6 +84,7 @@ Deno.test("[integration] the rollout operations change what they say, refuse wha
       assert.equal(await jsonpath(ns, "web", ".spec.template.spec.containers[0].image"), "nginx:1.28");
       const same = await svc.api(`${base}/containers/app/image`, put({ image: "nginx:1.28" }));
       assert.equal(same.body.changed, false, "the image it already runs changes nothing");
+      assert.equal(await controllerObserved(ns, "web"), 3, "the new image made revision 3");
       await waitFor(async () => (await svc.api(`${base}/revisions`)).body.revisions?.length >= 3, 15_000, "three revisions in the cache");
       const history = await svc.api(`${base}/revisions`);
       assert.equal(history.status, 200, JSON.stringify(history.body));

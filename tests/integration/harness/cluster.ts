@@ -16,6 +16,8 @@ export interface ClusterEnv {
   readonly etcdEndpoint: string;
   /** The API server's audit log (Deployment requests only); undefined for a control plane started before it existed. */
   readonly auditLog?: string;
+  /** Where each component's log is (`<component>.log`); undefined for a control plane started before it existed. */
+  readonly logDir?: string;
 }
 
 /** Reads cluster.env; fails with the command that fixes it when the control plane was not started. */
@@ -36,6 +38,7 @@ export function clusterEnv(): ClusterEnv {
     helm: vars.CLUSTER_HELM,
     etcdEndpoint: vars.CLUSTER_ETCD_ENDPOINT,
     auditLog: vars.CLUSTER_AUDIT_LOG,
+    logDir: vars.CLUSTER_LOG_DIR,
   };
 }
 
@@ -79,6 +82,39 @@ export function deploymentManifest(namespace: string, name: string, replicas: nu
 
 export async function createDeployment(namespace: string, name: string, replicas: number): Promise<void> {
   await kubectl(["apply", "-f", "-"], { stdin: deploymentManifest(namespace, name, replicas) });
+}
+
+/**
+ * Waits until kube-controller-manager has acted on the Deployment's latest spec (observedGeneration has caught up
+ * with generation) and returns the revision it gave it. The Deployment controller's lag is not ours to assert
+ * on: on a loaded machine it has exceeded 15 s, so the wait is long, and a timeout says what the controller was
+ * doing (the tail of its log) instead of failing later on a revision that was never made.
+ */
+export async function controllerObserved(namespace: string, name: string, timeoutMs = 90_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    const r = await kubectl(["get", "deployment", name, "-n", namespace, "-o", "json"], { allowFail: true });
+    if (r.code === 0) {
+      const d = JSON.parse(r.stdout);
+      const revision = Number(d.metadata?.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
+      last = `generation ${d.metadata?.generation}, observedGeneration ${d.status?.observedGeneration}, revision ${revision}`;
+      if (d.status?.observedGeneration >= d.metadata?.generation && revision > 0) return revision;
+    }
+    if (performance.now() > deadline) {
+      const logDir = clusterEnv().logDir;
+      let tail = "(no controller-manager log known)";
+      try {
+        if (logDir) tail = (await Deno.readTextFile(`${logDir}/kube-controller-manager.log`)).split("\n").slice(-40).join("\n");
+      } catch (error) {
+        tail = `(controller-manager log unreadable: ${error})`;
+      }
+      throw new Error(
+        `kube-controller-manager did not act on deployment ${namespace}/${name} within ${timeoutMs} ms (${last}); its log ends:\n${tail}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 export async function specReplicas(namespace: string, name: string): Promise<number> {
