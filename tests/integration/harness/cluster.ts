@@ -44,6 +44,7 @@ export function clusterEnv(): ClusterEnv {
 
 export { type CommandResult, run } from "../../support/command.ts";
 import { type CommandResult, run } from "../../support/command.ts";
+import { waitFor } from "./service.ts";
 
 /** kubectl as the cluster admin (or with the given kubeconfig); throws with stderr unless allowFail. */
 export async function kubectl(
@@ -91,29 +92,32 @@ export async function createDeployment(namespace: string, name: string, replicas
  * doing (the tail of its log) instead of failing later on a revision that was never made.
  */
 export async function controllerObserved(namespace: string, name: string, timeoutMs = 90_000): Promise<number> {
-  const deadline = performance.now() + timeoutMs;
+  let revision = 0;
   let last = "";
-  for (;;) {
-    const r = await kubectl(["get", "deployment", name, "-n", namespace, "-o", "json"], { allowFail: true });
-    if (r.code === 0) {
-      const d = JSON.parse(r.stdout);
-      const revision = Number(d.metadata?.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
-      last = `generation ${d.metadata?.generation}, observedGeneration ${d.status?.observedGeneration}, revision ${revision}`;
-      if (d.status?.observedGeneration >= d.metadata?.generation && revision > 0) return revision;
+  try {
+    await waitFor(
+      async () => {
+        const d = JSON.parse((await kubectl(["get", "deployment", name, "-n", namespace, "-o", "json"])).stdout);
+        revision = Number(d.metadata?.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
+        last = `generation ${d.metadata?.generation}, observedGeneration ${d.status?.observedGeneration}, revision ${revision}`;
+        return d.status?.observedGeneration >= d.metadata?.generation && revision > 0;
+      },
+      timeoutMs,
+      `deployment ${namespace}/${name} observed`,
+      200,
+    );
+    return revision;
+  } catch {
+    const logDir = clusterEnv().logDir;
+    let tail = "(no controller-manager log known)";
+    try {
+      if (logDir) tail = (await Deno.readTextFile(`${logDir}/kube-controller-manager.log`)).split("\n").slice(-40).join("\n");
+    } catch (error) {
+      tail = `(controller-manager log unreadable: ${error})`;
     }
-    if (performance.now() > deadline) {
-      const logDir = clusterEnv().logDir;
-      let tail = "(no controller-manager log known)";
-      try {
-        if (logDir) tail = (await Deno.readTextFile(`${logDir}/kube-controller-manager.log`)).split("\n").slice(-40).join("\n");
-      } catch (error) {
-        tail = `(controller-manager log unreadable: ${error})`;
-      }
-      throw new Error(
-        `kube-controller-manager did not act on deployment ${namespace}/${name} within ${timeoutMs} ms (${last}); its log ends:\n${tail}`,
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    throw new Error(
+      `kube-controller-manager did not act on deployment ${namespace}/${name} within ${timeoutMs} ms (${last}); its log ends:\n${tail}`,
+    );
   }
 }
 
