@@ -10,12 +10,14 @@ import type { Authorizer } from "../authz/mod.ts";
 import type { RequestContext } from "../http/mod.ts";
 import { awaitResourceVersion, CONSISTENT_READ_PARAMS, minResourceVersion } from "./consistent_read.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
+import { DETAIL_PARAM, detailBody, wantsDetail } from "./deployment_detail.ts";
 
 const encoder = new TextEncoder();
 
 /** watch is known only as false here (watch=true is the watch route's, see watch.ts). */
-const LIST_ALL_PARAMS = Object.freeze(["namespace", "watch", ...CONSISTENT_READ_PARAMS]);
-const LIST_NAMESPACE_PARAMS = Object.freeze(["watch", ...CONSISTENT_READ_PARAMS]);
+const LIST_ALL_PARAMS = Object.freeze(["namespace", "watch", DETAIL_PARAM, ...CONSISTENT_READ_PARAMS]);
+const LIST_NAMESPACE_PARAMS = Object.freeze(["watch", DETAIL_PARAM, ...CONSISTENT_READ_PARAMS]);
+const GET_PARAMS = Object.freeze([DETAIL_PARAM, ...CONSISTENT_READ_PARAMS]);
 
 /** The query of a plain list: known parameters, each once, watch (if given) false, and no Last-Event-ID. */
 function listQuery(request: Request, allowed: readonly string[]): URLSearchParams {
@@ -52,19 +54,27 @@ export function createDeploymentHandlers(
    * answer too. Held weakly: a replaced view's body goes with it.
    */
   const listBodies = new WeakMap<readonly DeploymentRecord[], { text: string; bytes: Uint8Array }>();
-  const listResponse = (items: readonly DeploymentRecord[], headers: Readonly<Record<string, string>>): Response => {
-    let body = listBodies.get(items);
+  /**
+   * The same for detailed lists. A Deployment's rollout progress changes only together with its record (one
+   * upsert replaces both), and a changed record gives a new list array, so the array still identifies the body.
+   */
+  const detailBodies = new WeakMap<readonly DeploymentRecord[], { text: string; bytes: Uint8Array }>();
+  const listResponse = (items: readonly DeploymentRecord[], headers: Readonly<Record<string, string>>, detail = false): Response => {
+    const bodies = detail ? detailBodies : listBodies;
+    let body = bodies.get(items);
     if (body === undefined) {
-      const text = JSON.stringify({ items });
-      listBodies.set(items, body = { text, bytes: encoder.encode(text) });
+      const text = JSON.stringify({ items: detail ? detailed(items) : items });
+      bodies.set(items, body = { text, bytes: encoder.encode(text) });
     }
     return textResponse(body.text, "application/json", { headers, bytes: body.bytes });
   };
+  const detailed = (items: readonly DeploymentRecord[]) => items.map((d) => detailBody(d, cache.rollout(d.namespace, d.name)));
 
   return {
     listAll(request, context) {
       const query = listQuery(request, LIST_ALL_PARAMS);
       const min = minResourceVersion(query);
+      const detail = wantsDetail(query);
       const namespace = query.get("namespace");
       if (namespace !== null) validateNamespace(namespace);
       // A namespace that does not exist or is not served is 404, so a typo is not an empty list.
@@ -74,8 +84,11 @@ export function createDeploymentHandlers(
       const readable = client && authorizer ? authorizer.readableNamespaces(client) : "*";
       const answer = (headers: Readonly<Record<string, string>>) => {
         const items = cache.list(namespace ?? undefined);
-        if (readable !== "*") return jsonResponse({ items: items.filter((d) => readable.has(d.namespace)) }, { headers });
-        return listResponse(items, headers);
+        if (readable !== "*") {
+          const visible = items.filter((d) => readable.has(d.namespace));
+          return jsonResponse({ items: detail ? detailed(visible) : visible }, { headers });
+        }
+        return listResponse(items, headers, detail);
       };
       if (query.size === 0) return answer(headers);
       return consistent(min, context, namespace ?? undefined, () => answer(view.readHeaders()));
@@ -87,15 +100,18 @@ export function createDeploymentHandlers(
       // The plain list, the hot path: no closure, no parameters to look at.
       if (query.size === 0) return listResponse(cache.list(params.namespace), view.namespace(params.namespace));
       const min = minResourceVersion(query);
-      view.namespace(params.namespace);
+      const detail = wantsDetail(query);
+      const headers = view.namespace(params.namespace);
+      if (min === undefined) return listResponse(cache.list(params.namespace), headers, detail);
       return consistent(min, context, params.namespace, () => {
-        return listResponse(cache.list(params.namespace), view.readHeaders());
+        return listResponse(cache.list(params.namespace), view.readHeaders(), detail);
       });
     },
     get(request, context) {
       const { params } = context;
-      const query = validateQuery(request.url, CONSISTENT_READ_PARAMS);
+      const query = validateQuery(request.url, GET_PARAMS);
       const min = minResourceVersion(query);
+      const detail = wantsDetail(query);
       validateNamespace(params.namespace);
       validateDeploymentName(params.name);
       const headers = view.namespace(params.namespace);
@@ -104,9 +120,10 @@ export function createDeploymentHandlers(
         if (!record) throw new HttpError(404, `deployment "${params.namespace}/${params.name}" not found`);
         const etag = `"${record.resourceVersion}"`;
         if (noneMatch(request, record.resourceVersion)) return emptyResponse(304, { ...headers, etag });
-        return jsonResponse(record, { headers: { ...headers, etag } });
+        const body = detail ? detailBody(record, cache.rollout(params.namespace, params.name)) : record;
+        return jsonResponse(body, { headers: { ...headers, etag } });
       };
-      if (query.size === 0) return answer(headers);
+      if (min === undefined) return answer(headers);
       return consistent(min, context, params.namespace, () => answer(view.readHeaders()));
     },
   };

@@ -13,10 +13,11 @@ import { admitLongRequest } from "./long_requests.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 import { validateNamespace } from "./validation.ts";
 import { openWatchStream } from "./watch_stream.ts";
+import { DETAIL_PARAM, wantsDetail } from "./deployment_detail.ts";
 
 /** resourceVersion and resourceVersionMatch are known here only to be refused with a reason (see refuseVersionParams). */
-const WATCH_ALL_PARAMS = Object.freeze(["namespace", "watch", ...CONSISTENT_READ_PARAMS]);
-const WATCH_NAMESPACE_PARAMS = Object.freeze(["watch", ...CONSISTENT_READ_PARAMS]);
+const WATCH_ALL_PARAMS = Object.freeze(["namespace", "watch", DETAIL_PARAM, ...CONSISTENT_READ_PARAMS]);
+const WATCH_NAMESPACE_PARAMS = Object.freeze(["watch", DETAIL_PARAM, ...CONSISTENT_READ_PARAMS]);
 
 export interface WatchHandlers {
   /** GET /api/v1/deployments?watch=true[&namespace=]: every namespace the client may read, or one. */
@@ -40,6 +41,7 @@ export function createWatchHandlers(
     lastEventId: string | undefined,
     headers: Readonly<Record<string, string>>,
     scope: string | null,
+    detail: boolean,
   ) => {
     const client = context.client;
     const readable = () => (client && authorizer ? authorizer.readableNamespaces(client) : "*");
@@ -89,6 +91,7 @@ export function createWatchHandlers(
       visible,
       policy,
       resume,
+      detail,
       closed: context.closed,
       release: (reason) => {
         slot();
@@ -111,14 +114,14 @@ export function createWatchHandlers(
       if (namespace !== null) validateNamespace(namespace);
       const headers = namespace === null ? view.readHeaders() : view.namespace(namespace);
       // The guard has checked ?namespace= already; a stream across namespaces carries only the readable ones.
-      return open(request, context, lastEventId, headers, namespace);
+      return open(request, context, lastEventId, headers, namespace, wantsDetail(query));
     },
     namespace(request, context) {
       const { params } = context;
-      checkedQuery(request, WATCH_NAMESPACE_PARAMS);
+      const query = checkedQuery(request, WATCH_NAMESPACE_PARAMS);
       const lastEventId = validLastEventId(request);
       validateNamespace(params.namespace);
-      return open(request, context, lastEventId, view.namespace(params.namespace), params.namespace);
+      return open(request, context, lastEventId, view.namespace(params.namespace), params.namespace, wantsDetail(query));
     },
   };
 }

@@ -31,7 +31,9 @@ import type { DeploymentCache } from "../kube/mod.ts";
 import { isNewerVersion } from "../kube/mod.ts";
 import type { ChangeEvent } from "../kube/mod.ts";
 import type { DeploymentRecord } from "../kube/mod.ts";
+import type { RolloutStatus } from "../kube/mod.ts";
 import type { LongRequestDeps, LongRequestEnd } from "./long_requests.ts";
+import { detailBody } from "./deployment_detail.ts";
 
 export interface WatchStreamOptions {
   cache: DeploymentCache;
@@ -45,6 +47,8 @@ export interface WatchStreamOptions {
   policy?: { onChange(listener: () => void): () => void; stillAllowed(): boolean; refusal(): string };
   /** The Last-Event-ID to resume after (validated), with the events to replay; undefined = start with a snapshot. */
   resume?: { after: string; events: readonly ChangeEvent[] };
+  /** ?detail=true: each event's Deployment also carries its detail fields and its rollout as of that event. */
+  detail?: boolean;
   /** Aborted when the client's connection closes; undefined off the mTLS listener. */
   closed?: () => AbortSignal;
   /** Releases the slots the stream holds; called exactly once when it ends, with why. */
@@ -63,8 +67,15 @@ const PREAMBLE = ": replica-api watch\nretry: 2000\n\n";
 /** Snapshot events handed to the listener per read: big enough to amortise, small enough not to stall others. */
 const SNAPSHOT_BATCH = 256;
 
-function eventText(type: string, record: DeploymentRecord, id: string | undefined): string {
-  return `event: ${type}\n${id === undefined ? "" : `id: ${id}\n`}data: ${JSON.stringify(record)}\n\n`;
+/** One event; `detail` set: the detailed form, with `rollout` the Deployment's progress as of the event. */
+function eventText(
+  type: string,
+  record: DeploymentRecord,
+  id: string | undefined,
+  detail?: { readonly rollout?: RolloutStatus },
+): string {
+  const data = JSON.stringify(detail ? detailBody(record, detail.rollout) : record);
+  return `event: ${type}\n${id === undefined ? "" : `id: ${id}\n`}data: ${data}\n\n`;
 }
 
 function finalEvent(detail: string, instance: string, status = 503): string {
@@ -76,6 +87,8 @@ export function openWatchStream(o: WatchStreamOptions): Response {
   const { cache, deps } = o;
   // Taken in the same turn as the subscription below: no change can fall between the two.
   const snapshot = o.resume ? [] : cache.list().filter((r) => o.visible(r.namespace));
+  // The snapshot's rollouts, read in the same turn: by the time a batch is written the cache may have moved on.
+  const snapshotRollouts = o.detail ? snapshot.map((r) => ({ rollout: cache.rollout(r.namespace, r.name) })) : undefined;
   const snapshotAt = cache.changes.head;
   const replay = o.resume?.events.filter((e) => o.visible(e.record.namespace)) ?? [];
   let next = 0; // into snapshot, then replay
@@ -139,7 +152,7 @@ export function openWatchStream(o: WatchStreamOptions): Response {
   const onEvent = (event: ChangeEvent) => {
     if (ending || !o.visible(event.record.namespace)) return;
     if (o.resume && !isNewerVersion(event.position, o.resume.after)) return; // the client has it already
-    push(eventText(event.type, event.record, event.position));
+    push(eventText(event.type, event.record, event.position, o.detail ? event : undefined));
     if (pendingBytes > o.bufferBytes) {
       end(
         "slow_consumer",
@@ -183,10 +196,10 @@ export function openWatchStream(o: WatchStreamOptions): Response {
           const stop = Math.min(next + SNAPSHOT_BATCH, snapshot.length + replay.length);
           for (; next < stop; next++) {
             if (next < snapshot.length) {
-              text += eventText("ADDED", snapshot[next], next === snapshot.length - 1 ? snapshotAt : undefined);
+              text += eventText("ADDED", snapshot[next], next === snapshot.length - 1 ? snapshotAt : undefined, snapshotRollouts?.[next]);
             } else {
               const event = replay[next - snapshot.length];
-              text += eventText(event.type, event.record, event.position);
+              text += eventText(event.type, event.record, event.position, o.detail ? event : undefined);
             }
           }
           c.enqueue(encoder.encode(text));

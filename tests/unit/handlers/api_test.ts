@@ -529,9 +529,29 @@ Deno.test("PUT replicas before the first sync answers 503 with Retry-After, not 
 
 /** Every route's query parameters with a valid value each. */
 const PARAMETERS_BY_ROUTE: [method: string, path: string, parameters: string[]][] = [
-  ["GET", "/api/v1/deployments", ["namespace=prod", "watch=true", "watch=false", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
-  ["GET", "/api/v1/namespaces/prod/deployments", ["watch=true", "watch=false", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
-  ["GET", "/api/v1/namespaces/prod/deployments/web", ["resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
+  ["GET", "/api/v1/deployments", [
+    "namespace=prod",
+    "watch=true",
+    "watch=false",
+    "detail=true",
+    "detail=false",
+    "resourceVersion=1",
+    "resourceVersionMatch=NotOlderThan",
+  ]],
+  ["GET", "/api/v1/namespaces/prod/deployments", [
+    "watch=true",
+    "watch=false",
+    "detail=true",
+    "detail=false",
+    "resourceVersion=1",
+    "resourceVersionMatch=NotOlderThan",
+  ]],
+  ["GET", "/api/v1/namespaces/prod/deployments/web", [
+    "detail=true",
+    "detail=false",
+    "resourceVersion=1",
+    "resourceVersionMatch=NotOlderThan",
+  ]],
   ["GET", REPLICAS, ["wait=rollout", "timeout=1s", "resourceVersion=1", "resourceVersionMatch=NotOlderThan"]],
   ["PUT", REPLICAS, ["force=true", "dryRun=true", "dryRun=false", "wait=rollout", "timeout=1s"]],
 ];

@@ -331,3 +331,49 @@ Deno.test("a reloaded policy that takes away read ends an open watch with a fina
   await settle();
   assert.deepEqual(h.ends.sort(), ["watch:forbidden", "watch:forbidden"]);
 });
+
+Deno.test("with detail=true the snapshot and the live events carry the detail fields and the rollout as of each event", async () => {
+  const h = harness();
+  const sse = await h.open("/api/v1/namespaces/dev/deployments?watch=true&detail=true");
+  const snapshot = JSON.parse((await sse.next())!.data!);
+  assert.deepEqual(snapshot, { ...rec("dev", "web", "102"), paused: false, containers: [] }, "no rollout is known for a hand-put record");
+  const status = {
+    generation: 2,
+    observedGeneration: 1,
+    desiredReplicas: 2,
+    replicas: 1,
+    updatedReplicas: 0,
+    readyReplicas: 0,
+    availableReplicas: 0,
+    conditions: [],
+  };
+  h.cache.put({ ...rec("dev", "web", "104", 2), paused: true, revision: 2, containers: [{ name: "c", image: "i:1" }] }, status);
+  const live = await sse.next();
+  assert.equal(live?.event, "MODIFIED");
+  const body = JSON.parse(live!.data!);
+  assert.equal(body.paused, true);
+  assert.equal(body.revision, 2);
+  assert.deepEqual(body.containers, [{ name: "c", image: "i:1" }]);
+  assert.deepEqual(body.rollout, {
+    complete: false,
+    generation: 2,
+    observedGeneration: 1,
+    replicas: 1,
+    updatedReplicas: 0,
+    readyReplicas: 0,
+    availableReplicas: 0,
+    reason: "GenerationNotObserved",
+    message: "waiting for the deployment spec update to be observed",
+  });
+  await sse.cancel();
+});
+
+Deno.test("without detail a watch's events are the plain records; detail must be true or false", async () => {
+  const h = harness();
+  const sse = await h.open("/api/v1/namespaces/dev/deployments?watch=true&detail=false");
+  assert.equal((await sse.next())!.data, JSON.stringify(rec("dev", "web", "102")));
+  await sse.cancel();
+  const refused = await h.send("/api/v1/deployments?watch=true&detail=yes");
+  assert.equal(refused.status, 400);
+  assert.match((await refused.json()).detail, /"detail" must be "true" or "false"/);
+});
