@@ -8,6 +8,7 @@ import { type Config, ConfigError, loadConfig, usage } from "./config/mod.ts";
 import { createLogger } from "./observability/mod.ts";
 import { createKubeClient, loadKubeConfig } from "./kube/mod.ts";
 import { startService } from "./service.ts";
+import { loadStaticAssets, type StaticAssets } from "./files/mod.ts";
 import { loadRevocationList, readTlsMaterial, type RevocationList, type TlsFiles, type TlsMaterial, TlsMaterialError } from "./tls/mod.ts";
 import { type Authorizer, loadAuthorizer } from "./authz/mod.ts";
 import { createServiceMetrics } from "./observability/mod.ts";
@@ -106,9 +107,24 @@ async function main(args: string[]): Promise<number> {
   });
   if (malloc.problem) log.warn(malloc.problem);
 
+  // Read once at start: src/console/ next to this file (the image ships it with the rest of src/).
+  let consoleAssets: StaticAssets | undefined;
+  if (config.console) {
+    const dir = new URL("./console", import.meta.url).pathname;
+    try {
+      consoleAssets = await loadStaticAssets(dir);
+      if (!consoleAssets.get("index.html")) log.warn("the console's files are missing: / answers 503 (the API is unaffected)", { dir });
+      else log.info("console", { dir, files: consoleAssets.names.length, bytes: consoleAssets.totalBytes });
+    } catch (error) {
+      log.error("failed to read the console's files", { dir, error });
+      return 1;
+    }
+  }
+
   let service;
   try {
     service = await startService({
+      consoleAssets,
       config,
       tls: tls.material,
       tlsFiles: tls.files,

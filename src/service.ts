@@ -11,7 +11,8 @@ import { createScaleEventRecorder, type EventApi } from "./kube/mod.ts";
 import { createCacheView } from "./handlers/mod.ts";
 import { createApiRoutes, createProbeRoutes } from "./handlers/mod.ts";
 import { createRouter } from "./http/mod.ts";
-import { createApp } from "./http/mod.ts";
+import { createApp, SECURITY_HEADERS } from "./http/mod.ts";
+import type { StaticAssets } from "./files/mod.ts";
 import { startMtlsServer } from "./tls/mod.ts";
 import { startProbeServer } from "./http/mod.ts";
 import type { CrlGaugeSource, ServiceMetrics } from "./observability/mod.ts";
@@ -41,6 +42,8 @@ export interface ServiceDeps {
   tlsFiles?: TlsFiles;
   /** The client CA's revocation lists loaded at start (TLS_CLIENT_CRL_FILE); watched and reloaded. */
   revocations?: RevocationList;
+  /** The browser console's files (src/console/, read at start); no console when undefined (CONSOLE=false). */
+  consoleAssets?: StaticAssets;
 }
 
 export interface Service {
@@ -111,6 +114,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     authorizer,
     events,
     streaming,
+    console: deps.consoleAssets,
   }));
   const guard = createRequestGuard({
     authorizer,
@@ -133,6 +137,18 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     listener: "api",
     metrics: metrics.http,
     guard,
+    responseHeaders: SECURITY_HEADERS,
+    crossOrigin: {
+      refused(reason, request) {
+        metrics.crossOriginRefused(reason);
+        log.warn("cross-origin request refused", {
+          reason,
+          method: request.method,
+          path: new URL(request.url).pathname,
+          origin: request.headers.get("origin") ?? undefined,
+        });
+      },
+    },
   });
   const probeApp = createApp({
     router: createRouter(createProbeRoutes({ view, lifecycle, registry: metrics.registry, warnings: () => readinessWarnings() })),

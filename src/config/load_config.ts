@@ -45,6 +45,8 @@ export interface Config {
   readonly kubeHeartbeat: { readonly intervalMs: number; readonly timeoutMs: number; readonly unreachableAfterMs: number } | null;
   readonly logLevel: LogLevel;
   readonly accessLog: boolean;
+  /** Serve the browser console (src/console/) at `/`. */
+  readonly console: boolean;
   /** Authorization policy file; undefined = every authenticated client may read and do every enabled operation everywhere. */
   readonly authzPolicyFile?: string;
   /** Per client certificate; null = no limit. */
@@ -169,6 +171,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ar
     watchTimeoutMs: parseDuration("WATCH_TIMEOUT", raw("WATCH_TIMEOUT")!, { minMs: 1_000, maxMs: 3_600_000 }),
     logLevel,
     accessLog: parseBoolean("ACCESS_LOG", raw("ACCESS_LOG")!),
+    console: parseBoolean("CONSOLE", raw("CONSOLE")!),
     authzPolicyFile: raw("AUTHZ_POLICY_FILE"),
     rateLimitReads: rate("RATE_LIMIT_READS"),
     rateLimitWrites: rate("RATE_LIMIT_WRITES"),

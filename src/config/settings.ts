@@ -36,6 +36,7 @@ export const SETTINGS = {
     help: "nothing heard from the API server for this long: reads stale, readiness 503, watches restarted (> interval + timeout)",
   },
   LOG_LEVEL: { default: "info", help: "debug, info, warn or error" },
+  CONSOLE: { default: "true", help: "serve the browser console at / on the mTLS listener (true or false; the API is unaffected)" },
   ACCESS_LOG: { default: "true", help: "one log line per request (switch off for benchmarks)" },
   AUTHZ_POLICY_FILE: { default: undefined, help: "authorization policy (JSON); unset = every authenticated client may do everything" },
   RATE_LIMIT_READS: { default: "100/s,burst=200", help: "GET/HEAD per client certificate: <n>/s|m|h[,burst=<n>] or off" },

@@ -18,6 +18,8 @@ import type { DeploymentWriter } from "../kube/mod.ts";
 import type { Registry } from "../observability/mod.ts";
 import type { Authorizer } from "../authz/mod.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
+import { createConsoleHandlers } from "./console.ts";
+import type { StaticAssets } from "../files/mod.ts";
 
 export interface ApiRouteDeps {
   view: CacheView;
@@ -35,6 +37,8 @@ export interface ApiRouteDeps {
   events?: ScaleEventRecorder;
   /** Watch streams, rollout waits, NotOlderThan reads; default: generous limits that never shut down (tests). */
   streaming?: StreamingDeps;
+  /** The browser console's files, served at `/` and `/console/{file}`; no console routes when undefined (CONSOLE=off). */
+  console?: StaticAssets;
   /** Epoch milliseconds, for certificate expiry in whoami; injectable for tests. */
   now?: () => number;
 }
@@ -131,6 +135,7 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
     { method: "GET", path: `${base}/whoami`, name: "whoami", handler: createWhoamiHandler(deps) },
     { method: "GET", path: `${base}/health`, name: "health", handler: createHealthHandler(deps) },
     { method: "GET", path: `${base}/openapi.json`, name: "openapi", handler: createOpenApiHandler() },
+    ...consoleRoutes(deps.console),
   ];
 }
 
@@ -154,6 +159,16 @@ function writeRoutes(enabled: ReadonlySet<Operation>) {
     };
     return routes.map((route) => ({ ...route, handler: refuse }));
   };
+}
+
+/** The console's page and files: any authenticated client may load them (what it may then do is whoami's answer). */
+function consoleRoutes(assets: StaticAssets | undefined): Route[] {
+  if (!assets) return [];
+  const handlers = createConsoleHandlers({ assets });
+  return [
+    { method: "GET", path: "/", name: "console_page", handler: handlers.page },
+    { method: "GET", path: "/console/:file", name: "console_asset", handler: handlers.asset },
+  ];
 }
 
 /** Stands in for the writer when no operation that needs one is enabled: their routes answer 501 before reaching it. */

@@ -12,6 +12,8 @@ import { problemResponse, toHttpError } from "./problem.ts";
 import { setResponseHeader } from "./response.ts";
 import type { HttpMetrics } from "../observability/mod.ts";
 import type { AdmissionEnd, GuardedRequest, RequestGuard } from "./guard.ts";
+import { crossOriginRefusal } from "./cross_origin.ts";
+import { HttpError } from "./http_error.ts";
 
 export interface AppOptions {
   router: Router;
@@ -24,6 +26,13 @@ export interface AppOptions {
   metrics?: HttpMetrics;
   /** Rate limits, authorization, concurrency cap and audit (mTLS listener only). */
   guard?: RequestGuard;
+  /** Header fields set on every response (the mTLS listener's security headers, http/security_headers.ts). */
+  responseHeaders?: Readonly<Record<string, string>>;
+  /**
+   * Refuse state-changing requests a browser sends on another site's behalf (http/cross_origin.ts), before routing
+   * and authorization; `refused` counts and logs each. Off when undefined (the probe listener has no writes).
+   */
+  crossOrigin?: { refused(reason: string, request: Request): void };
   /** Monotonic milliseconds; injectable for tests. */
   now?: () => number;
   /** Request id source; injectable for tests. */
@@ -41,6 +50,8 @@ export function createApp(options: AppOptions): Handler {
   const listener = options.listener ?? "api";
   const guard = options.guard;
   const metrics = options.metrics;
+  const crossOrigin = options.crossOrigin;
+  const extraHeaders = Object.entries(options.responseHeaders ?? {});
 
   /** Turns a failure into its problem response; logs server-side failures with their cause. */
   const problemFor = (x: Exchange, error: unknown): Response | Promise<Response> => {
@@ -69,6 +80,7 @@ export function createApp(options: AppOptions): Handler {
 
   const complete = (x: Exchange, response: Response): Response => {
     setResponseHeader(response, "x-request-id", x.requestId);
+    for (const [name, value] of extraHeaders) setResponseHeader(response, name, value);
     const durationMs = now() - x.started;
     const method = x.request.method;
     if (options.accessLog) {
@@ -109,6 +121,13 @@ export function createApp(options: AppOptions): Handler {
     };
     let result: Response | Promise<Response>;
     try {
+      if (crossOrigin) {
+        const refusal = crossOriginRefusal(request);
+        if (refusal) {
+          crossOrigin.refused(refusal.reason, request);
+          throw new HttpError(403, refusal.detail);
+        }
+      }
       // With the URL, so a mode chosen by the query (a watch, a rollout wait) is counted and logged under its own route.
       const found = router.match(request.method, x.pathname, request.url);
       x.routeName = found.route.name;

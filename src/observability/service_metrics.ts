@@ -53,6 +53,8 @@ export interface ServiceMetrics {
   kubeRequest(verb: string, status: string, seconds: number): void;
   authzDenied(identity: string, permission: string): void;
   rateLimited(identity: string, kind: string): void;
+  /** A state-changing request a browser sent on another origin's behalf, refused (http/cross_origin.ts), by why. */
+  crossOriginRefused(reason: string): void;
   /** A "who scaled" Kubernetes Event: recorded, failed or dropped (too many in flight). */
   scaleEvent(outcome: string): void;
   /** Watch streams and rollout waits: opened, closed (with why), refused by the stream limits. */
@@ -130,6 +132,11 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
     "identity",
     "limit",
   ]);
+  const crossOrigin = r.counter(
+    "replica_api_cross_origin_refused_total",
+    "State-changing requests refused because a browser sent them on another origin's behalf, by the header that told.",
+    ["reason"],
+  );
   const scaleEvents = r.counter(
     "replica_api_scale_events_total",
     "Kubernetes Events recording who scaled, by outcome (recorded, failed, dropped); a failure never fails the scale.",
@@ -210,6 +217,7 @@ export function createServiceMetrics(options: { now?: () => number } = {}): Serv
     },
     authzDenied: (identity, permission) => denied.inc({ identity, permission }),
     rateLimited: (identity, limit) => limited.inc({ identity, limit }),
+    crossOriginRefused: (reason) => crossOrigin.inc({ reason }),
     scaleEvent: (outcome) => scaleEvents.inc({ outcome }),
     policyReload: (outcome) => policyReloads.inc({ outcome }),
     crlReload: (outcome) => crlReloads.inc({ outcome }),
