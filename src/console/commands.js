@@ -10,7 +10,7 @@ export function shellQuote(word) {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'"'"'`)}'`;
 }
 
-/** `bin/replica-api scale ns/name 5 --if-match "123" --wait` and the like. @param {WriteSpec} spec */
+/** `bin/replica-api scale ns/name 5 --if-match 123 --wait` and the like. @param {WriteSpec} spec */
 export function cliLine(spec) {
   const target = `${spec.namespace}/${spec.name}`;
   /** @type {string[]} */
@@ -30,7 +30,8 @@ export function cliLine(spec) {
     default:
       words.push(spec.op, target);
   }
-  if (spec.ifMatch) words.push("--if-match", spec.ifMatch);
+  // The CLI takes the ETag or the bare resourceVersion: the bare one needs no shell quoting.
+  if (spec.ifMatch) words.push("--if-match", spec.ifMatch.replace(/^(W\/)?"(.*)"$/, "$2"));
   if (spec.dryRun) words.push("--dry-run");
   else if (spec.wait && spec.op !== "pause") words.push("--wait");
   return words.map(shellQuote).join(" ");

@@ -250,6 +250,9 @@ export function createOpDialog(deps) {
         ? `Done${b.changed === false ? " (nothing to change)" : ""}${r ? ": rollout complete" : ""}.`
         : `Applied; the rollout is still in progress${r?.reason ? ` (${r.reason}${r.message ? `: ${r.message}` : ""})` : ""}.`;
       say("op-result", text);
+      // The next write of this dialog starts from what this one made (its If-Match is the new version).
+      const now = seen ? deps.get(keyOf(seen)) : undefined;
+      if (now) seen = now;
       return;
     }
     if (answer.status === 412) {
