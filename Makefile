@@ -12,7 +12,7 @@ DENO ?= $(shell command -v deno 2>/dev/null || echo $(TOOLS_DIR)/deno/node_modul
 CERTS_DIR    := $(CURDIR)/certs
 export DENO
 
-.PHONY: help deno deps certs client-cert revoke-cert run start test static test-unit test-integration contract-test fmt fmt-check lint check cluster-up cluster-down clean
+.PHONY: help deno deps certs client-cert revoke-cert run start test static test-unit test-integration test-browser contract-test fmt fmt-check lint check cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ test-unit: deps ## Unit tests (no cluster)
 
 test-integration: deps ## Integration tests against a real kube-apiserver (starts the local control plane if needed)
 	@scripts/integration-test.sh
+
+test-browser: deps ## Console in headless Debian chromium (playwright-core, axe-core): installs chromium as root on Debian, else skips
+	@scripts/browser-test.sh
 
 contract-test: deps ## promtool on /metrics and schemathesis over api/openapi.json against the running service
 	@scripts/contract-test.sh

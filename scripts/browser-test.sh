@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `make test-browser`: the console's real-browser suite (tests/browser/). Installs Debian's chromium when it is
+# missing and this is root on Debian (apt-get; never a browser download: `npx playwright install` cannot work here),
+# otherwise skips with the reason, like the KIND suite. playwright-core and axe-core are npm packages pinned in
+# deno.json/deno.lock (make deps). Starts the local control plane when it is not running and stops it again only if
+# it started it (KEEP_CLUSTER=1 keeps it). Prints the suite's own summary.
+#   CHROMIUM=/path/to/chromium   use another Chromium build (default /usr/bin/chromium)
+#   BROWSER_SUITE_FILTER=text    only the scenarios whose name contains text (deno test --filter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DENO:?run through make (it sets DENO)}"
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+if [[ ! -x "${CHROMIUM}" ]]; then
+  if [[ "${CHROMIUM}" == /usr/bin/chromium && "$(id -u)" == 0 && -f /etc/debian_version ]] && command -v apt-get >/dev/null; then
+    echo "browser: installing Debian's chromium (apt-get)" >&2
+    start=$(date +%s)
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends chromium >&2
+    echo "browser: chromium installed in $(($(date +%s) - start)) s" >&2
+  else
+    echo "SKIP: browser suite: no Chromium at ${CHROMIUM}, and this is not root on Debian to install it (apt-get install chromium, or set CHROMIUM)"
+    exit 0
+  fi
+fi
+"${CHROMIUM}" --version >&2 2>/dev/null || true
+
+started=0
+if ! tests/cluster/ctl.sh status kube-apiserver >/dev/null 2>&1; then
+  started=1
+fi
+start=$(date +%s)
+tests/cluster/up.sh
+echo "browser: control plane ready after $(($(date +%s) - start)) s" >&2
+stop_cluster() {
+  if [[ "${started}" == 1 && "${KEEP_CLUSTER:-0}" != 1 ]]; then tests/cluster/down.sh || true; fi
+}
+trap stop_cluster EXIT
+args=()
+[[ -n "${BROWSER_SUITE_FILTER:-}" ]] && args+=(--filter "${BROWSER_SUITE_FILTER}")
+CHROMIUM="${CHROMIUM}" "$DENO" task test:browser "${args[@]}" "$@"
