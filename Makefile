@@ -49,7 +49,7 @@ start: deps ## Run the service from environment variables and flags only (deno t
 
 # The stages run one after another through scripts/test.sh, which times each and ends with a table of them (also
 # when one fails), while the KIND path's artifacts are built in the background at low priority once static is done (make kind-prepare).
-test: ## Run every test suite (what CI runs): static checks, unit, chart, integration, contract, KIND; then a table of stage times
+test: ## Run every test suite (what CI runs): static checks, unit, chart, integration, browser, contract, KIND; then a table of stage times
 	@MAKE="$(MAKE)" scripts/test.sh
 
 # Formatting, lint and type-check, first and in seconds: CI runs exactly `make test`, so whatever is not in it
