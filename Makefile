@@ -12,7 +12,7 @@ DENO ?= $(shell command -v deno 2>/dev/null || echo $(TOOLS_DIR)/deno/node_modul
 CERTS_DIR    := $(CURDIR)/certs
 export DENO
 
-.PHONY: help deno deps certs client-cert revoke-cert run start test static test-unit test-integration test-browser contract-test fmt fmt-check lint check cluster-up cluster-down clean
+.PHONY: help deno deps certs client-cert revoke-cert run start test static test-unit test-integration test-browser screenshots contract-test fmt fmt-check lint check cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ test-integration: deps ## Integration tests against a real kube-apiserver (start
 
 test-browser: deps ## Console in headless Debian chromium (playwright-core, axe-core): installs chromium as root on Debian, else skips
 	@scripts/browser-test.sh
+
+screenshots: deps ## Console screenshots, light and dark, desktop and phone, into docs/screenshots/ (the browser suite's screenshot scenario)
+	@SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots BROWSER_SUITE_FILTER=screenshots scripts/browser-test.sh
 
 contract-test: deps ## promtool on /metrics and schemathesis over api/openapi.json against the running service
 	@scripts/contract-test.sh

@@ -11,18 +11,14 @@ cd "$(dirname "$0")/.."
 : "${DENO:?run through make (it sets DENO)}"
 CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 
-if [[ ! -x "${CHROMIUM}" ]]; then
-  if [[ "${CHROMIUM}" == /usr/bin/chromium && "$(id -u)" == 0 && -f /etc/debian_version ]] && command -v apt-get >/dev/null; then
-    echo "browser: installing Debian's chromium (apt-get)" >&2
-    start=$(date +%s)
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends chromium >&2
-    echo "browser: chromium installed in $(($(date +%s) - start)) s" >&2
-  else
-    echo "SKIP: browser suite: no Chromium at ${CHROMIUM}, and this is not root on Debian to install it (apt-get install chromium, or set CHROMIUM)"
-    exit 0
-  fi
+rc=0
+why="$(scripts/chromium.sh)" || rc=$?
+if [[ "${rc}" == 3 ]]; then
+  echo "${why/#SKIP: /SKIP: browser suite: }"
+  exit 0
+elif [[ "${rc}" != 0 ]]; then
+  echo "browser: installing chromium failed (exit ${rc})" >&2
+  exit "${rc}"
 fi
 "${CHROMIUM}" --version >&2 2>/dev/null || true
 
