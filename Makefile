@@ -71,14 +71,20 @@ screenshots: deps ## Console screenshots, light and dark, desktop and phone, int
 contract-test: deps ## promtool on /metrics and schemathesis over api/openapi.json against the running service
 	@scripts/contract-test.sh
 
+# tests/browser/ and bench/console.ts have their own config (tests/browser/deno.json: playwright-core, axe-core).
+BROWSER_CODE := --config tests/browser/deno.json tests/browser/ bench/console.ts
+
 fmt: deno ## Format the code
 	@$(DENO) fmt
+	@$(DENO) fmt $(BROWSER_CODE)
 
 fmt-check: deno ## Fail when the code is not formatted
 	@$(DENO) fmt --check
+	@$(DENO) fmt --check $(BROWSER_CODE)
 
 lint: deno ## Lint the code
 	@$(DENO) lint
+	@$(DENO) lint $(BROWSER_CODE)
 
 check: deps ## Type-check everything
 	@$(DENO) task check
