@@ -12,7 +12,7 @@ DENO ?= $(shell command -v deno 2>/dev/null || echo $(TOOLS_DIR)/deno/node_modul
 CERTS_DIR    := $(CURDIR)/certs
 export DENO
 
-.PHONY: help deno deps certs client-cert revoke-cert run start test static test-unit test-integration contract-test fmt fmt-check lint check cluster-up cluster-down clean
+.PHONY: help deno deps certs client-cert revoke-cert run start test static test-unit test-integration test-browser screenshots contract-test fmt fmt-check lint check cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -49,7 +49,7 @@ start: deps ## Run the service from environment variables and flags only (deno t
 
 # The stages run one after another through scripts/test.sh, which times each and ends with a table of them (also
 # when one fails), while the KIND path's artifacts are built in the background at low priority once static is done (make kind-prepare).
-test: ## Run every test suite (what CI runs): static checks, unit, chart, integration, contract, KIND; then a table of stage times
+test: ## Run every test suite (what CI runs): static checks, unit, chart, integration, browser, contract, KIND; then a table of stage times
 	@MAKE="$(MAKE)" scripts/test.sh
 
 # Formatting, lint and type-check, first and in seconds: CI runs exactly `make test`, so whatever is not in it
@@ -62,17 +62,29 @@ test-unit: deps ## Unit tests (no cluster)
 test-integration: deps ## Integration tests against a real kube-apiserver (starts the local control plane if needed)
 	@scripts/integration-test.sh
 
+test-browser: deps ## Console in headless Debian chromium (playwright-core, axe-core): installs chromium as root on Debian, else skips
+	@scripts/browser-test.sh
+
+screenshots: deps ## Console screenshots, light and dark, desktop and phone, into docs/screenshots/ (the browser suite's screenshot scenario)
+	@SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots BROWSER_SUITE_FILTER=screenshots scripts/browser-test.sh
+
 contract-test: deps ## promtool on /metrics and schemathesis over api/openapi.json against the running service
 	@scripts/contract-test.sh
 
+# tests/browser/ and bench/console.ts have their own config (tests/browser/deno.json: playwright-core, axe-core).
+BROWSER_CODE := --config tests/browser/deno.json tests/browser/ bench/console.ts
+
 fmt: deno ## Format the code
 	@$(DENO) fmt
+	@$(DENO) fmt $(BROWSER_CODE)
 
 fmt-check: deno ## Fail when the code is not formatted
 	@$(DENO) fmt --check
+	@$(DENO) fmt --check $(BROWSER_CODE)
 
 lint: deno ## Lint the code
 	@$(DENO) lint
+	@$(DENO) lint $(BROWSER_CODE)
 
 check: deps ## Type-check everything
 	@$(DENO) task check

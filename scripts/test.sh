@@ -13,7 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit
 MAKE="${MAKE:-make}"
-STAGES=(static test-unit chart-test test-integration contract-test test-kind)
+STAGES=(static test-unit chart-test test-integration test-browser contract-test test-kind)
 LOG_DIR="${REPLICA_API_CACHE:-${PWD}/.cache}/logs"
 PREP_LOG="${LOG_DIR}/kind-prepare.log"
 PREP_STATE="${LOG_DIR}/kind-prepare.state"
