@@ -49,7 +49,9 @@ export function crossOriginRefusal(request: Request): CrossOriginRefusal | undef
   if (origin !== "null" && host !== null && origin.toLowerCase() === `https://${host.toLowerCase()}`) return undefined;
   return {
     reason: origin === "null" ? "origin:null" : "origin:mismatch",
-    detail: `refused a ${request.method} from Origin ${truncate(origin)}: a browser may change state here only from this server's own origin (https://${
+    detail: `refused a ${request.method} from Origin ${
+      truncate(origin)
+    }: a browser may change state here only from this server's own origin (https://${
       truncate(host ?? "")
     }); curl and the CLI are not affected`,
   };

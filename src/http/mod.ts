@@ -5,7 +5,7 @@
  * @module
  */
 export { createApp } from "./app.ts";
-export { crossOriginRefusal, type CrossOriginRefusal } from "./cross_origin.ts";
+export { type CrossOriginRefusal, crossOriginRefusal } from "./cross_origin.ts";
 export { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from "./security_headers.ts";
 export { readJsonBody, readOptionalJsonBody } from "./body.ts";
 export type { AdmissionEnd, GuardedRequest, RequestGuard } from "./guard.ts";
