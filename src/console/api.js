@@ -75,8 +75,8 @@ export function writeRequest(spec) {
   }
 }
 
-/** Sends a write. @param {WriteSpec} spec */
-export function write(spec) {
+/** Sends a write; `signal` stops waiting for its answer. @param {WriteSpec} spec @param {AbortSignal} [signal] */
+export function write(spec, signal) {
   const r = writeRequest(spec);
   /** @type {Record<string, string>} */
   const headers = { accept: "application/json" };
@@ -87,6 +87,7 @@ export function write(spec) {
     method: r.method,
     headers,
     body: r.body === undefined ? undefined : JSON.stringify(r.body),
+    signal,
   });
 }
 

@@ -36,8 +36,10 @@ function item(text) {
 }
 
 /**
+ * `offered` is what this server does at all (whoami's operations): revisions exist only where it offers undo, and
+ * a history only where it writes (OPERATIONS=none records nothing), so neither is asked for in vain.
  * @param {{ get: (key: string) => Deployment | undefined, allowed: (op: Op, namespace: string) => boolean,
- *   onOp: (op: Op, key: string) => void, onClosed: (key: string) => void }} deps
+ *   offered: () => readonly string[], onOp: (op: Op, key: string) => void, onClosed: (key: string) => void }} deps
  */
 export function createDeploymentDialog(deps) {
   const dialog = /** @type {HTMLDialogElement} */ ($("deployment-dialog"));
@@ -83,9 +85,16 @@ export function createDeploymentDialog(deps) {
     const hist = $("history");
     list.replaceChildren(item("Loading…"));
     hist.replaceChildren(item("Loading…"));
-    const [revs, events] = await Promise.all([api.revisions(d.namespace, d.name), api.history(d.namespace, d.name)]);
+    const offered = deps.offered();
+    /** @type {api.Answer} */
+    const notOffered = { status: 501, body: { title: "Not offered by this server" }, etag: null };
+    const [revs, events] = await Promise.all([
+      offered.includes("undo") ? api.revisions(d.namespace, d.name) : notOffered,
+      offered.length > 0 ? api.history(d.namespace, d.name) : notOffered,
+    ]);
     if (key !== keyOf(d)) return;
-    if (revs.status === 200) {
+    if (revs === notOffered) list.replaceChildren(item("Not listed: this server does not offer undo (OPERATIONS)"));
+    else if (revs.status === 200) {
       /** @type {import("./types.js").Revision[]} */
       const rs = revs.body.revisions ?? [];
       list.replaceChildren(
@@ -105,6 +114,8 @@ export function createDeploymentDialog(deps) {
         ...es.map((e) => item(`${timeText(e.time)} · ${e.reason} · ${e.note}${e.count && e.count > 1 ? ` (×${e.count})` : ""}`)),
       );
       if (es.length === 0) hist.replaceChildren(item("Nothing recorded yet"));
+    } else if (events === notOffered) {
+      hist.replaceChildren(item("Nothing recorded: this server is read-only (OPERATIONS=none)"));
     } else if (events.status === 404 || events.status === 501) {
       hist.replaceChildren(item(`History unavailable (${api.problemText(events.body, events.status)})`));
     } else hist.replaceChildren(item(`History unavailable for now (${api.problemText(events.body, events.status)})`));

@@ -1,12 +1,13 @@
 // @ts-check
 /**
- * The live store: one EventSource on the watch, a Map of Deployments by "ns/name", and listeners told after each
- * batch of events (at most once per animation frame). The browser resumes with Last-Event-ID by itself; a refused
- * stream (410, 4xx/5xx) or an ERROR event that is not a 503 renewal makes it list again from scratch.
+ * The live store: one stream on the watch (sse.js), a Map of Deployments by "ns/name", and listeners told after each
+ * batch of events (at most once per animation frame). Every reconnection resumes with Last-Event-ID, across any
+ * outage; a 410, or an ERROR event that is not a 503 renewal, makes it list again from scratch.
  * @module
  */
 
-import { API, call, problemText } from "./api.js";
+import { API, problemText } from "./api.js";
+import { readEvents } from "./sse.js";
 import { keyOf } from "./format.js";
 
 /** @typedef {import("./types.js").Deployment} Deployment */
@@ -34,8 +35,12 @@ export function createLiveStore(notify, seams = {}) {
   /** @type {ConnectionState} */
   let state = "connecting";
   let message = "Connecting…";
-  /** @type {EventSource | null} */
-  let source = null;
+  /** The open connection's controller; a callback of an older one finds it replaced and does nothing. */
+  /** @type {AbortController | null} */
+  let current = null;
+  /** The last event id seen: the next connection resumes after it ("" = a fresh snapshot). */
+  let lastId = "";
+  let stopped = false;
   /** @type {Set<string> | null} */
   let changed = new Set();
   let scheduled = false;
@@ -72,7 +77,7 @@ export function createLiveStore(notify, seams = {}) {
     }
   }
 
-  /** @param {MessageEvent} event @param {"ADDED" | "MODIFIED" | "DELETED"} type */
+  /** @param {import("./sse.js").StreamEvent} event @param {"ADDED" | "MODIFIED" | "DELETED"} type */
   function onChange(event, type) {
     /** @type {Deployment} */
     let d;
@@ -88,83 +93,96 @@ export function createLiveStore(notify, seams = {}) {
     if (incoming) {
       // Only the snapshot's last event carries an id: the snapshot is complete.
       clearTimeout(emptyTimer);
-      if (event.lastEventId !== "") completeSnapshot();
+      if (event.id !== "") completeSnapshot();
     } else schedule(key);
   }
 
-  /** @param {MessageEvent} event */
+  /**
+   * An ERROR event ends the stream. 503 (a renewal, a shutdown) resumes from the last id; anything else (410: too far
+   * behind) lists again from scratch. @param {import("./sse.js").StreamEvent} event
+   */
   function onError(event) {
     /** @type {any} */
     let problem = {};
     try {
       problem = JSON.parse(event.data);
     } catch { /* an ERROR without a body: treat as a refusal */ }
-    if (problem.status === 503) {
-      // A renewal or a shutdown: the browser reconnects with Last-Event-ID by itself.
-      setState("reconnecting", `Reconnecting: ${problemText(problem, 503)}`);
-      return;
-    }
-    restart(`Stream ended: ${problemText(problem, problem.status ?? 0)}`);
+    if (problem.status !== 503) lastId = "";
+    reconnect(`Stream ended: ${problemText(problem, problem.status ?? 0)}`, problem.status === 503 ? 0 : undefined);
   }
 
   function url() {
     return `${API}/deployments?${detail ? "detail=true&" : ""}watch=true`;
   }
 
-  function open() {
-    incoming = new Map();
-    const es = new EventSource(url());
-    source = es;
-    es.addEventListener("open", () => {
-      retries = 0;
-      setState("live", "Live");
-      if (incoming && incoming.size === 0) {
-        clearTimeout(emptyTimer);
-        emptyTimer = later(() => {
-          if (source === es && incoming && incoming.size === 0) completeSnapshot();
-        }, EMPTY_SNAPSHOT_MS);
-      }
-    });
-    for (const type of /** @type {const} */ (["ADDED", "MODIFIED", "DELETED"])) {
-      es.addEventListener(type, (e) => onChange(/** @type {MessageEvent} */ (e), type));
-    }
-    es.addEventListener("ERROR", (e) => onError(/** @type {MessageEvent} */ (e)));
-    es.addEventListener("error", () => {
-      if (source !== es) return;
-      if (es.readyState === EventSource.CONNECTING) setState("reconnecting", "Reconnecting…");
-      else void diagnose();
-    });
-  }
-
-  /** The stream was refused (the browser gives up on a non-200): find out why, then list again. */
-  async function diagnose() {
+  /** One connection: resumes after `lastId` when there is one, else receives a snapshot first. */
+  async function open() {
     const controller = new AbortController();
-    const answer = await call(url(), { signal: controller.signal, headers: { accept: "text/event-stream" } })
-      .catch(() => ({ status: 0, body: null, etag: null }));
-    controller.abort();
-    if (answer.status === 400 && detail && /detail/.test(JSON.stringify(answer.body ?? ""))) {
-      // A server without the detailed view: watch the plain records.
-      detail = false;
-      restart("", 0);
+    current = controller;
+    const resume = lastId;
+    incoming = resume ? null : new Map();
+    /** @type {Response} */
+    let response;
+    try {
+      /** @type {Record<string, string>} */
+      const headers = { accept: "text/event-stream" };
+      if (resume) headers["last-event-id"] = resume;
+      response = await fetch(url(), { headers, signal: controller.signal, cache: "no-store", credentials: "same-origin" });
+    } catch {
+      if (current === controller) reconnect("The service cannot be reached");
       return;
     }
-    restart(answer.status === 200 ? "Stream closed" : `Stream refused: ${problemText(answer.body, answer.status)}`);
+    if (!response.ok || !response.body) {
+      const body = await response.json().catch(() => null);
+      if (current !== controller) return;
+      if (response.status === 400 && detail && /detail/.test(JSON.stringify(body ?? ""))) {
+        // A server without the detailed view: watch the plain records.
+        detail = false;
+        lastId = "";
+        reconnect("", 0);
+      } else if (response.status === 410 || response.status === 400) {
+        // It cannot replay from there (another replica, a restart): list again.
+        lastId = "";
+        reconnect("", 0);
+      } else reconnect(`Stream refused: ${problemText(body, response.status)}`);
+      return;
+    }
+    retries = 0;
+    setState("live", "Live");
+    if (incoming) {
+      clearTimeout(emptyTimer);
+      emptyTimer = later(() => {
+        if (current === controller && incoming && incoming.size === 0) completeSnapshot();
+      }, EMPTY_SNAPSHOT_MS);
+    }
+    try {
+      for await (const event of readEvents(response.body)) {
+        if (current !== controller) return;
+        if (event.id) lastId = event.id;
+        if (event.type === "ADDED" || event.type === "MODIFIED" || event.type === "DELETED") onChange(event, event.type);
+        else if (event.type === "ERROR") return onError(event);
+      }
+    } catch { /* the connection broke: resume below */ }
+    if (current === controller) reconnect("Connection lost");
   }
 
-  /** Closes the stream and opens a fresh one (no Last-Event-ID: a new snapshot), with backoff. */
-  function restart(/** @type {string} */ why, delay = Math.min(30_000, 500 * 2 ** retries++)) {
-    source?.close();
-    source = null;
+  /** Drops the connection and opens the next one after a backoff; it resumes from `lastId` when that is set. */
+  function reconnect(/** @type {string} */ why, delay = Math.min(30_000, 500 * 2 ** retries++)) {
+    current?.abort();
+    current = null;
     incoming = null;
     setState("reconnecting", why ? `${why}; reconnecting in ${Math.round(delay / 1000)} s` : "Reconnecting…");
-    later(open, delay);
+    later(() => {
+      if (!stopped) void open();
+    }, delay);
   }
 
   return {
-    start: open,
+    start: () => void open(),
     stop() {
-      source?.close();
-      source = null;
+      stopped = true;
+      current?.abort();
+      current = null;
       setState("closed", "Closed");
     },
     /** @param {string} key */

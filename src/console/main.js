@@ -83,6 +83,7 @@ const table = createTable({
 const deploymentDialog = createDeploymentDialog({
   get: (key) => records.get(key),
   allowed: (op, ns) => allowed(op, ns),
+  offered: () => who?.operations ?? [],
   onOp: (op, key) => void opDialog.open(op, key),
   onClosed: (key) => returnFocus(key),
 });

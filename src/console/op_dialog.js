@@ -85,7 +85,11 @@ export function createOpDialog(deps) {
   /** @type {Deployment | null} the state the user saw (and whose version If-Match sends) */
   let seen = null;
   let busy = false;
-  let waiting = false;
+  /**
+   * The write being followed (wait=rollout): the version it started from, the count asked for, and its request.
+   * @type {{ from: string | undefined, replicas: number | undefined, controller: AbortController, applied: boolean } | null}
+   */
+  let waiting = null;
 
   const show = (/** @type {string} */ id, /** @type {boolean} */ on) => ($(id).hidden = !on);
   function say(/** @type {string} */ id, /** @type {string} */ text) {
@@ -219,17 +223,32 @@ export function createOpDialog(deps) {
     busy = true;
     clearOutcome();
     refresh();
+    const controller = new AbortController();
     if (!dry && s.wait) {
-      waiting = true;
+      waiting = { from: seen?.resourceVersion, replicas: s.replicas, controller, applied: false };
       show("op-progress", true);
       progress(deps.get(`${s.namespace}/${s.name}`) ?? seen);
     }
-    const answer = await api.write(s);
+    const answer = await api.write(s, controller.signal);
     busy = false;
-    waiting = false;
+    waiting = null;
     show("op-progress", false);
+    // Closing the dialog stops following the rollout (the write itself is done or refused by then).
+    if (answer.status === 0 && controller.signal.aborted) return;
     outcome(answer, dry);
     refresh();
+  }
+
+  /**
+   * While the answer waits for the rollout, the live feed already shows whether the write landed: say so at
+   * once, so nobody clicks again wondering whether the first click did anything.
+   * @param {Deployment} d
+   */
+  function landed(d) {
+    if (!waiting || waiting.applied || d.resourceVersion === waiting.from) return;
+    if (op === "scale" && d.replicas !== waiting.replicas) return;
+    waiting.applied = true;
+    say("op-result", `Applied${op === "scale" ? ` (now ${d.replicas})` : ""}; following the rollout…`);
   }
 
   /** @param {import("./api.js").Answer} answer @param {boolean} dry */
@@ -334,6 +353,7 @@ export function createOpDialog(deps) {
     void send(false);
   });
   dialog.addEventListener("close", () => {
+    waiting?.controller.abort();
     if (seen) deps.onClosed(keyOf(seen));
   });
 
@@ -353,7 +373,10 @@ export function createOpDialog(deps) {
     },
     /** Live changes while open: the progress of a running wait. @param {Deployment} d */
     update(d) {
-      if (dialog.open && waiting && seen && keyOf(d) === keyOf(seen)) progress(d);
+      if (dialog.open && waiting && seen && keyOf(d) === keyOf(seen)) {
+        progress(d);
+        landed(d);
+      }
     },
     isOpen: () => dialog.open,
   };

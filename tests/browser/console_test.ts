@@ -58,7 +58,7 @@ scenario("scale through the dialog: change shown, zero warned, dry run changes n
     assert.equal(await input.inputValue(), "6");
     await dialog.locator("#op-decrease").click();
     assert.equal(await input.inputValue(), "5");
-    const commands = await dialog.locator("#op-commands").innerText();
+    const commands = await dialog.locator("#op-commands").textContent() ?? "";
     assert.match(commands, /replica-api/, "the CLI line");
     assert.match(commands, /curl/, "the curl line");
     assert.match(commands, /If-Match/i, "curl carries the ETag seen");
@@ -117,7 +117,7 @@ scenario("HPA: the dialog names the autoscaler and submitting needs the explicit
     }
     assert.equal(await specReplicas(c.namespace, "web"), 2, "no scale without force");
     await dialog.locator("#op-force").check();
-    assert.equal(await dialog.locator("#op-commands").innerText().then((t) => /force/.test(t)), true, "the commands carry the force");
+    assert.equal(await dialog.locator("#op-commands").textContent().then((t) => /force/.test(t ?? "")), true, "the commands carry the force");
     await submit.click();
     await dialog.locator("#op-result").filter({ hasText: /\S/ }).waitFor({ timeout: 20_000 });
     assert.equal(await specReplicas(c.namespace, "web"), 4, "forced past the HPA");

@@ -122,12 +122,6 @@ scenario("assets carry ETags, are always revalidated and answer 304 to If-None-M
       assert.match(a.cacheControl ?? "", /no-cache/, `Cache-Control: no-cache on ${a.url}`);
       assert.equal(a.revalidated, 304, `304 for an unchanged ${a.url}`);
     }
-    // A reload revalidates rather than trusting a cached copy: the server answers 304s.
-    const before = requests(c.svc).length;
-    await page.reload();
-    await page.waitForSelector("html[data-ready=true]", { state: "attached", timeout: 15_000 });
-    const after = requests(c.svc).slice(before);
-    assert.ok(after.some((r) => r.status === 304), `a reload revalidates: ${after.map((r) => `${r.path} ${r.status}`).join(", ")}`);
     console.log(`browser: ${checked.length} console files with ETags, all 304 on If-None-Match`);
   });
 });
