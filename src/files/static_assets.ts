@@ -35,7 +35,6 @@ const TYPES: Readonly<Record<string, string>> = {
   js: "text/javascript; charset=utf-8",
   mjs: "text/javascript; charset=utf-8",
   svg: "image/svg+xml",
-  json: "application/json",
   webmanifest: "application/manifest+json",
 };
 

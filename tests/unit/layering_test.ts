@@ -14,6 +14,8 @@ const SRC = fileURLToPath(new URL("../../src/", import.meta.url)).replace(/\/$/,
  * the informer that fills the model from the API, the writes, and the client that binds them.
  */
 const LAYERS: readonly string[] = [
+  // The browser console: served as files, run by the browser, never imported by the server (a test says so).
+  "console/",
   "version.ts",
   "observability/",
   "files/",
@@ -155,4 +157,19 @@ Deno.test("every folder under src/ that others import from has a mod.ts", async 
     }
   }
   assert.deepEqual([...missing], []);
+});
+
+Deno.test("the browser console and the server share no code: the console imports only its own files, the server none of them", async () => {
+  const crossing = (await edges())
+    .filter(([from, to]) => (layerOf(from) === 0) !== (layerOf(to) === 0))
+    .map(([from, to]) => `${rel(from)} -> ${rel(to)}`);
+  assert.deepEqual(crossing, [], crossing.join("\n"));
+  // Nor anything from outside: no npm:, node: or URL import can reach a browser (there is no bundler).
+  const outside: string[] = [];
+  for (const module of (await modules()).filter((m) => layerOf(m) === 0)) {
+    for (const specifier of specifiers(await Deno.readTextFile(module))) {
+      if (!/^\.\/[a-z_]+\.js$/.test(specifier)) outside.push(`${rel(module)}: ${specifier}`);
+    }
+  }
+  assert.deepEqual(outside, [], outside.join("\n"));
 });

@@ -6,6 +6,7 @@ import { jsonResponse } from "../../../src/http/response.ts";
 import { HttpError } from "../../../src/http/http_error.ts";
 import { createServiceMetrics } from "../../../src/observability/service_metrics.ts";
 import type { Handler, RequestContext } from "../../../src/http/types.ts";
+import { CONTENT_SECURITY_POLICY, SECURITY_HEADERS } from "../../../src/http/security_headers.ts";
 
 const CONTEXT: RequestContext = { remoteAddr: "127.0.0.1", params: {} };
 
@@ -59,4 +60,49 @@ Deno.test("request metrics count every outcome of a route separately and keep in
   }
   assert.match(text, /replica_api_http_request_duration_seconds_count\{listener="api",route="x"\} 6\n/);
   assert.match(text, /replica_api_http_requests_in_flight\{listener="api"\} 0\n/);
+});
+
+Deno.test("the security headers are on every response of the app: answers, problems and unknown routes", async () => {
+  const router = createRouter([{ method: "GET", path: "/x", name: "x", handler: () => jsonResponse({}) }]);
+  const app = createApp({
+    router,
+    log: createLogger({ sink: () => {} }),
+    accessLog: false,
+    responseHeaders: SECURITY_HEADERS,
+  });
+  for (const [path, status] of [["/x", 200], ["/nope", 404]] as const) {
+    const response = await app(new Request(`https://localhost${path}`), CONTEXT);
+    assert.equal(response.status, status);
+    assert.equal(response.headers.get("content-security-policy"), CONTENT_SECURITY_POLICY);
+    assert.match(CONTENT_SECURITY_POLICY, /frame-ancestors 'none'/);
+    assert.doesNotMatch(CONTENT_SECURITY_POLICY, /unsafe-inline|unsafe-eval/);
+    assert.equal(response.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(response.headers.get("referrer-policy"), "no-referrer");
+  }
+});
+
+Deno.test("a cross-site browser write is refused with a 403 problem before it reaches its handler, and reported once", async () => {
+  let called = 0;
+  const refused: string[] = [];
+  const router = createRouter([
+    { method: "PUT", path: "/x", name: "x", handler: () => (called++, jsonResponse({})) },
+    { method: "GET", path: "/x", name: "x_get", handler: () => (called++, jsonResponse({})) },
+  ]);
+  const app = createApp({
+    router,
+    log: createLogger({ sink: () => {} }),
+    accessLog: false,
+    crossOrigin: { refused: (reason) => void refused.push(reason) },
+  });
+  const put = await app(new Request("https://localhost/x", { method: "PUT", headers: { "sec-fetch-site": "cross-site" } }), CONTEXT);
+  assert.equal(put.status, 403);
+  assert.equal(put.headers.get("content-type"), "application/problem+json");
+  assert.match((await put.json()).detail, /Sec-Fetch-Site/);
+  assert.equal(called, 0, "the handler never ran");
+  assert.deepEqual(refused, ["sec-fetch-site:cross-site"]);
+  const get = await app(new Request("https://localhost/x", { headers: { "sec-fetch-site": "cross-site" } }), CONTEXT);
+  assert.equal(get.status, 200, "a cross-site read is not refused (it changes nothing)");
+  const same = await app(new Request("https://localhost/x", { method: "PUT", headers: { "sec-fetch-site": "same-origin" } }), CONTEXT);
+  assert.equal(same.status, 200);
+  assert.equal(called, 2);
 });
