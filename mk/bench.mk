@@ -59,7 +59,7 @@ bench-revisions: deps ## RSS/heap/ready with 10k Deployments, without vs with 30
 # the page's performance marks (not a timed test); its own control plane, stopped after (BENCH_KEEP_CLUSTER=1 keeps it).
 bench-console: deps ## The console with 10k Deployments in headless Chromium: first render, filter keystroke (bench/console.ts)
 	@why="$$(scripts/chromium.sh)" || { rc=$$?; [ $$rc = 3 ] && { echo "$${why/#SKIP: /SKIP: bench-console: }"; exit 0; }; exit $$rc; }; \
-	  $(BENCH_DENO_RUN) bench/console.ts; rc=$$?; [ -n "$$BENCH_KEEP_CLUSTER" ] || bench/cluster.sh down >/dev/null; exit $$rc
+	  $(BENCH_DENO_RUN) --config tests/browser/deno.json --frozen bench/console.ts; rc=$$?; [ -n "$$BENCH_KEEP_CLUSTER" ] || bench/cluster.sh down >/dev/null; exit $$rc
 
 faults: deps $(LOADGEN_BIN) ## Soak at half of peak (FAULTS_SOAK=5m), API server/etcd faults and abusive clients, under load
 	@$(BENCH_DENO_RUN) bench/faults.ts

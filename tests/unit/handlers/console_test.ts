@@ -48,3 +48,18 @@ Deno.test("an unknown console file is a 404 naming it; a missing page is a 503 t
     });
   });
 });
+
+Deno.test("the console as shipped: an index.html and its modules, all of it under the 150 KB first-load budget", async () => {
+  const assets = await loadStaticAssets(new URL("../../../src/console", import.meta.url).pathname);
+  assert.ok(assets.get("index.html"), "the page is there");
+  assert.ok(assets.names.includes("main.js") && assets.names.includes("console.css"), assets.names.join(", "));
+  // Every served file is loaded by the first visit (the page imports each module), so their sum is what it transfers.
+  assert.ok(assets.totalBytes < 150_000, `${assets.totalBytes} bytes`);
+  for (const name of assets.names) {
+    if (!name.endsWith(".js")) continue;
+    const source = assets.get(name)!.text;
+    for (const [, specifier] of source.matchAll(/\bfrom\s*"([^"]+)"/g)) {
+      assert.ok(assets.get(specifier.replace(/^\.\//, "")), `${name} imports ${specifier}, which is served`);
+    }
+  }
+});
