@@ -53,13 +53,13 @@ bench-scale: deps $(LOADGEN_BIN) ## Only the 10,000-Deployment scale part of mak
 # informer (30,000 ReplicaSets, 3 revisions each), 2 rounds alternating; its own control plane, stopped after.
 bench-revisions: deps ## RSS/heap/ready with 10k Deployments, without vs with 30k ReplicaSets (bench/revisions_memory.ts)
 	@env="$$(bench/cluster.sh up)" && $(BENCH_DENO_RUN) bench/revisions_memory.ts "$$env" $${BENCH_ROUNDS:-2}; rc=$$?; \
-	  [ -n "$$BENCH_KEEP_CLUSTER" ] || bench/cluster.sh down >/dev/null; exit $$rc
+	  [ -n "$${BENCH_KEEP_CLUSTER:-}" ] || bench/cluster.sh down >/dev/null; exit $$rc
 
 # Issue 20: the console with 10,000 Deployments in headless Chromium: first render and per-keystroke filter time from
 # the page's performance marks (not a timed test); its own control plane, stopped after (BENCH_KEEP_CLUSTER=1 keeps it).
 bench-console: deps ## The console with 10k Deployments in headless Chromium: first render, filter keystroke (bench/console.ts)
 	@why="$$(scripts/chromium.sh)" || { rc=$$?; [ $$rc = 3 ] && { echo "$${why/#SKIP: /SKIP: bench-console: }"; exit 0; }; exit $$rc; }; \
-	  $(BENCH_DENO_RUN) --config tests/browser/deno.json --frozen bench/console.ts; rc=$$?; [ -n "$$BENCH_KEEP_CLUSTER" ] || bench/cluster.sh down >/dev/null; exit $$rc
+	  $(BENCH_DENO_RUN) --config tests/browser/deno.json --frozen bench/console.ts; rc=$$?; [ -n "$${BENCH_KEEP_CLUSTER:-}" ] || bench/cluster.sh down >/dev/null; exit $$rc
 
 faults: deps $(LOADGEN_BIN) ## Soak at half of peak (FAULTS_SOAK=5m), API server/etcd faults and abusive clients, under load
 	@$(BENCH_DENO_RUN) bench/faults.ts
