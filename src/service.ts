@@ -5,7 +5,7 @@
  */
 import type { Config } from "./config/mod.ts";
 import type { Logger } from "./observability/mod.ts";
-import { InformerCache, type KubeSource } from "./kube/mod.ts";
+import { EventHistory, InformerCache, type KubeSource } from "./kube/mod.ts";
 import { createDeploymentWriter, createScaler, type DeploymentApi, type ScaleApi } from "./kube/mod.ts";
 import { createScaleEventRecorder, type EventApi } from "./kube/mod.ts";
 import { createCacheView } from "./handlers/mod.ts";
@@ -22,6 +22,9 @@ import { STREAM_DEFAULTS, type StreamingDeps } from "./handlers/mod.ts";
 import { startCertReloader } from "./tls/mod.ts";
 import { type RevocationList, startCrlReloader, type TlsFiles, type TlsMaterial } from "./tls/mod.ts";
 import { X509Certificate } from "node:crypto";
+
+/** reportingController of the Events this service records, and of those its history reads back. */
+const EVENT_CONTROLLER = "replica-api";
 
 export interface ServiceDeps {
   config: Config;
@@ -58,6 +61,10 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   const { config, tls, source, scaleApi, log, metrics } = deps;
   // Held by the guard and the handlers alike; the policy reloader swaps what it answers with.
   const authorizer = createReloadableAuthorizer(deps.authorizer ?? allowAll());
+  const informerEvents = (informer: string) => {
+    const m = metrics.informer(informer);
+    return { ...m, watchRequest: (status: string, seconds: number) => metrics.kubeRequest("watch", status, seconds) };
+  };
   const cache = new InformerCache({
     source,
     namespaces: config.watchNamespaces,
@@ -66,10 +73,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     historySize: config.watchHistory,
     // The revisions (trimmed ReplicaSets) cost memory and RBAC; only undo and the history it picks from need them.
     replicaSets: config.operations.has("undo"),
-    events: (informer) => {
-      const m = metrics.informer(informer);
-      return { ...m, watchRequest: (status, seconds) => metrics.kubeRequest("watch", status, seconds) };
-    },
+    events: informerEvents,
     heartbeat: config.kubeHeartbeat
       ? { ...config.kubeHeartbeat, observe: (status, seconds) => metrics.kubeRequest("heartbeat", status, seconds) }
       : undefined,
@@ -83,10 +87,23 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
   const events = deps.eventApi
     ? createScaleEventRecorder({
       api: deps.eventApi,
-      controller: "replica-api",
+      controller: EVENT_CONTROLLER,
       instance: deps.instance ?? "replica-api",
       log,
       count: metrics.scaleEvent,
+    })
+    : undefined;
+  // The history reads back the Events the recorder writes; a read-only server writes none, so it neither watches them
+  // nor is granted to (the chart grants events list/watch only beside create).
+  const history = events && config.operations.size > 0 && source.listEvents
+    ? new EventHistory({
+      listEvents: (namespace, fieldSelector, page) => source.listEvents!(namespace, fieldSelector, page),
+      watch: source.watch,
+      controller: EVENT_CONTROLLER,
+      namespaces: config.watchNamespaces,
+      watchTimeoutSeconds: Math.round(config.watchTimeoutMs / 1000),
+      log,
+      events: informerEvents,
     })
     : undefined;
   const lifecycle = { shuttingDown: false };
@@ -113,6 +130,7 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
     maxReplicas: config.maxReplicas,
     authorizer,
     events,
+    history,
     streaming,
     console: deps.consoleAssets,
   }));
@@ -212,6 +230,8 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
 
   // Not awaited: listeners answer (503 until synced) while the first list runs, and failures restart on their own.
   const started = cache.start();
+  // Apart from the cache: the history never holds up readiness (its read answers 503 until it has listed).
+  const historyStarted = history?.start();
 
   let shutdown: Promise<void> | undefined;
   return {
@@ -230,7 +250,9 @@ export async function startService(deps: ServiceDeps): Promise<Service> {
         // Events of the last scales are still on their way; give them a moment, bounded like the calls themselves.
         await events?.settle(5_000);
         await started;
+        await historyStarted;
         await cache.stop().catch((error) => log.error("stopping the informers failed", { error }));
+        await history?.stop().catch((error) => log.error("stopping the Events informer failed", { error }));
         await probe.close().catch((error) => log.error("closing the probe listener failed", { error }));
         log.info("stopped");
       })();

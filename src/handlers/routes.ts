@@ -1,7 +1,7 @@
 /** The two route tables: the mTLS API and the plain-HTTP probe port. */
 import type { Route } from "../http/mod.ts";
 import type { Scaler } from "../kube/mod.ts";
-import type { ScaleEventRecorder } from "../kube/mod.ts";
+import type { HistorySource, ScaleEventRecorder } from "../kube/mod.ts";
 import type { CacheView } from "./cache_view.ts";
 import { createDeploymentHandlers } from "./deployments.ts";
 import { createReplicasHandlers } from "./replicas.ts";
@@ -19,6 +19,7 @@ import type { Registry } from "../observability/mod.ts";
 import type { Authorizer } from "../authz/mod.ts";
 import { defaultStreamingDeps, type StreamingDeps } from "./streaming.ts";
 import { createConsoleHandlers } from "./console.ts";
+import { createHistoryHandler } from "./history.ts";
 import type { StaticAssets } from "../files/mod.ts";
 
 export interface ApiRouteDeps {
@@ -35,6 +36,8 @@ export interface ApiRouteDeps {
   maxReplicas: number;
   /** Records who scaled, restarted, … as Kubernetes Events; none when undefined. */
   events?: ScaleEventRecorder;
+  /** Those Events, read back by the history read; it answers 501 when undefined. */
+  history?: HistorySource;
   /** Watch streams, rollout waits, NotOlderThan reads; default: generous limits that never shut down (tests). */
   streaming?: StreamingDeps;
   /** The browser console's files, served at `/` and `/console/{file}`; no console routes when undefined (CONSOLE=off). */
@@ -132,6 +135,13 @@ export function createApiRoutes(deps: ApiRouteDeps): Route[] {
       { method: "POST", path: `${one}/undo`, query: "wait=rollout", name: "undo_deployment_wait_rollout", handler: ops.undoWaitRollout },
     ]),
     { method: "GET", path: `${one}/revisions`, name: "get_revisions", handler: ops.revisions, permission: "read" },
+    {
+      method: "GET",
+      path: `${one}/history`,
+      name: "get_history",
+      handler: createHistoryHandler({ view: deps.view, history: deps.history, operations: enabled }),
+      permission: "read",
+    },
     { method: "GET", path: `${base}/whoami`, name: "whoami", handler: createWhoamiHandler(deps) },
     { method: "GET", path: `${base}/health`, name: "health", handler: createHealthHandler(deps) },
     { method: "GET", path: `${base}/openapi.json`, name: "openapi", handler: createOpenApiHandler() },

@@ -61,14 +61,21 @@ export function createKubeClient(
   const watch = createDenoWatch({ credentials, idleTimeoutMs: options.watchIdleTimeoutMs });
   const request = createKubeRequester({ credentials, observe: options.observe ?? (() => {}) });
   const timeoutMs = options.requestTimeoutMs;
-  const list = (path: string, page?: ListPage) =>
-    request<ListResult>({ verb: "list", method: "GET", path, query: { limit: page?.limit, continue: page?.continue }, timeoutMs });
+  const list = (path: string, page?: ListPage, fieldSelector?: string) =>
+    request<ListResult>({
+      verb: "list",
+      method: "GET",
+      path,
+      query: { limit: page?.limit, continue: page?.continue, fieldSelector },
+      timeoutMs,
+    });
 
   const source: KubeSource = {
     listDeployments: (namespace, page) => list(deploymentsPath(namespace), page),
     listNamespaces: (page) => list(NAMESPACES_PATH, page),
     listAutoscalers: (namespace, page) => list(autoscalersPath(namespace), page),
     listReplicaSets: (namespace, page) => list(replicaSetsPath(namespace), page),
+    listEvents: (namespace, fieldSelector, page) => list(eventsPath(namespace), page, fieldSelector),
     watch,
     heartbeat: denoHeartbeat(credentials),
   };

@@ -14,6 +14,8 @@ export {
   type DeploymentCache,
   type DeploymentRecord,
   type Freshness,
+  type HistoryEntry,
+  type HistorySource,
   isAtLeastVersion,
   isComparableVersion,
   isNewerVersion,
@@ -22,7 +24,7 @@ export {
   type RolloutVerdict,
 } from "./cache/mod.ts";
 export { createKubeClient, loadKubeConfig } from "./client.ts";
-export { InformerCache, type KubeSource } from "./informer/mod.ts";
+export { EventHistory, InformerCache, type KubeSource } from "./informer/mod.ts";
 export {
   type DeploymentPart,
   KubeError,

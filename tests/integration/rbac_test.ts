@@ -37,7 +37,7 @@ Deno.test("[integration] the chart's cluster-wide RBAC grants exactly what the s
   const sa = await chartServiceAccount();
 
   await t.step(
-    "can-i: list/watch/get deployments, get/patch deployments/scale, list/watch namespaces and HPAs, create Events",
+    "can-i: list/watch/get deployments, get/patch deployments/scale, list/watch namespaces and HPAs, create/list/watch Events",
     async () => {
       for (
         const [verb, resource] of [
@@ -51,6 +51,8 @@ Deno.test("[integration] the chart's cluster-wide RBAC grants exactly what the s
           ["list", "horizontalpodautoscalers.autoscaling"],
           ["watch", "horizontalpodautoscalers.autoscaling"],
           ["create", "events.events.k8s.io"],
+          ["list", "events.events.k8s.io"],
+          ["watch", "events.events.k8s.io"],
         ]
       ) {
         assert.ok(await canI(sa.username, verb, resource, ns), `${verb} ${resource} allowed`);
@@ -72,9 +74,11 @@ Deno.test("[integration] the chart's cluster-wide RBAC grants exactly what the s
         ["get", "namespaces"],
         ["update", "horizontalpodautoscalers.autoscaling"],
         ["delete", "horizontalpodautoscalers.autoscaling"],
-        ["list", "events.events.k8s.io"],
+        ["get", "events.events.k8s.io"],
         ["delete", "events.events.k8s.io"],
+        ["update", "events.events.k8s.io"],
         ["create", "events"],
+        ["list", "events"],
       ]
     ) {
       assert.equal(await canI(sa.username, verb, resource, ns), false, `${verb} ${resource} denied`);
@@ -111,8 +115,10 @@ Deno.test("[integration] with WATCH_NAMESPACES the chart's namespaced RBAC is en
     assert.ok(await canI(sa.username, "patch", "deployments/scale", watched));
     assert.ok(await canI(sa.username, "watch", "horizontalpodautoscalers.autoscaling", watched));
     assert.ok(await canI(sa.username, "create", "events.events.k8s.io", watched));
+    assert.ok(await canI(sa.username, "watch", "events.events.k8s.io", watched));
     assert.equal(await canI(sa.username, "watch", "horizontalpodautoscalers.autoscaling", other), false);
     assert.equal(await canI(sa.username, "create", "events.events.k8s.io", other), false, "Events only in served namespaces");
+    assert.equal(await canI(sa.username, "list", "events.events.k8s.io", other), false, "the history only in served namespaces");
     assert.equal(await canI(sa.username, "list", "deployments", other), false);
     assert.equal(await canI(sa.username, "patch", "deployments/scale", other), false);
     assert.equal(await canI(sa.username, "list", "namespaces"), false);
@@ -150,7 +156,8 @@ type Operation = typeof OPERATIONS[number];
  * What each operation needs ("verb resource" as kubectl names them), written down from what the service does,
  * not from the chart: scale reads and patches the scale subresource; restart, pause/resume, set image and undo
  * patch the Deployment; undo also reads the ReplicaSets (its informer lists and watches them, the undo gets the
- * target revision). Every write records an Event; the reads need the Deployment and HPA informers.
+ * target revision). Every write records an Event, and the history read lists and watches those Events; the reads
+ * need the Deployment and HPA informers.
  */
 const NEEDS: Record<Operation, readonly string[]> = {
   scale: ["get deployments.apps/scale", "patch deployments.apps/scale"],
@@ -166,7 +173,7 @@ const READS = [
   "list horizontalpodautoscalers.autoscaling",
   "watch horizontalpodautoscalers.autoscaling",
 ];
-const WRITE_RECORD = ["create events.events.k8s.io"];
+const WRITE_RECORD = ["create events.events.k8s.io", "list events.events.k8s.io", "watch events.events.k8s.io"];
 /** The ClusterRole alone: the service discovers the namespaces it serves. */
 const CLUSTER_READS = ["list namespaces", "watch namespaces"];
 /** Everything the chart can ever grant: whether each one is allowed is checked for every combination. */
@@ -185,8 +192,10 @@ const NEVER = [
   "delete pods",
   "get secrets",
   "create events",
-  "list events.events.k8s.io",
+  "list events",
+  "get events.events.k8s.io",
   "delete events.events.k8s.io",
+  "update events.events.k8s.io",
   "update horizontalpodautoscalers.autoscaling",
   "get namespaces",
 ];

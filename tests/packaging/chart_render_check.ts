@@ -96,6 +96,8 @@ const DEPLOYMENT_GRANTS = [
   "autoscaling/horizontalpodautoscalers:list",
   "autoscaling/horizontalpodautoscalers:watch",
   "events.k8s.io/events:create",
+  "events.k8s.io/events:list",
+  "events.k8s.io/events:watch",
 ];
 const NAMESPACE_GRANTS = ["/namespaces:list", "/namespaces:watch"];
 
@@ -175,7 +177,8 @@ const READ_GRANTS = [
   "autoscaling/horizontalpodautoscalers:list",
   "autoscaling/horizontalpodautoscalers:watch",
 ];
-const EVENT_GRANTS = ["events.k8s.io/events:create"];
+/** Every write records an Event, and the history read serves them back from an informer (list+watch). */
+const EVENT_GRANTS = ["events.k8s.io/events:create", "events.k8s.io/events:list", "events.k8s.io/events:watch"];
 
 /** Every subset of the operations (32), each in the canonical order. */
 function operationSubsets(): Operation[][] {

@@ -147,11 +147,13 @@ overwrite what other controllers set), never delete.
   resources: ["horizontalpodautoscalers"]
   verbs: ["list", "watch"]
 {{- if $ops }}
-{{- /* Every write is recorded as an events.k8s.io Event on the Deployment ("who did it"):
-  create only, never read, update or delete. A read-only release writes no Event. */}}
+{{- /* Every write is recorded as an events.k8s.io Event on the Deployment ("who did it"), and
+  the history read serves those Events back from an informer: create, plus list+watch (the
+  service asks only for its own, by field selector reportingController). Never get, update or
+  delete. A read-only release writes no Event, so it neither reads nor may read them. */}}
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
-  verbs: ["create"]
+  verbs: ["create", "list", "watch"]
 {{- end }}
 {{- end }}
 

@@ -37,7 +37,7 @@ export function autoscalersPath(namespace?: string): string {
 
 export const NAMESPACES_PATH = "/api/v1/namespaces";
 
-/** events.k8s.io/v1 Events in `namespace` (the "who scaled" records). */
-export function eventsPath(namespace: string): string {
+/** events.k8s.io/v1 Events in `namespace`, or in every namespace (the "who did it" records: written, and read by the history). */
+export function eventsPath(namespace?: string): string {
   return `/apis/events.k8s.io/v1${scope(namespace)}/events`;
 }

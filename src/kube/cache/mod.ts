@@ -1,5 +1,6 @@
 /**
- * The cache model: the immutable records the service keeps of Deployments, their autoscalers and their revisions (ReplicaSets), the indexes
+ * The cache model: the immutable records the service keeps of Deployments, their autoscalers, their revisions (ReplicaSets)
+ * and their who-did-what history (our own Events), the indexes
  * that serve every read, rollout and freshness assessment, the change feed behind watches, and the one ordering of
  * resourceVersions. Pure: no I/O, no timers.
  * @module
@@ -22,6 +23,14 @@ export {
   sameContainers,
   toRecord,
 } from "./deployment_record.ts";
+export {
+  DEFAULT_HISTORY_PER_DEPLOYMENT,
+  type EventLike,
+  type HistoryEntry,
+  HistoryIndex,
+  type HistorySource,
+  trimEvent,
+} from "./history_index.ts";
 export { assessFreshness, type Freshness } from "./freshness.ts";
 export { MemoryCache } from "./memory_cache.ts";
 export { isAtLeastVersion, isComparableVersion, isNewerVersion } from "./resource_version.ts";

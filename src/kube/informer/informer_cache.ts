@@ -38,6 +38,8 @@ export interface KubeSource {
   listAutoscalers?(namespace?: string, page?: ListPage): Promise<ListResult>;
   /** apps/v1 ReplicaSets, in one namespace or all; needed only by a cache built with `replicaSets: true`. */
   listReplicaSets?(namespace?: string, page?: ListPage): Promise<ListResult>;
+  /** events.k8s.io/v1 Events, filtered by the API server with `fieldSelector`; needed only by the history (EventHistory). */
+  listEvents?(namespace: string | undefined, fieldSelector: string, page?: ListPage): Promise<ListResult>;
   watch: WatchLike;
   /** A cheap request that any answer of the API server completes (GET /version); see api_heartbeat.ts. */
   heartbeat?: HeartbeatProbe;
