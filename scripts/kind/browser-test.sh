@@ -8,6 +8,7 @@
 #   KIND_KUBECONFIG        a kubeconfig holding the KIND context alone (kind_kubeconfig)
 #   TOOLS_IMAGE            the preloaded image of its workload's Pods (KIND_STATE_DIR/images.env)
 #   REPLICA_API_NAMESPACE, REPLICA_API_FULLNAME, REPLICA_API_CERT_DIR, KUBECTL, CHROMIUM
+#   DENO_CERT              the dev CA: Playwright's relay (in Deno) verifies the release's certificate against it
 #   KIND_BROWSER_REQUIRED=1   so an unreachable release fails instead of skipping
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -38,6 +39,6 @@ tools_image="$(sed -n 's/^TOOLS_IMAGE=//p' "${images_env}")"
 kubeconfig="$(kind_kubeconfig)"
 log "console of ${RELEASE} in ${ns} on ${KUBE_CONTEXT} through kubectl port-forward, in $("${CHROMIUM}" --version 2>/dev/null || echo "${CHROMIUM}")"
 cd "${REPO_ROOT}"
-KIND_KUBECONFIG="${kubeconfig}" KIND_BROWSER_REQUIRED=1 TOOLS_IMAGE="${tools_image}" KUBECTL="${KUBECTL}" CHROMIUM="${CHROMIUM}" \
+DENO_CERT="${CERTS_DIR}/ca.crt" KIND_KUBECONFIG="${kubeconfig}" KIND_BROWSER_REQUIRED=1 TOOLS_IMAGE="${tools_image}" KUBECTL="${KUBECTL}" CHROMIUM="${CHROMIUM}" \
   REPLICA_API_NAMESPACE="${ns}" REPLICA_API_FULLNAME="$(fullname)" REPLICA_API_CERT_DIR="${CERTS_DIR}" \
   "${DENO}" test --allow-all --config tests/browser/deno.json --frozen tests/browser/kind_port_forward_test.ts "$@"

@@ -14,9 +14,12 @@
  *   REPLICA_API_NAMESPACE, REPLICA_API_FULLNAME   the release's namespace and Service (default replica-api)
  *   REPLICA_API_CERT_DIR   the dev PKI (default certs/ of this repository)
  *   KUBECTL                kubectl (default kubectl on PATH)
+ *   DENO_CERT              the dev CA (REPLICA_API_CERT_DIR/ca.crt): Deno reads it at start, and Playwright's relay, which
+ *                          presents the client certificate, then verifies the release's server certificate against it
  *   KIND_BROWSER_REQUIRED=1   fail instead of skipping when the release cannot be reached
  */
 import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
 import { restricted } from "../kind/cluster.ts";
 import { run } from "../support/command.ts";
 import { CSP, launch, ms, type Page, row, skipReason, waitFor, watchCsp } from "./harness.ts";
@@ -43,6 +46,7 @@ async function kindRelease(env: Record<string, string>): Promise<KindRelease | {
   if (chromium) return { skip: chromium };
   if (!env.KIND_KUBECONFIG) return { skip: "KIND_KUBECONFIG is not set (scripts/kind/browser-test.sh sets it; make test-kind runs it)" };
   if (!env.TOOLS_IMAGE) return { skip: "TOOLS_IMAGE is not set (the preloaded image of KIND_STATE_DIR/images.env)" };
+  if (!env.DENO_CERT) return { skip: "DENO_CERT is not set to the dev CA (certs/ca.crt), so the server's certificate cannot be verified" };
   const s: KindRelease = {
     kubeconfig: env.KIND_KUBECONFIG,
     kubectl: env.KUBECTL || "kubectl",
@@ -87,8 +91,8 @@ async function scaleThroughPortForward(s: KindRelease): Promise<void> {
       const browser = await launch();
       try {
         const context = await browser.newContext({
-          // Playwright's relay makes the TLS connection with Node's TLS; the dev CA is private (see harness.ts).
-          ignoreHTTPSErrors: true,
+          // No ignoreHTTPSErrors: Playwright's relay makes the TLS connection with this process's TLS, which trusts the
+          // dev CA through DENO_CERT (read at start, so the caller sets it), and verifies the release's certificate.
           clientCertificates: [{ origin, certPath: `${s.certDir}/client.crt`, keyPath: `${s.certDir}/client.key` }],
           viewport: { width: 1280, height: 800 },
         });
@@ -112,6 +116,10 @@ async function scaleThroughPortForward(s: KindRelease): Promise<void> {
         await row(page, wns, "web").waitFor({ timeout: 20_000 });
         const shown = performance.now() - t0;
         await page.locator('#connection[data-state="live"]').waitFor({ state: "attached", timeout: 20_000 });
+        // The page knows who it talks as: the dev client certificate's CN (certs/gen.sh: dev-sre unless CLIENT_CN).
+        const cn = /CN=([^\n,]+)/.exec(new X509Certificate(await Deno.readTextFile(`${s.certDir}/client.crt`)).subject)?.[1];
+        assert.ok(cn, "the dev client certificate has a CN");
+        await page.locator("#identity").filter({ hasText: cn }).waitFor({ timeout: 10_000 });
 
         const dialog = await openScaleDialog(page, wns, "web");
         await dialog.locator("#op-replicas").fill("3");
