@@ -7,7 +7,7 @@
 #   make chart-test             chart lint, render and schema checks, install/upgrade/RBAC checks on the
 #                               local control plane, shellcheck, Dockerfile lint (no container engine needed)
 #   make engine / engine-down  Docker for the KIND workflow (Debian's dockerd started as root when none runs)
-#   make kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down    (Docker, or root on Debian)
+#   make kind-up kind-load deploy integration-test-kind browser-test-kind kind-upgrade-test undeploy kind-down    (Docker, or root on Debian)
 #   make test-kind              all of that plus the engine and teardown, as `make test` runs it
 #   make kind-prepare           the engine, kind, node image and images only (make test builds them in the background)
 
@@ -22,7 +22,7 @@ IMAGE           ?= replica-api
 #   DOCKER_BUILD_ARGS="--build-arg RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot@sha256:..."
 DOCKER_BUILD_ARGS ?=
 
-.PHONY: binary image release release-check chart-test engine engine-down kind-prepare kind-node-image kind-up kind-load deploy integration-test-kind kind-upgrade-test undeploy kind-down
+.PHONY: binary image release release-check chart-test engine engine-down kind-prepare kind-node-image kind-up kind-load deploy integration-test-kind browser-test-kind kind-upgrade-test undeploy kind-down
 
 # The permissions are read from deno.json's `start` task, so the binary can never drift from
 # `deno task start`. --no-code-cache: a compiled binary otherwise writes a V8 code cache to the
@@ -90,6 +90,9 @@ deploy: ## helm upgrade --install into the KIND cluster with the dev PKI (certs/
 
 integration-test-kind: deno ## KIND suite (tests/kind) against the deployed release: every scenario of README "Deploying on KIND"
 	@scripts/kind/integration-test.sh
+
+browser-test-kind: deno ## KIND: the console in headless Chromium through kubectl port-forward (needs a deployed release)
+	@scripts/kind/browser-test.sh
 
 kind-upgrade-test: deno ## KIND: zero failed requests while helm upgrade rolls the Pods under load (needs a deployed release)
 	@scripts/kind/upgrade-under-load.sh

@@ -22,10 +22,7 @@ hlm status "${RELEASE}" --namespace "${ns}" >/dev/null 2>&1 || die "release ${RE
 images_env="${KIND_STATE_DIR}/images.env"
 [[ -f "${images_env}" ]] || die "${images_env} not found: run 'make kind-load' first"
 
-mkdir -p "${KIND_STATE_DIR}"
-kubeconfig="${KIND_STATE_DIR}/kubeconfig"
-(umask 077 && "${KUBECTL}" config view --minify --flatten --context "${KUBE_CONTEXT}" >"${kubeconfig}")
-KUBECONFIG="${kubeconfig}" "${KUBECTL}" config use-context "${KUBE_CONTEXT}" >/dev/null
+kubeconfig="$(kind_kubeconfig)"
 
 set -a
 # shellcheck disable=SC1090  # written by load.sh

@@ -114,3 +114,13 @@ require_context() {
 fullname() {
   if [[ "${RELEASE}" == *replica-api* ]]; then echo "${RELEASE}"; else echo "${RELEASE}-replica-api"; fi
 }
+
+# kind_kubeconfig: writes KIND_STATE_DIR/kubeconfig holding KUBE_CONTEXT alone (mode 600) and prints its path, so a
+# suite's kubectl can act on the KIND cluster only, whatever else the user's kubeconfig holds.
+kind_kubeconfig() {
+  local kubeconfig="${KIND_STATE_DIR}/kubeconfig"
+  mkdir -p "${KIND_STATE_DIR}"
+  (umask 077 && "${KUBECTL}" config view --minify --flatten --context "${KUBE_CONTEXT}" >"${kubeconfig}")
+  KUBECONFIG="${kubeconfig}" "${KUBECTL}" config use-context "${KUBE_CONTEXT}" >/dev/null
+  echo "${kubeconfig}"
+}

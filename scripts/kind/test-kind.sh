@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make test-kind` (part of `make test`): the whole KIND path, the way a user runs it, then
 # everything it started is taken down again:
-#   engine up -> kind-up -> image -> kind-load -> deploy -> KIND suite -> undeploy -> kind-down -> engine down
+#   engine up -> kind-up -> image -> kind-load -> deploy -> KIND suite -> KIND browser scenario -> undeploy
+#   -> kind-down -> engine down
+# The browser scenario (scripts/kind/browser-test.sh) runs only where scripts/chromium.sh finds or installs
+# Chromium; otherwise it prints "SKIP: ..." and the run goes on.
 # It skips (prints "SKIP: ..." and exits 0) only when no container engine is usable or
 # installable: no Docker answers, and this is not a Debian host where root can install one.
 # KIND_KEEP=1 keeps the release, the cluster and the engine for another run.
@@ -43,3 +46,5 @@ phase "deploy"
 scripts/kind/deploy.sh >&2
 phase "suite"
 scripts/kind/integration-test.sh
+phase "browser"
+scripts/kind/browser-test.sh

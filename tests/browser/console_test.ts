@@ -117,7 +117,11 @@ scenario("HPA: the dialog names the autoscaler and submitting needs the explicit
     }
     assert.equal(await specReplicas(c.namespace, "web"), 2, "no scale without force");
     await dialog.locator("#op-force").check();
-    assert.equal(await dialog.locator("#op-commands").textContent().then((t) => /force/.test(t ?? "")), true, "the commands carry the force");
+    assert.equal(
+      await dialog.locator("#op-commands").textContent().then((t) => /force/.test(t ?? "")),
+      true,
+      "the commands carry the force",
+    );
     await submit.click();
     await dialog.locator("#op-result").filter({ hasText: /\S/ }).waitFor({ timeout: 20_000 });
     assert.equal(await specReplicas(c.namespace, "web"), 4, "forced past the HPA");
