@@ -45,6 +45,7 @@ Deno.test("loadConfig() applies the documented defaults when only the TLS files 
     kubeHeartbeat: { intervalMs: 5_000, timeoutMs: 3_000, unreachableAfterMs: 10_000 },
     logLevel: "info",
     accessLog: true,
+    console: true,
     authzPolicyFile: undefined,
     rateLimitReads: { ratePerSecond: 100, burst: 200 },
     rateLimitWrites: { ratePerSecond: 5, burst: 20 },

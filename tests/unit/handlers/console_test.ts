@@ -67,7 +67,9 @@ Deno.test("the console as shipped: an index.html and its modules, all of it unde
 Deno.test("the page preloads every module it imports, so a new module cannot add a round trip unnoticed", async () => {
   const assets = await loadStaticAssets(new URL("../../../src/console", import.meta.url).pathname);
   const page = assets.get("index.html")!.text;
-  const missing = assets.names.filter((n) => n.endsWith(".js") && n !== "main.js" && n !== "types.js" && !page.includes(`<link rel="modulepreload" href="/console/${n}">`));
+  const missing = assets.names.filter((n) =>
+    n.endsWith(".js") && n !== "main.js" && n !== "types.js" && !page.includes(`<link rel="modulepreload" href="/console/${n}">`)
+  );
   // types.js holds only JSDoc typedefs: nothing imports it at run time.
   assert.deepEqual(missing, []);
 });
