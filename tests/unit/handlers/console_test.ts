@@ -6,7 +6,7 @@ import type { RequestContext } from "../../../src/http/mod.ts";
 
 const CONTEXT: RequestContext = { remoteAddr: "127.0.0.1", params: {} };
 
-async function withAssets(files: Record<string, string>, fn: (h: ReturnType<typeof createConsoleHandlers>) => Promise<void>) {
+async function withAssets(files: Record<string, string>, fn: (h: ReturnType<typeof createConsoleHandlers>) => Promise<void> | void) {
   const dir = await Deno.makeTempDir();
   try {
     for (const [name, text] of Object.entries(files)) await Deno.writeTextFile(`${dir}/${name}`, text);
@@ -39,7 +39,7 @@ Deno.test("the page and its files are served with their type, a strong ETag and 
 });
 
 Deno.test("an unknown console file is a 404 naming it; a missing page is a 503 that says the API still works", async () => {
-  await withAssets({ "main.js": "export {};" }, async (h) => {
+  await withAssets({ "main.js": "export {};" }, (h) => {
     assert.throws(() => h.asset(new Request("https://h/console/nope.js"), { ...CONTEXT, params: { file: "nope.js" } }), (e) => {
       return e instanceof HttpError && e.status === 404 && /nope\.js/.test(e.detail);
     });
