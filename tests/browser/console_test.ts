@@ -174,8 +174,15 @@ scenario("keyboard only: / filters, arrows and Enter reach the Deployment, the s
     await dialog.waitFor({ state: "hidden" });
 
     // Arrows move the roving focus in the table.
-    // The service lists every namespace (other scenarios' too): select this one's three by the filter.
-    await page.locator("#filter").fill(`${c.namespace}/`);
+    // Escape again closes the Deployment's own dialog, which the scale dialog returned to (a modal: the page behind is inert).
+    if (await page.locator("dialog#deployment-dialog").isVisible()) {
+      await page.keyboard.press("Escape");
+      await page.locator("dialog#deployment-dialog").waitFor({ state: "hidden" });
+    }
+    // The service lists every namespace (other scenarios' too): select this one's three by typing its name.
+    await page.locator("#filter").focus();
+    await page.keyboard.press("Control+A");
+    await page.keyboard.type(c.namespace);
     await page.locator("#count").filter({ hasText: /^\s*3 of \d+/ }).waitFor();
     await row(page, c.namespace, "alpha").focus();
     await page.keyboard.press("ArrowDown");
