@@ -257,7 +257,11 @@ rbac_namespaced() {
     can watch horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
     can create events.events.k8s.io -n "${n}" || ok=1
     cannot update horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
-    cannot list events.events.k8s.io -n "${n}" || ok=1
+    # The history's informer lists and watches the Events it recorded; it never reads one by name, changes or deletes them.
+    can list events.events.k8s.io -n "${n}" || ok=1
+    can watch events.events.k8s.io -n "${n}" || ok=1
+    cannot get events.events.k8s.io -n "${n}" || ok=1
+    cannot update events.events.k8s.io -n "${n}" || ok=1
     cannot delete events.events.k8s.io -n "${n}" || ok=1
     cannot delete deployments.apps -n "${n}" || ok=1
     cannot update deployments.apps -n "${n}" || ok=1
@@ -270,6 +274,7 @@ rbac_namespaced() {
   done
   for n in "${other}" "${ns}"; do
     cannot list deployments.apps -n "${n}" || ok=1
+    cannot list events.events.k8s.io -n "${n}" || ok=1
     cannot patch deployments.apps --subresource=scale -n "${n}" || ok=1
     cannot patch deployments.apps -n "${n}" || ok=1
     cannot list replicasets.apps -n "${n}" || ok=1
@@ -320,6 +325,7 @@ rbac_cluster() {
   for n in "${other}" "${watch_a}"; do
     # Read-only (operations: []): no write of any kind, not even the Event a write would record.
     cannot create events.events.k8s.io -n "${n}" || ok=1
+    cannot list events.events.k8s.io -n "${n}" || ok=1
     cannot update horizontalpodautoscalers.autoscaling -n "${n}" || ok=1
     can get deployments.apps -n "${n}" || ok=1
     cannot get deployments.apps --subresource=scale -n "${n}" || ok=1
