@@ -379,6 +379,9 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       ["list", "horizontalpodautoscalers.autoscaling", "--all-namespaces"],
       ["watch", "horizontalpodautoscalers.autoscaling", "--all-namespaces"],
       ["create", "events.events.k8s.io", "-n", ns],
+      // The history's informer lists and watches the Events the service recorded.
+      ["list", "events.events.k8s.io", "-n", ns],
+      ["watch", "events.events.k8s.io", "-n", ns],
       // The KIND release enables every operation (scripts/kind/deploy.sh): restart, pause/resume, set image and undo
       // patch the Deployment itself; undo and the revisions read need the ReplicaSets (informer + the undo's get).
       ["patch", "deployments.apps", "-n", ns],
@@ -412,7 +415,7 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
       ["get", "horizontalpodautoscalers.autoscaling", "-n", ns],
       ["update", "horizontalpodautoscalers.autoscaling", "-n", ns],
       ["create", "events", "-n", ns],
-      ["list", "events.events.k8s.io", "-n", ns],
+      ["get", "events.events.k8s.io", "-n", ns],
       ["update", "events.events.k8s.io", "-n", ns],
       ["delete", "events.events.k8s.io", "-n", ns],
       ["*", "*"],
