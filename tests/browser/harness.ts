@@ -10,14 +10,14 @@
  */
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { createTestPki, type TestPki } from "../support/pki.ts";
-import { createNamespace, kubectl, uniqueName } from "../integration/harness/cluster.ts";
+import { createDeployment, createNamespace, hpaManifest, kubectl, specReplicas, uniqueName } from "../integration/harness/cluster.ts";
 import { type RunningService, startService, waitFor } from "../integration/harness/service.ts";
 
 // Page functions (page.evaluate, waitForFunction, addInitScript) run in the browser, not here: the DOM is only named for the type-checker.
 // deno-lint-ignore no-explicit-any
 declare const document: any;
 
-export { createNamespace, kubectl, uniqueName, waitFor };
+export { createDeployment, createNamespace, hpaManifest, kubectl, specReplicas, uniqueName, waitFor };
 export type { Browser, BrowserContext, Page, RunningService, TestPki };
 
 export const CHROMIUM = Deno.env.get("CHROMIUM") || "/usr/bin/chromium";
@@ -232,42 +232,6 @@ export async function waitReplicasShown(page: Page, namespace: string, name: str
     { timeout: timeoutMs, polling: "raf" },
   );
   return performance.now() - start;
-}
-
-export function deploymentManifest(namespace: string, name: string, replicas: number, image = "nginx:1.27"): string {
-  return JSON.stringify({
-    apiVersion: "apps/v1",
-    kind: "Deployment",
-    metadata: { name, namespace },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image }] } },
-    },
-  });
-}
-
-export async function createDeployment(namespace: string, name: string, replicas: number, image?: string): Promise<void> {
-  await kubectl(["apply", "-f", "-"], { stdin: deploymentManifest(namespace, name, replicas, image) });
-}
-
-export async function specReplicas(namespace: string, name: string): Promise<number> {
-  const r = await kubectl(["get", "deployment", name, "-n", namespace, "-o", "jsonpath={.spec.replicas}"]);
-  return Number(r.stdout);
-}
-
-export function hpaManifest(namespace: string, name: string, target: string, minReplicas: number, maxReplicas: number): string {
-  return JSON.stringify({
-    apiVersion: "autoscaling/v2",
-    kind: "HorizontalPodAutoscaler",
-    metadata: { name, namespace },
-    spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target },
-      minReplicas,
-      maxReplicas,
-      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } }],
-    },
-  });
 }
 
 /** A policy file: `rules` as in src/authz/README.md; removed with the PKI dir. */

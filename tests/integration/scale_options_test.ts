@@ -4,7 +4,15 @@
  * dry runs (dryRun=All: validated by the API server, nothing changed).
  */
 import assert from "node:assert/strict";
-import { chartServiceAccount, createDeployment, createNamespace, kubectl, specReplicas, uniqueName } from "./harness/cluster.ts";
+import {
+  chartServiceAccount,
+  createDeployment,
+  createNamespace,
+  hpaManifest,
+  kubectl,
+  specReplicas,
+  uniqueName,
+} from "./harness/cluster.ts";
 import { type RunningService, startService, waitFor } from "./harness/service.ts";
 import { auditEvents, auditMark } from "./harness/audit_log.ts";
 
@@ -13,20 +21,6 @@ const put = (replicas: number, headers: Record<string, string> = {}): RequestIni
   headers: { "content-type": "application/json", ...headers },
   body: JSON.stringify({ replicas }),
 });
-
-function hpaManifest(namespace: string, name: string, target: string, minReplicas: number, maxReplicas: number): string {
-  return JSON.stringify({
-    apiVersion: "autoscaling/v2",
-    kind: "HorizontalPodAutoscaler",
-    metadata: { name, namespace },
-    spec: {
-      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target },
-      minReplicas,
-      maxReplicas,
-      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } }],
-    },
-  });
-}
 
 /** A ValidatingAdmissionPolicy (and its binding, same name) capping scale-subresource writes in one namespace. */
 function admissionPolicy(name: string, namespace: string, max: number): string {

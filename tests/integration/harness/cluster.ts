@@ -68,7 +68,7 @@ export async function createNamespace(name: string): Promise<void> {
   await kubectl(["create", "namespace", name]);
 }
 
-export function deploymentManifest(namespace: string, name: string, replicas: number): string {
+export function deploymentManifest(namespace: string, name: string, replicas: number, image = "nginx:1.27"): string {
   return JSON.stringify({
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -76,13 +76,28 @@ export function deploymentManifest(namespace: string, name: string, replicas: nu
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image: "nginx:1.27" }] } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "app", image }] } },
     },
   });
 }
 
-export async function createDeployment(namespace: string, name: string, replicas: number): Promise<void> {
-  await kubectl(["apply", "-f", "-"], { stdin: deploymentManifest(namespace, name, replicas) });
+export async function createDeployment(namespace: string, name: string, replicas: number, image?: string): Promise<void> {
+  await kubectl(["apply", "-f", "-"], { stdin: deploymentManifest(namespace, name, replicas, image) });
+}
+
+/** An autoscaling/v2 HPA on CPU for `target` (no metrics server here: it only has to exist and name its range). */
+export function hpaManifest(namespace: string, name: string, target: string, minReplicas: number, maxReplicas: number): string {
+  return JSON.stringify({
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: { name, namespace },
+    spec: {
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: target },
+      minReplicas,
+      maxReplicas,
+      metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 80 } } }],
+    },
+  });
 }
 
 /**
