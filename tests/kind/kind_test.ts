@@ -1532,7 +1532,16 @@ function registerScenarios(s: Exclude<ReturnType<typeof kindSettings>, { missing
     const toolsRepo = s.toolsImage.slice(0, s.toolsImage.lastIndexOf(":"));
     try {
       await t.kubectlIn(JSON.stringify(workload(wns, "app", 1, { unschedulable: true })), "apply", "-f", "-");
-      const before = await t.kubectlJson("-n", wns, "get", "deployment", "app");
+      // "Nothing was written" compares resourceVersions, so the baseline is taken once the Deployment controller has
+      // stopped writing its status (it does so a few times right after the apply): observed, and the same over 2 s.
+      let last = "";
+      // deno-lint-ignore no-explicit-any
+      const before = await waitFor<any>("the Deployment controller to settle app's status", 30_000, async () => {
+        const d = await t.kubectlJson("-n", wns, "get", "deployment", "app");
+        const settled = d.status?.observedGeneration === d.metadata.generation && d.metadata.resourceVersion === last;
+        last = d.metadata.resourceVersion;
+        return settled ? d : undefined;
+      }, 2_000);
       await withPortForward(0, async (port) => {
         const base = `/api/v1/namespaces/${wns}/deployments/app`;
         const asDeployer = apiAt(port, deployer), asSre = apiAt(port, sre);
