@@ -91,6 +91,7 @@ export function write(spec, signal) {
   });
 }
 
+/** index.html preloads it: the same URL, mode and credentials take the preloaded answer (cache mode does not matter). */
 export const whoami = () => call(`${API}/whoami`);
 export const health = () => call(`${API}/health`);
 

@@ -115,10 +115,45 @@ export function createLiveStore(notify, seams = {}) {
     return `${API}/deployments?${detail ? "detail=true&" : ""}watch=true`;
   }
 
-  /** One connection: resumes after `lastId` when there is one, else receives a snapshot first. */
+  /**
+   * The starting state as one JSON list, then the watch from the position the list names (X-Resource-Version): for
+   * 10,000 Deployments the list is sent and parsed several times faster than 10,000 snapshot events. The first list
+   * is the one index.html preloads (same URL, mode and credentials, so the browser hands the preloaded answer over).
+   * False when it could not be used (a refusal, a server without the header, a broken body): the watch's own
+   * snapshot follows, so the caller needs no other way back.
+   * @param {AbortController} controller @returns {Promise<boolean>}
+   */
+  async function listFirst(controller) {
+    /** @type {RequestInit} */
+    const init = { signal: controller.signal, credentials: "same-origin", cache: "no-store" };
+    try {
+      const response = await fetch(`${API}/deployments${detail ? "?detail=true" : ""}`, init);
+      const position = response.headers.get("x-resource-version");
+      if (!response.ok || !position) {
+        await response.body?.cancel();
+        return false;
+      }
+      /** @type {{ items: Deployment[] }} */
+      const list = await response.json();
+      if (current !== controller) return false;
+      records = new Map(list.items.map((d) => [keyOf(d), d]));
+      snapshot = true;
+      lastId = position;
+      schedule(null);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** One connection: resumes after `lastId` when there is one, else lists first, else receives a snapshot first. */
   async function open() {
     const controller = new AbortController();
     current = controller;
+    if (!lastId) {
+      await listFirst(controller);
+      if (current !== controller) return;
+    }
     const resume = lastId;
     incoming = resume ? null : new Map();
     /** @type {Response} */

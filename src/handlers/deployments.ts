@@ -14,6 +14,9 @@ import { DETAIL_PARAM, detailBody, wantsDetail } from "./deployment_detail.ts";
 
 const encoder = new TextEncoder();
 
+/** The header naming the change-feed position (resourceVersion) a list shows: a watch resumes after it. */
+export const POSITION_HEADER = "x-resource-version";
+
 /** watch is known only as false here (watch=true is the watch route's, see watch.ts). */
 const LIST_ALL_PARAMS = Object.freeze(["namespace", "watch", DETAIL_PARAM, ...CONSISTENT_READ_PARAMS]);
 const LIST_NAMESPACE_PARAMS = Object.freeze(["watch", DETAIL_PARAM, ...CONSISTENT_READ_PARAMS]);
@@ -66,7 +69,17 @@ export function createDeploymentHandlers(
       const text = JSON.stringify({ items: detail ? detailed(items) : items });
       bodies.set(items, body = { text, bytes: encoder.encode(text) });
     }
-    return textResponse(body.text, "application/json", { headers, bytes: body.bytes });
+    return textResponse(body.text, "application/json", { headers: withPosition(headers), bytes: body.bytes });
+  };
+  /**
+   * A list says which change-feed position it shows (X-Resource-Version), so a client can list and then watch from
+   * exactly there (Last-Event-ID), missing nothing and replaying nothing. Read in the same turn as the list: no change
+   * can fall between the two. It is a header, not a body field, because the cached body stays the same while other
+   * namespaces (or bookmarks) move the position on.
+   */
+  const withPosition = (headers: Readonly<Record<string, string>>): Readonly<Record<string, string>> => {
+    const head = cache.changes.head;
+    return head === undefined ? headers : { ...headers, [POSITION_HEADER]: head };
   };
   const detailed = (items: readonly DeploymentRecord[]) => items.map((d) => detailBody(d, cache.rollout(d.namespace, d.name)));
 
@@ -86,7 +99,7 @@ export function createDeploymentHandlers(
         const items = cache.list(namespace ?? undefined);
         if (readable !== "*") {
           const visible = items.filter((d) => readable.has(d.namespace));
-          return jsonResponse({ items: detail ? detailed(visible) : visible }, { headers });
+          return jsonResponse({ items: detail ? detailed(visible) : visible }, { headers: withPosition(headers) });
         }
         return listResponse(items, headers, detail);
       };

@@ -46,6 +46,53 @@ scenario("a kubectl change appears live in the table (< 1 s expected; asserted <
   });
 });
 
+scenario(
+  "the first load asks once for who-am-I and once for the list (the preloads are used), then watches from the list's position",
+  async () => {
+    await withConsole({ deployments: { web: 2, api: 1 } }, async (c) => {
+      const context = await c.context();
+      const page = await context.newPage();
+      const asked: { path: string; lastEventId?: string }[] = [];
+      const positions: string[] = [];
+      const warnings: string[] = [];
+      page.on("request", async (r) => {
+        const url = new URL(r.url());
+        if (url.pathname.startsWith("/api/")) {
+          asked.push({ path: url.pathname + url.search, lastEventId: (await r.allHeaders())["last-event-id"] });
+        }
+      });
+      page.on("response", (r) => {
+        const position = r.headers()["x-resource-version"];
+        if (position) positions.push(position);
+      });
+      page.on("console", (m) => {
+        if (m.type() === "warning" || m.type() === "error") warnings.push(m.text());
+      });
+      await page.goto(`${c.origin}/`);
+      await page.waitForSelector("html[data-ready=true]", { state: "attached" });
+      await page.locator('#connection[data-state="live"]').waitFor({ state: "attached" });
+      await waitReplicasShown(page, c.namespace, "web", 2);
+      // The watch delivers what changed after the list.
+      await kubectl(["scale", "deployment", "web", "-n", c.namespace, "--replicas=4"]);
+      await waitReplicasShown(page, c.namespace, "web", 4, 5_000);
+      // What the page fetched itself, by initiator: a used preload is one "link" entry and no "fetch" entry of that URL.
+    const fetched = await page.evaluate(() =>
+      // deno-lint-ignore no-explicit-any
+      performance.getEntriesByType("resource").map((e: any) => `${e.initiatorType} ${new URL(e.name).pathname}${new URL(e.name).search}`)
+    );
+    assert.ok(fetched.includes("link /api/v1/whoami") && fetched.includes("link /api/v1/deployments?detail=true"), fetched.join(", "));
+    const count = (path: string) => asked.filter((a) => a.path === path).length;
+      assert.equal(count("/api/v1/whoami"), 1, JSON.stringify(asked));
+      assert.equal(count("/api/v1/deployments?detail=true"), 1, JSON.stringify(asked));
+      const watches = asked.filter((a) => a.path === "/api/v1/deployments?detail=true&watch=true");
+      assert.equal(watches.length, 1, JSON.stringify(asked));
+      assert.equal(positions.length, 1, "only the list names a position");
+      assert.equal(watches[0].lastEventId, positions[0], "the watch resumes exactly after the list");
+      assert.deepEqual(warnings.filter((w) => /preload/i.test(w)), [], "no preload went unused");
+    });
+  },
+);
+
 scenario("scale through the dialog: change shown, zero warned, dry run changes nothing, equivalent commands, kubectl agrees", async () => {
   await withConsole({ deployments: { web: 3 } }, async (c) => {
     const { page } = await c.open();

@@ -201,6 +201,35 @@ Deno.test("Last-Event-ID resumes after that event without a snapshot; an id olde
   assert.equal(h.streaming.streams.active, 0);
 });
 
+Deno.test("a list names the position it shows (X-Resource-Version), and a watch from there gets exactly the later changes", async () => {
+  const h = harness();
+  for (const path of ["/api/v1/deployments", "/api/v1/deployments?detail=true", "/api/v1/namespaces/dev/deployments"]) {
+    const list = await h.send(path);
+    assert.equal(list.status, 200, path);
+    assert.equal(list.headers.get("x-resource-version"), "103", path);
+    await list.body?.cancel();
+  }
+  // Another namespace moves the position on while the cached dev list stays the same body: the header follows the feed.
+  h.cache.put(rec("prod", "web", "104", 4));
+  const devList = await h.send("/api/v1/namespaces/dev/deployments");
+  assert.equal(devList.headers.get("x-resource-version"), "104");
+  assert.equal((await devList.json()).items.length, 1);
+  const all = await h.send("/api/v1/deployments");
+  const at = all.headers.get("x-resource-version")!;
+  assert.deepEqual((await all.json()).items.map((d: DeploymentRecord) => d.resourceVersion).sort(), ["102", "103", "104"]);
+  h.cache.put(rec("dev", "web", "105", 5));
+  const sse = await h.open("/api/v1/deployments?watch=true", { "last-event-id": at });
+  // No snapshot and no replay of what the list already showed: the first event is the change after it.
+  const first = await sse.next();
+  assert.deepEqual([first?.event, first?.id, JSON.parse(first!.data!).replicas], ["MODIFIED", "105", 5]);
+  await sse.cancel();
+  // A policy that hides namespaces still gets the position with its filtered list.
+  const policy = JSON.stringify({ rules: [{ subjects: [{ cn: "alice" }], permissions: { read: ["dev"] } }] });
+  const filtered = await harness({ policy }).send("/api/v1/deployments");
+  assert.equal(filtered.headers.get("x-resource-version"), "103");
+  assert.equal((await filtered.json()).items.length, 1);
+});
+
 Deno.test("a malformed Last-Event-ID or watch value answers 400", async () => {
   const h = harness();
   for (
