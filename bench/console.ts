@@ -27,8 +27,6 @@ import { BENCH_CACHE, clusterUp, envNumber, fmt, Kube, log, median, populate, qu
 // Page functions run in the browser, not here: the DOM is only named for the type-checker.
 // deno-lint-ignore no-explicit-any
 declare const document: any;
-// deno-lint-ignore no-explicit-any
-declare const MutationObserver: any;
 
 const reason = skipReason();
 if (reason) {
@@ -157,16 +155,6 @@ try {
  */
 async function firstRenders(context: BrowserContext, how: string, first?: (page: Page) => void) {
   context.setDefaultTimeout(60_000);
-  // When html[data-ready] turns true (whoami and the first list in), in page time.
-  await context.addInitScript(() => {
-    new MutationObserver((_: unknown, observer: { disconnect(): void }) => {
-      if (document.documentElement.dataset.ready === "true") {
-        // deno-lint-ignore no-explicit-any
-        (globalThis as any).__readyAt = performance.now();
-        observer.disconnect();
-      }
-    }).observe(document.documentElement, { attributes: true, attributeFilter: ["data-ready"] });
-  });
   const rendered: number[] = [];
   const ready: number[] = [];
   let last!: Page;
@@ -178,12 +166,13 @@ async function firstRenders(context: BrowserContext, how: string, first?: (page:
     await page.waitForSelector("html[data-ready=true]", { state: "attached", timeout: 60_000 });
     const t = await page.evaluate(() => ({
       rendered: performance.getEntriesByName("console:rendered")[0].startTime,
+      // When html[data-ready] was set (whoami and the first list in), in page time.
+      ready: performance.getEntriesByName("console:ready")[0]?.startTime ?? NaN,
       rows: document.querySelectorAll("table#deployments tbody tr[data-key]").length,
       count: document.querySelector("#count")?.textContent ?? "",
     }));
     rendered.push(t.rendered);
-    // deno-lint-ignore no-explicit-any
-    ready.push(await page.evaluate(() => (globalThis as any).__readyAt ?? NaN));
+    ready.push(t.ready);
     log(
       `bench-console: ${how}: load ${i + 1}: console:rendered at ${fmt(t.rendered, 0)} ms, data-ready at ${
         fmt(ready[i], 0)
@@ -215,7 +204,10 @@ async function run(cmd: string, args: string[]): Promise<void> {
  * First renders with the client certificate presented by Chromium itself (NSS, policy-selected), in a persistent
  * profile under a throw-away HOME. Removes the policy file and the HOME afterwards, whatever happens.
  */
-async function nativeFirstRenders(origin: string, testPki: TestPki): Promise<{ rendered: number[]; ready: number[] } | { skipped: string }> {
+async function nativeFirstRenders(
+  origin: string,
+  testPki: TestPki,
+): Promise<{ rendered: number[]; ready: number[] } | { skipped: string }> {
   const why = nativeSkipReason();
   if (why) {
     log(`bench-console: native client certificate: SKIP: ${why}`);
@@ -229,7 +221,18 @@ async function nativeFirstRenders(origin: string, testPki: TestPki): Promise<{ r
     await Deno.mkdir(`${home}/.pki/nssdb`, { recursive: true });
     await run("certutil", ["-N", "-d", db, "--empty-password"]);
     const p12 = `${home}/alice.p12`;
-    await run("openssl", ["pkcs12", "-export", "-in", testPki.alice.certPath, "-inkey", testPki.alice.keyPath, "-out", p12, "-passout", "pass:"]);
+    await run("openssl", [
+      "pkcs12",
+      "-export",
+      "-in",
+      testPki.alice.certPath,
+      "-inkey",
+      testPki.alice.keyPath,
+      "-out",
+      p12,
+      "-passout",
+      "pass:",
+    ]);
     await run("pk12util", ["-i", p12, "-d", db, "-W", ""]);
     await Deno.mkdir(policyDir, { recursive: true });
     await Deno.writeTextFile(

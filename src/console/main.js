@@ -125,7 +125,9 @@ function updateNamespaces() {
 }
 
 function markReady() {
-  if (who && snapshotIn) document.documentElement.dataset.ready = "true";
+  if (!who || !snapshotIn || document.documentElement.dataset.ready === "true") return;
+  document.documentElement.dataset.ready = "true";
+  performance.mark("console:ready");
 }
 
 filter.addEventListener("input", apply);

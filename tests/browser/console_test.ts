@@ -76,12 +76,12 @@ scenario(
       await kubectl(["scale", "deployment", "web", "-n", c.namespace, "--replicas=4"]);
       await waitReplicasShown(page, c.namespace, "web", 4, 5_000);
       // What the page fetched itself, by initiator: a used preload is one "link" entry and no "fetch" entry of that URL.
-    const fetched = await page.evaluate(() =>
-      // deno-lint-ignore no-explicit-any
-      performance.getEntriesByType("resource").map((e: any) => `${e.initiatorType} ${new URL(e.name).pathname}${new URL(e.name).search}`)
-    );
-    assert.ok(fetched.includes("link /api/v1/whoami") && fetched.includes("link /api/v1/deployments?detail=true"), fetched.join(", "));
-    const count = (path: string) => asked.filter((a) => a.path === path).length;
+      const fetched = await page.evaluate(() =>
+        // deno-lint-ignore no-explicit-any
+        performance.getEntriesByType("resource").map((e: any) => `${e.initiatorType} ${new URL(e.name).pathname}${new URL(e.name).search}`)
+      );
+      assert.ok(fetched.includes("link /api/v1/whoami") && fetched.includes("link /api/v1/deployments?detail=true"), fetched.join(", "));
+      const count = (path: string) => asked.filter((a) => a.path === path).length;
       assert.equal(count("/api/v1/whoami"), 1, JSON.stringify(asked));
       assert.equal(count("/api/v1/deployments?detail=true"), 1, JSON.stringify(asked));
       const watches = asked.filter((a) => a.path === "/api/v1/deployments?detail=true&watch=true");
