@@ -15,34 +15,14 @@
  */
 import https from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ceilingAddress, ceilingBody, ceilingEnv, ceilingTls } from "./_ceiling_config.ts";
 
-const env = (name: string, fallback?: string): string => {
-  const value = Deno.env.get(name) ?? fallback;
-  if (value === undefined) {
-    console.error(`ceiling_server: ${name} is required`);
-    Deno.exit(2);
-  }
-  return value;
-};
-
-const body = new TextEncoder().encode(
-  env("CEILING_BODY", '{"namespace":"bench-00","name":"app-000","replicas":1,"readyReplicas":0,"availableReplicas":0}'),
-);
+const env = (name: string, fallback?: string) => ceilingEnv("ceiling_server", name, fallback);
+const body = ceilingBody("ceiling_server");
 const extraHeaders = Object.entries(JSON.parse(env("CEILING_HEADERS", "{}")) as Record<string, string>);
-const [hostname, port] = (() => {
-  const addr = env("LISTEN_ADDR", "127.0.0.1:0");
-  const i = addr.lastIndexOf(":");
-  return [addr.slice(0, i) || "0.0.0.0", Number(addr.slice(i + 1))];
-})();
+const [hostname, port] = ceilingAddress("ceiling_server");
 
-const server = https.createServer({
-  cert: Deno.readTextFileSync(env("TLS_CERT_FILE")),
-  key: Deno.readTextFileSync(env("TLS_KEY_FILE")),
-  ca: Deno.readTextFileSync(env("TLS_CLIENT_CA_FILE")),
-  requestCert: true,
-  rejectUnauthorized: true,
-  minVersion: "TLSv1.3",
-}, (_req: IncomingMessage, res: ServerResponse) => {
+const server = https.createServer(ceilingTls("ceiling_server"), (_req: IncomingMessage, res: ServerResponse) => {
   res.statusCode = 200;
   res.setHeader("content-type", "application/json");
   for (const [name, value] of extraHeaders) res.setHeader(name, value);
