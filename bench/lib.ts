@@ -608,6 +608,26 @@ export async function startCeiling(options: StartOptions & { pki: Pki; body?: st
   });
 }
 
+/** bench/ceiling_workers.ts: the ceiling in `workers` Worker isolates on one port, answering locally or through the main isolate (one message per request, or per batch). */
+export async function startCeilingWorkers(
+  options: StartOptions & { pki: Pki; workers: number; mode: "local" | "forward" | "batch" | "ring"; body?: string },
+): Promise<ServerProcess> {
+  return await spawnListening(`${REPO}bench/ceiling_workers.ts`, ["--allow-net", "--allow-read", "--allow-env"], {
+    ...options,
+    name: options.name ?? `ceiling-workers-${options.mode}-${options.workers}`,
+    env: {
+      TLS_CERT_FILE: options.pki.serverCert,
+      TLS_KEY_FILE: options.pki.serverKey,
+      TLS_CLIENT_CA_FILE: options.pki.ca,
+      LISTEN_ADDR: "127.0.0.1:0",
+      CEILING_WORKERS: String(options.workers),
+      CEILING_MODE: options.mode,
+      ...(options.body ? { CEILING_BODY: options.body } : {}),
+      ...options.env,
+    },
+  });
+}
+
 /** The Go reference (bench/goref: net/http + a client-go Deployment informer), built by `make bench`. */
 export const GOREF = Deno.env.get("GOREF") ?? `${BENCH_CACHE}/goref`;
 

@@ -4,6 +4,7 @@
 # `make test`; they start it and stop it again (BENCH_KEEP_CLUSTER=1 keeps it).
 #
 #   make bench     throughput/latency vs the node:https ceiling, CPU profiles, 10,000-Deployment scale
+#   make bench-workers  several serving isolates on one port against one (ceiling responder)
 #   make bench-console  the console with 10,000 Deployments in headless Chromium (first render, filter keystroke)
 #   make faults    soak (FAULTS_SOAK, default 5m), kube-apiserver/etcd faults and abusive clients under load
 #
@@ -17,7 +18,7 @@ BENCH_GO        ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/g
 # --allow-all: the scripts read /proc (Deno asks for all permissions there) and run servers, kubectl and taskset anyway.
 BENCH_DENO_RUN  := $(DENO) run --allow-all
 
-.PHONY: bench-console bench bench-throughput bench-memory bench-scale bench-revisions faults loadgen goref bench-cluster-down bench-check
+.PHONY: bench-console bench-workers bench bench-throughput bench-memory bench-scale bench-revisions faults loadgen goref bench-cluster-down bench-check
 
 # Standard library only: no module downloads. Rebuilt when its sources change.
 $(LOADGEN_BIN): bench/loadgen/go.mod $(wildcard bench/loadgen/*.go)
@@ -60,6 +61,9 @@ bench-revisions: deps ## RSS/heap/ready with 10k Deployments, without vs with 30
 bench-console: deps ## The console with 10k Deployments in headless Chromium: first render, filter keystroke (bench/console.ts)
 	@why="$$(scripts/chromium.sh)" || { rc=$$?; [ $$rc = 3 ] && { echo "$${why/#SKIP: /SKIP: bench-console: }"; exit 0; }; exit $$rc; }; \
 	  $(BENCH_DENO_RUN) --config tests/browser/deno.json --frozen bench/console.ts; rc=$$?; [ -n "$${BENCH_KEEP_CLUSTER:-}" ] || bench/cluster.sh down >/dev/null; exit $$rc
+
+bench-workers: deps $(LOADGEN_BIN) ## Several serving isolates on one port vs one, each answering or forwarding to the main isolate (bench/workers.ts)
+	@$(BENCH_DENO_RUN) bench/workers.ts
 
 faults: deps $(LOADGEN_BIN) ## Soak at half of peak (FAULTS_SOAK=5m), API server/etcd faults and abusive clients, under load
 	@$(BENCH_DENO_RUN) bench/faults.ts
