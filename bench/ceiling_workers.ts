@@ -60,17 +60,6 @@ const body = ceilingBody("ceiling_workers");
 const self = globalThis as any;
 const inWorker = typeof self.WorkerGlobalScope !== "undefined" && self instanceof self.WorkerGlobalScope;
 
-if (inWorker) {
-  self.onmessage = (event: MessageEvent<WorkerStart | Answer | Answer[]>) => {
-    const data = event.data;
-    if (Array.isArray(data)) { for (const answer of data) answered(answer); }
-    else if ("port" in data) serve(data);
-    else answered(data);
-  };
-} else {
-  await main();
-}
-
 async function main() {
   const workers = Number(env("CEILING_WORKERS", "2"));
   const mode = env("CEILING_MODE", "forward") as WorkerStart["mode"];
@@ -224,4 +213,16 @@ function ringForwarder(start: WorkerStart): (req: IncomingMessage, res: ServerRe
     pending.set(id, res);
     out.write(encodeRequest(id, req, cnOf(req)));
   };
+}
+
+// Last, once every module-level binding above exists (handlers and ring callbacks use them).
+if (inWorker) {
+  self.onmessage = (event: MessageEvent<WorkerStart | Answer | Answer[]>) => {
+    const data = event.data;
+    if (Array.isArray(data)) { for (const answer of data) answered(answer); }
+    else if ("port" in data) serve(data);
+    else answered(data);
+  };
+} else {
+  await main();
 }
