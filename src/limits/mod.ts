@@ -14,6 +14,12 @@ export {
 } from "./listener_limits.ts";
 export { createRateLimiter, DEFAULT_MAX_KEYS, type RateDecision, type RateLimiter, type RateLimiterOptions } from "./rate_limiter.ts";
 export { parseRateSpec, type RateSpec } from "./rate_spec.ts";
+export {
+  attachSharedRateLimiter,
+  createSharedRateBuffer,
+  DEFAULT_SHARED_SLOTS,
+  type SharedRateLimiterOptions,
+} from "./shared_rate_limiter.ts";
 export { createRefusalLog, type RefusalLog, type RefusalLogOptions } from "./refusal_log.ts";
 export { sourceOf } from "./source_address.ts";
 export { gateConnectionsBySource, type SourceGateOptions, type SourceRefusal } from "./source_gate.ts";
