@@ -3,7 +3,7 @@
  * connection limits for the mTLS listener (timeouts, a global cap, and caps per source address).
  * @module
  */
-export { type ConcurrencyLimiter, createConcurrencyLimiter } from "./concurrency_limiter.ts";
+export { type ConcurrencyLimiter, createConcurrencyLimiter, createSharedCounter } from "./concurrency_limiter.ts";
 export {
   applyListenerLimits,
   checkListenerLimits,

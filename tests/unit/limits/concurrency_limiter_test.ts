@@ -1,6 +1,7 @@
 /** The cap on requests in progress. */
 import assert from "node:assert/strict";
-import { createConcurrencyLimiter } from "../../../src/limits/mod.ts";
+import { createConcurrencyLimiter, createSharedCounter } from "../../../src/limits/mod.ts";
+import { inWorkers } from "./_in_workers.ts";
 
 Deno.test("tryAcquire hands out max slots, then refuses until one is released", () => {
   const limiter = createConcurrencyLimiter({ max: 2 });
@@ -49,4 +50,19 @@ Deno.test("slots held by slow requests are given back when they finish", async (
 Deno.test("createConcurrencyLimiter refuses a max below 1", () => {
   assert.throws(() => createConcurrencyLimiter({ max: 0 }), RangeError);
   assert.throws(() => createConcurrencyLimiter({ max: 2.5 }), RangeError);
+});
+
+Deno.test("isolates given one shared counter hold max slots between them, with acquires and releases racing", async () => {
+  const counter = createSharedCounter();
+  // Three Workers try 1,000 times each; every other slot they get is released at once, the rest kept.
+  const results = await inWorkers<{ held: number }>(
+    3,
+    (gate) => ({ kind: "concurrency", gate, counter, max: 40, attempts: 1000, releaseHalf: true }),
+  );
+  const held = results.reduce((n, r) => n + r.held, 0);
+  assert.equal(held, 40, `slots kept by the Workers: ${JSON.stringify(results)}`);
+  const here = createConcurrencyLimiter({ max: 40, shared: counter });
+  assert.equal(here.active, 40, "this isolate sees the same count");
+  assert.equal(here.tryAcquire(), undefined);
+  assert.throws(() => createConcurrencyLimiter({ max: 1, shared: new SharedArrayBuffer(8) }), /createSharedCounter/);
 });

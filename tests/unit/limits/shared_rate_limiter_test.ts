@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { attachSharedRateLimiter, createSharedRateBuffer } from "../../../src/limits/mod.ts";
+import { inWorkers } from "./_in_workers.ts";
 
 function clock(start = 1_000_000) {
   let t = start;
@@ -13,32 +14,21 @@ function clock(start = 1_000_000) {
 Deno.test("three isolates taking from one key's bucket at once get exactly its burst in total", async () => {
   const buffer = createSharedRateBuffer(1024);
   // A rate this low refills nothing during the test: the total allowed is exactly the burst.
-  const gate = new SharedArrayBuffer(8);
-  const job = { buffer, ratePerSecond: 1e-6, burst: 500, takes: { "CN=alice": 400, "CN=bob": 200 }, gate };
-  const workers = Array.from({ length: 3 }, () => new Worker(new URL("./_shared_rate_worker.ts", import.meta.url), { type: "module" }));
-  try {
-    const done = Promise.all(workers.map((w) =>
-      new Promise<Record<string, number>>((resolve, reject) => {
-        w.onmessage = (e) => resolve(e.data);
-        w.onerror = (e) => reject(e);
-        w.postMessage(job);
-      })
-    ));
-    const flags = new Int32Array(gate);
-    while (Atomics.load(flags, 0) < workers.length) await new Promise((r) => setTimeout(r, 5));
-    Atomics.store(flags, 1, 1);
-    Atomics.notify(flags, 1);
-    const results = await done;
-    const total = (key: string) => results.reduce((n, r) => n + (r[key] ?? 0), 0);
-    // 3 × 400 takes against a burst of 500: 500 in total, not 500 per isolate.
-    assert.equal(total("CN=alice"), 500, JSON.stringify(results));
-    // 3 × 200 = 600 takes: 500 as well; alice's use did not touch bob's bucket.
-    assert.equal(total("CN=bob"), 500, JSON.stringify(results));
-    // This isolate sees the same buckets, now empty.
-    assert.equal(attachSharedRateLimiter(buffer, { ratePerSecond: 1e-6, burst: 500 }).take("CN=alice").allowed, false);
-  } finally {
-    for (const w of workers) w.terminate();
-  }
+  const results = await inWorkers<Record<string, number>>(3, (gate) => ({
+    kind: "rate",
+    gate,
+    buffer,
+    ratePerSecond: 1e-6,
+    burst: 500,
+    takes: { "CN=alice": 400, "CN=bob": 200 },
+  }));
+  const total = (key: string) => results.reduce((n, r) => n + (r[key] ?? 0), 0);
+  // 3 × 400 takes against a burst of 500: 500 in total, not 500 per isolate.
+  assert.equal(total("CN=alice"), 500, JSON.stringify(results));
+  // 3 × 200 = 600 takes: 500 as well; alice's use did not touch bob's bucket.
+  assert.equal(total("CN=bob"), 500, JSON.stringify(results));
+  // This isolate sees the same buckets, now empty.
+  assert.equal(attachSharedRateLimiter(buffer, { ratePerSecond: 1e-6, burst: 500 }).take("CN=alice").allowed, false);
 });
 
 Deno.test("in one isolate it trips after the burst, says when to retry, refills at the rate and keeps keys apart", () => {
