@@ -76,7 +76,7 @@ export function attachSharedRateLimiter(buffer: SharedArrayBuffer, options: Shar
   };
   const unlock = () => void Atomics.store(ints, LOCK, 0);
 
-  /** The slot of `key` (claimed when new), and whether it was there. Under the lock. */
+  /** The slot of the key with hashes h1, h2, claimed (with a full bucket) when it has none. Under the lock. */
   const slotOf = (h1: number, h2: number, t: number): number => {
     const home = (h1 >>> 0) % slots;
     let reusable = -1;
